@@ -1,0 +1,1 @@
+"""Designs: architecture templates and users' designs (models arrive with the editor)."""

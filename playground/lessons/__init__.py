@@ -1,0 +1,1 @@
+"""Lessons: concept pages, quizzes and the accuracy page."""

@@ -1,0 +1,9 @@
+"""WebSocket routes. Each app adds its consumers here."""
+
+from django.urls import path
+
+from playground.runs import consumers
+
+websocket_urlpatterns = [
+    path("ws/ping/", consumers.PingConsumer.as_asgi()),
+]

@@ -1,0 +1,1 @@
+"""Runs: simulations in Celery workers, streamed to viewers over WebSockets."""

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+
+from playground import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
+    path("admin/", admin.site.urls),
+]

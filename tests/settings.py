@@ -1,0 +1,18 @@
+"""Settings for the tests: the site's settings with the tests' own Redis database, a fixed key,
+no HTTPS redirect, and static files from the finders. Processes the tests start (a Celery worker,
+Daphne) run on these settings too."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SECURE_COOKIES", "false")
+os.environ.setdefault("STATIC_FROM_FINDERS", "true")
+
+from playground.settings import *  # noqa: F403
+from playground.settings import redis_settings
+from tests.redis_server import redis_url_for_tests
+
+globals().update(redis_settings(redis_url_for_tests()))
+SECURE_HSTS_SECONDS = 0
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
