@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import path
 
 from playground import views
+from playground.api import api
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

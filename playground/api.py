@@ -1,0 +1,51 @@
+"""The JSON API: one NinjaAPI, one OpenAPI schema (``/api/openapi.json``, docs at ``/api/docs``).
+
+Each app adds its router here. The API authenticates by personal token (``Authorization: Bearer
+...``) or not at all; it never reads the session cookie, so it needs no CSRF token. Every error is a
+JSON body ``{"error": message, "problems": [{"path", "message"}]}`` with a 4xx status.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from playground.engine import DocumentError
+
+api = NinjaAPI(
+    title="System Design Playground API",
+    version="1",
+    description="Designs kept as code, simulated on demand: create designs, start runs, read frames and summaries.",
+    urls_namespace="api",
+)
+
+
+def error_response(request: HttpRequest, status: int, message: str, problems: list[dict] | None = None) -> HttpResponse:
+    return api.create_response(request, {"error": message, "problems": problems or []}, status=status)
+
+
+@api.exception_handler(DocumentError)
+def _document_error(request: HttpRequest, exc: DocumentError) -> HttpResponse:
+    problems = [{"path": p.path, "message": p.message} for p in exc.problems]
+    return error_response(request, 422, "the design document is not valid", problems)
+
+
+@api.exception_handler(NinjaValidationError)
+def _request_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    problems = []
+    for err in exc.errors:
+        loc = [str(part) for part in err.get("loc", ()) if part not in ("body", "payload")]
+        problems.append({"path": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    return error_response(request, 400, "the request is not valid", problems)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, "a valid API token is needed: Authorization: Bearer <token>")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(request, exc.status_code, str(exc.message) if hasattr(exc, "message") else str(exc))
