@@ -1,0 +1,38 @@
+"""Bounds that protect a public site from documents that are valid but too big to run.
+
+Terms
+-----
+expected requests
+    The number of client requests a run is expected to emit: the sum over clients of ``rps`` times
+    the integral of the traffic multiplier over ``[0, duration_s]``. Retries and downstream calls
+    are not counted here; ``max_calls_per_request`` bounds the fan-out instead.
+calls per request
+    The expected number of node visits one client request causes, following every edge (sync,
+    async and queue deliveries) with its ``calls`` and ignoring cache hits, which can only lower it.
+in flight
+    Requests emitted and not yet finished, at any moment of a run. Validation cannot predict it;
+    the simulation enforces ``max_in_flight`` while it runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = MiB
+    max_depth: int = 32
+    max_nodes: int = 200
+    max_edges: int = 1000
+    max_expected_requests: float = 10_000_000
+    max_calls_per_request: float = 1000
+    max_in_flight: int = 1_000_000
+
+
+#: What the command line allows: it runs on the user's own machine, so it may run longer.
+CLI_LIMITS = Limits(max_expected_requests=50_000_000)
+
+DEFAULT_LIMITS = Limits()
