@@ -348,6 +348,9 @@ class _Graph:
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}          # id -> position in nodes
+        # Every well-formed id in the node list, also of nodes that failed their own checks: a
+        # reference to one of those is not reported again as "unknown node".
+        self.listed: set[str] = set()
         self.kind: dict[str, str] = {}
         self.params: dict[str, dict[str, Any]] = {}
         self.edges: list[tuple[int, str, str, dict[str, Any]]] = []  # (index, src, dst, fields)
@@ -388,13 +391,12 @@ def _check(obj: Any, limits: Limits) -> tuple[list[Problem], Document | None]:
     g = _Graph()
     nodes = _check_nodes(c, doc, g, limits)
     edges = _check_edges(c, doc, g, limits)
-    scenario = _check_scenario(c, doc.get("scenario", {}), g)
-    layout = _check_layout(c, doc.get("layout", {}), g)
-    graph_ok = not c.problems
     _check_edge_rules(c, g)
     acyclic = _check_cycles(c, g)
     _check_state(c, g)
-    if graph_ok and acyclic and scenario is not None:
+    scenario = _check_scenario(c, doc.get("scenario", {}), g)
+    layout = _check_layout(c, doc.get("layout", {}), g)
+    if not c.problems and acyclic and scenario is not None:
         _check_load(c, g, scenario, limits)
     if c.problems:
         return c.problems, None
@@ -427,6 +429,8 @@ def _check_nodes(c: _Checker, doc: dict[str, Any], g: _Graph, limits: Limits) ->
             c.add(join(path, "id"), f"duplicate id '{node_id}' (also nodes[{g.index[node_id]}])")
         else:
             id_ok = True
+        if isinstance(node_id, str):
+            g.listed.add(node_id)
         label = n.get("label")
         if label is not None and not isinstance(label, str):
             c.add(join(path, "label"), f"must be a string, not {_type_name(label)}")
@@ -470,9 +474,7 @@ def _check_edges(c: _Checker, doc: dict[str, Any], g: _Graph, limits: Limits) ->
             elif not isinstance(value, str):
                 c.add(join(path, end), f"must be a node id, not {_type_name(value)}")
             elif value not in g.index:
-                # A node that failed its own checks is not "unknown": say so only when no node
-                # in the list carries that id.
-                if not _id_listed(doc, value):
+                if value not in g.listed:
                     c.add(join(path, end), f"unknown node '{value[:64]}'")
             else:
                 ends.append(value)
@@ -481,12 +483,6 @@ def _check_edges(c: _Checker, doc: dict[str, Any], g: _Graph, limits: Limits) ->
             g.edges.append((i, ends[0], ends[1], fields))
             out.append(Edge(ends[0], ends[1], **fields))
     return out
-
-
-def _id_listed(doc: dict[str, Any], node_id: str) -> bool:
-    nodes = doc.get("nodes")
-    return isinstance(nodes, list) and any(
-        isinstance(n, dict) and n.get("id") == node_id for n in nodes)
 
 
 def _check_edge_rules(c: _Checker, g: _Graph) -> None:
@@ -725,16 +721,12 @@ def _check_event(c: _Checker, raw: Any, path: str, g: _Graph, with_time: bool,
     node = got["node"]
     if node is not _BAD:
         if node not in g.kind:
-            c.add(join(path, "node"), f"unknown node '{node[:64]}'")
+            if node not in g.listed:
+                c.add(join(path, "node"), f"unknown node '{node[:64]}'")
         elif got["action"] is not _BAD and not action_fits(got["action"], g.kind[node],
                                                            g.params[node]):
             c.add(join(path, "node"), f"{got['action']} fits {ACTION_TARGETS[got['action']]}, "
                   f"not {_article(g.name(node))}")
-        elif got["action"] == "scale" and got["instances"] is not _BAD:
-            auto = g.params[node].get("autoscale")
-            if isinstance(auto, Autoscale) and not auto.min <= got["instances"] <= auto.max:
-                c.add(join(path, "instances"), f"must be within the autoscale range "
-                      f"{auto.min}-{auto.max}")
     if _BAD in got.values() or (node not in g.kind):
         return None
     args = {p.name: got[p.name] for p in own}
@@ -750,8 +742,9 @@ def _check_layout(c: _Checker, raw: Any, g: _Graph) -> dict[str, Mapping[str, fl
     coord = Param("x", "number", None, "", min=-MAX_COORD, max=MAX_COORD, required=True)
     for key, value in layout.items():
         path = join("layout", str(key))
-        if key not in g.index and not _id_known(key, g):
-            c.add(path, "unknown node")
+        if key not in g.index:
+            if key not in g.listed:
+                c.add(path, "unknown node")
             continue
         pos = c.obj(value, path)
         if pos is None:
@@ -760,10 +753,6 @@ def _check_layout(c: _Checker, raw: Any, g: _Graph) -> dict[str, Mapping[str, fl
         if _BAD not in got.values():
             out[key] = MappingProxyType(got)
     return out
-
-
-def _id_known(key: Any, g: _Graph) -> bool:
-    return isinstance(key, str) and key in g.kind
 
 
 def _check_load(c: _Checker, g: _Graph, scenario: Scenario, limits: Limits) -> None:
@@ -796,7 +785,7 @@ def _check_load(c: _Checker, g: _Graph, scenario: Scenario, limits: Limits) -> N
 
 
 def validate(obj: Any, limits: Limits = DEFAULT_LIMITS) -> list[Problem]:
-    """Every problem in the document ``obj`` (after upgrade), in document order; [] if valid."""
+    """Every problem in the document ``obj`` (after upgrade); [] if it is valid."""
     return _check(obj, limits)[0]
 
 
@@ -849,17 +838,20 @@ def _check_control(control: Any, document: Document
     if kind not in ("event", "traffic"):
         c.add("kind", "must be event or traffic")
         return c.problems, None
+    if "at_s" in obj:
+        c.add("at_s", "a control has no time: it applies at the next tick")
     if kind == "traffic":
-        got = c.fields(obj, TRAFFIC_CONTROL_PARAMS, "", extra=("kind",))
+        got = c.fields(obj, TRAFFIC_CONTROL_PARAMS, "", extra=("kind", "at_s"))
         if c.problems:
             return c.problems, None
         return [], TrafficStep(at_s=0.0, **got)
     g = _Graph()
     for n in document.nodes:
         g.index[n.id] = len(g.index)
+        g.listed.add(n.id)
         g.kind[n.id] = n.kind
         g.params[n.id] = dict(n.params)
-    event = _check_event(c, obj, "", g, with_time=False, extra=("kind",))
+    event = _check_event(c, obj, "", g, with_time=False, extra=("kind", "at_s"))
     if c.problems:
         return c.problems, None
     return [], event

@@ -50,3 +50,72 @@ def schema_md_examples() -> list[dict[str, Any]]:
 def example() -> dict[str, Any]:
     """A fresh copy of SCHEMA.md's example, free to mutate."""
     return copy.deepcopy(EXAMPLE)
+
+
+#: A valid design that uses every kind, both store roles, every distribution, autoscaling, an
+#: asynchronous hand-off and every event action.
+KITCHEN_SINK: dict[str, Any] = {
+    "schema_version": 1,
+    "title": "Every kind",
+    "nodes": [
+        {"id": "web", "kind": "client", "params": {"rps": 200, "workflow": "upload", "parts": 3,
+                                                   "timeout_ms": 2000, "retries": 2,
+                                                   "retry_on": ["timeout", "overload"]}},
+        {"id": "shop", "kind": "client", "params": {"rps": 50, "workflow": "payment",
+                                                    "idempotency_keys": True}},
+        {"id": "edge", "kind": "cdn", "params": {"hit_ratio": 0.5}},
+        {"id": "lb", "kind": "load_balancer", "params": {"algorithm": "sticky"}},
+        {"id": "api", "kind": "service", "label": "API",
+         "params": {"instances": 3, "queue": None, "state": "external",
+                    "service_ms": {"dist": "lognormal", "mean": 12, "cv": 0.5},
+                    "autoscale": {"min": 2, "max": 10, "target_utilization": 0.6}}},
+        {"id": "files", "kind": "object_storage", "params": {"latency_ms": {"dist": "const",
+                                                                            "mean": 30}}},
+        {"id": "cache", "kind": "store", "params": {"role": "cache", "keys": 500,
+                                                    "latency_ms": {"dist": "uniform",
+                                                                   "min": 0.5, "max": 1.5}}},
+        {"id": "db", "kind": "database", "params": {"latency_ms": {"dist": "erlang", "mean": 5,
+                                                                   "k": 3}, "queue": 100}},
+        {"id": "jobs", "kind": "queue", "params": {"max_depth": 500}},
+        {"id": "workers", "kind": "worker", "params": {"workers": 8}},
+        {"id": "pay", "kind": "serverless", "params": {"state": "token",
+                                                       "service_ms": {"dist": "exp",
+                                                                      "mean": 40}}},
+        {"id": "psp", "kind": "external", "params": {"error_rate": 0.01}},
+    ],
+    "edges": [
+        {"from": "web", "to": "edge"},
+        {"from": "edge", "to": "lb"},
+        {"from": "lb", "to": "api"},
+        {"from": "api", "to": "files", "timeout_ms": 500, "retries": 1},
+        {"from": "api", "to": "cache", "latency_ms": 0.2},
+        {"from": "cache", "to": "db"},
+        {"from": "api", "to": "jobs", "mode": "async", "calls": 0.1},
+        {"from": "jobs", "to": "workers"},
+        {"from": "workers", "to": "db", "calls": 2.5},
+        {"from": "shop", "to": "pay"},
+        {"from": "pay", "to": "psp", "timeout_ms": 3000},
+    ],
+    "scenario": {
+        "duration_s": 600, "warmup_s": 60, "tick_s": 5, "seed": 42,
+        "traffic": [{"at_s": 100, "multiplier": 2, "ramp_s": 50},
+                    {"at_s": 120, "multiplier": 0.5}],
+        "events": [
+            {"at_s": 50, "action": "kill_instance", "node": "api", "count": 2},
+            {"at_s": 100, "action": "rolling_deploy", "node": "api", "batch": 2,
+             "interval_s": 10, "drain": False},
+            {"at_s": 200, "action": "scale", "node": "api", "instances": 6},
+            {"at_s": 300, "action": "outage", "node": "db", "duration_s": 20},
+            {"at_s": 350, "action": "slowdown", "node": "psp", "factor": 3, "duration_s": 30},
+            {"at_s": 400, "action": "flush_cache", "node": "cache"},
+            {"at_s": 410, "action": "flush_cache", "node": "edge"},
+        ],
+    },
+    "layout": {"web": {"x": 0, "y": 0}, "db": {"x": -12.5, "y": 300}},
+}
+
+
+@pytest.fixture
+def sink() -> dict[str, Any]:
+    """A fresh copy of the kitchen-sink design."""
+    return copy.deepcopy(KITCHEN_SINK)
