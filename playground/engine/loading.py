@@ -294,6 +294,9 @@ def _parse_yaml(text: str, max_depth: int) -> Any:
                 stack.append([{} if mapping else [], path, _NO_KEY])
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
+        if "nesting depth" in _reason(e):
+            # libyaml reads ahead and has its own (higher) cap; the refusal is the same.
+            raise _fail(f"nested deeper than {max_depth} levels") from None
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise _fail(f"invalid YAML{where}: {_reason(e)}") from None
     except yaml.YAMLError as e:
