@@ -82,6 +82,7 @@ MAX_FRAMES = 3600
 #: Bounds on list lengths the size cap alone would let grow to tens of thousands.
 MAX_TRAFFIC_STEPS = 1000
 MAX_EVENTS = 1000
+MAX_CYCLES_SHOWN = 10
 #: Editor coordinates are finite and bounded so a layout cannot smuggle in absurd numbers.
 MAX_COORD = 1e9
 
@@ -579,21 +580,21 @@ def _cycles(edges: list[tuple[int, str, str]], through: set[int] | None = None
 
 def _check_cycles(c: _Checker, g: _Graph) -> bool:
     sync = _sync_edges(g)
-    cycles = _cycles(sync)
-    for cycle in cycles:
-        start = next(s for i, s, _ in sync if i == cycle[0][0])
-        names = " -> ".join([start] + [n for _, n in cycle])
-        c.add(join("edges", min(e for e, _ in cycle)),
-              f"synchronous calls form a cycle: {names}")
     handoffs = {i for i, s, _, f in g.edges if f["mode"] == "async" or g.kind[s] == "queue"}
     every = [(i, s, d) for i, s, d, _ in g.edges]
-    async_cycles = _cycles(every, through=handoffs)
-    for cycle in async_cycles:
-        start = next(s for i, s, _ in every if i == cycle[0][0])
-        names = " -> ".join([start] + [n for _, n in cycle])
-        c.add(join("edges", min(e for e, _ in cycle)),
-              f"asynchronous hand-offs form a cycle: {names}")
-    return not cycles and not async_cycles
+    found = False
+    for what, edges, cycles in (
+            ("synchronous calls", sync, _cycles(sync)),
+            ("asynchronous hand-offs", every, _cycles(every, through=handoffs))):
+        found = found or bool(cycles)
+        starts = {i: s for i, s, _ in edges}
+        for cycle in cycles[:MAX_CYCLES_SHOWN]:
+            names = " -> ".join([starts[cycle[0][0]]] + [n for _, n in cycle])
+            c.add(join("edges", min(e for e, _ in cycle)), f"{what} form a cycle: {names}")
+        if len(cycles) > MAX_CYCLES_SHOWN:
+            # A dense tangle has hundreds; the first few are enough to start untangling.
+            c.add("edges", f"{what} form {len(cycles) - MAX_CYCLES_SHOWN} more cycles")
+    return not found
 
 
 def _reach(g: _Graph, start: str) -> list[str]:

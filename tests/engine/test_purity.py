@@ -65,3 +65,27 @@ def test_only_the_cli_does_io(path):
 def test_the_scan_sees_every_module():
     assert {"schema.py", "loading.py", "params.py", "document.py", "__main__.py"} <= \
         {p.name for p in MODULES}
+
+
+def test_loading_documents_does_not_import_the_simulation():
+    code = (
+        "import json, sys\n"
+        "import playground.engine as engine\n"
+        "engine.load({'nodes': []})\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('playground'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "playground.engine.simulation" not in json.loads(done.stdout)
+
+
+def test_the_package_names_its_public_api():
+    import playground.engine as engine
+
+    for name in ("load", "parse", "validate", "dump", "upgrade", "DocumentError", "Problem",
+                 "Limits", "validate_control", "parse_control", "spec"):
+        assert callable(getattr(engine, name))
+    assert isinstance(engine.ENGINE_VERSION, str | int)
+    with pytest.raises(AttributeError):
+        engine.no_such_thing  # noqa: B018
