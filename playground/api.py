@@ -22,6 +22,10 @@ api = NinjaAPI(
 )
 
 
+class BodyError(DocumentError):
+    """The request body itself does not parse: a 400, where a bad document is a 422."""
+
+
 def error_response(request: HttpRequest, status: int, message: str, problems: list[dict] | None = None) -> HttpResponse:
     return api.create_response(request, {"error": message, "problems": problems or []}, status=status)
 
@@ -29,7 +33,9 @@ def error_response(request: HttpRequest, status: int, message: str, problems: li
 @api.exception_handler(DocumentError)
 def _document_error(request: HttpRequest, exc: DocumentError) -> HttpResponse:
     problems = [{"path": p.path, "message": p.message} for p in exc.problems]
-    return error_response(request, 422, "the design document is not valid", problems)
+    if isinstance(exc, BodyError):
+        return error_response(request, 400, "the request body is not valid JSON", problems)
+    return error_response(request, 422, "the request is not valid", problems)
 
 
 @api.exception_handler(NinjaValidationError)
@@ -49,3 +55,12 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(request, exc.status_code, str(exc.message) if hasattr(exc, "message") else str(exc))
+
+
+def _mount_routers() -> None:
+    from playground.runs.api import router as runs_router
+
+    api.add_router("/", runs_router)
+
+
+_mount_routers()

@@ -6,4 +6,5 @@ from playground.runs import consumers
 
 websocket_urlpatterns = [
     path("ws/ping/", consumers.PingConsumer.as_asgi()),
+    path("ws/runs/<str:slug>/", consumers.RunConsumer.as_asgi()),
 ]

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "playground.designs",
     "playground.runs",
     "playground.lessons",
+    "playground.accounts",
 ]
 
 MIDDLEWARE = [
@@ -137,8 +138,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60, min
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 16 * 60, minimum=1)
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "my-designs"
+LOGOUT_REDIRECT_URL = "home"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -190,4 +194,21 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+}
+
+# Runs (ARCHITECTURE.md "Limits that keep a public site up"); every one can be set in the environment.
+RUN_MAX_EXPECTED_REQUESTS = envint("RUN_MAX_EXPECTED_REQUESTS", 10_000_000, minimum=1)
+RUN_MAX_IN_FLIGHT = envint("RUN_MAX_IN_FLIGHT", 1_000_000, minimum=1)
+RUN_MAX_ACTIVE_ANONYMOUS = envint("RUN_MAX_ACTIVE_ANONYMOUS", 3, minimum=1)
+RUN_MAX_ACTIVE_USER = envint("RUN_MAX_ACTIVE_USER", 10, minimum=1)
+RUN_STARTS_PER_MINUTE = envint("RUN_STARTS_PER_MINUTE", 30, minimum=0)
+RUN_LIVE_MAX_WALL_S = envint("RUN_LIVE_MAX_WALL_S", 15 * 60, minimum=1)
+RUN_BATCH_TIME_LIMIT_S = envint("RUN_BATCH_TIME_LIMIT_S", 10 * 60, minimum=1)
+RUN_LEASE_TTL_S = envint("RUN_LEASE_TTL_S", 30, minimum=1)
+RUN_MAX_ATTEMPTS = envint("RUN_MAX_ATTEMPTS", 3, minimum=1)
+RUN_QUEUE_TIMEOUT_S = envint("RUN_QUEUE_TIMEOUT_S", 30 * 60, minimum=1)
+RUN_REAP_INTERVAL_S = envint("RUN_REAP_INTERVAL_S", 10, minimum=1)
+RUN_FRAME_BATCH = envint("RUN_FRAME_BATCH", 50, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "reap-runs": {"task": "runs.reap", "schedule": float(RUN_REAP_INTERVAL_S)},
 }

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from playground import views
 from playground.api import api
@@ -10,4 +10,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("", include("playground.runs.urls")),
+    path("", include("playground.designs.urls")),
+    path("", include("playground.accounts.urls")),
 ]

@@ -16,3 +16,6 @@ from tests.redis_server import redis_url_for_tests
 globals().update(redis_settings(redis_url_for_tests()))
 SECURE_HSTS_SECONDS = 0
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The rate limit on starting runs is tested on its own (tests/runs/test_limits.py); elsewhere it
+# would make test order matter.
+RUN_STARTS_PER_MINUTE = 0

@@ -4,10 +4,44 @@ from __future__ import annotations
 
 import socket
 
+from django.conf import settings
+from django.db import transaction
+
 from playground.celery import app
+from playground.runs.models import Run
 
 
 @app.task(name="runs.ping")
 def ping() -> dict:
     """Answer from a worker: proves the broker, a worker and the result store all work."""
     return {"pong": True, "worker": socket.gethostname()}
+
+
+@app.task(name="runs.simulate", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def simulate(run_id: int) -> str:
+    from playground.runs.runner import Runner
+
+    return Runner(run_id).execute()
+
+
+@app.task(name="runs.reap", ignore_result=True)
+def reap() -> dict:
+    from playground.runs.runner import reap as reap_runs
+
+    return reap_runs()
+
+
+def time_limit_s(run: Run) -> int:
+    """A hard limit from the run's size: live runs by their paced length, batch runs by requests."""
+    scenario = run.document["scenario"]
+    if run.mode == Run.Mode.LIVE:
+        return int(min(settings.RUN_LIVE_MAX_WALL_S, scenario["duration_s"] / run.speed)) + 120
+    return settings.RUN_BATCH_TIME_LIMIT_S
+
+
+def enqueue(run: Run) -> None:
+    """Send the run to a worker once the row is committed."""
+    limit = time_limit_s(run)
+    transaction.on_commit(
+        lambda: simulate.apply_async((run.pk,), time_limit=limit + 30, soft_time_limit=limit)
+    )

@@ -1,0 +1,196 @@
+"""The runs API: start a run, read it and its frames, cancel it, steer a live one.
+
+Cookieless clients are identified by their address for limits, and get a ``control_token`` with the
+run they create: ``X-Control-Token`` (or ``Authorization: Bearer`` with the owner's API token) lets
+them cancel the run or send it controls.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Router
+from ninja.responses import Status
+
+from playground.api import BodyError, error_response
+from playground.designs.models import Template
+from playground.designs.patch import apply_variant
+from playground.engine import DocumentError, Problem, parse
+from playground.runs import service
+from playground.runs.models import Run
+
+router = Router(tags=["runs"])
+
+_RUN_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+                        "template": {"type": "string", "description": "a template's slug, instead of a document"},
+                        "variant": {"type": "string", "description": "one of the template's variants"},
+                        "seed": {"type": "integer", "minimum": 0},
+                        "mode": {"type": "string", "enum": ["batch", "live"], "default": "batch"},
+                        "speed": {"type": "integer", "enum": [1, 5, 20], "default": 1},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+def api_owner(request: HttpRequest) -> service.Owner:
+    user = getattr(request, "auth", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        return service.Owner(key=f"user:{user.pk}", user=user, is_user=True, address=client_address(request))
+    address = client_address(request)
+    return service.Owner(key=f"addr:{address}", address=address)
+
+
+def run_links(run: Run) -> dict[str, str]:
+    return {"id": run.slug, "url": reverse("run", args=[run.slug]), "ws": f"/ws/runs/{run.slug}/"}
+
+
+def run_body(run: Run) -> dict[str, Any]:
+    return {
+        **run_links(run),
+        "status": run.status,
+        "reason": run.reason,
+        "seed": run.seed,
+        "mode": run.mode,
+        "speed": run.speed,
+        "engine_version": run.engine_version,
+        "document": run.document,
+        "summary": run.summary,
+        "applied_events": run.applied_events,
+    }
+
+
+def _json_body(request: HttpRequest) -> Any:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise DocumentError([Problem("body", "is larger than the site accepts")]) from None
+    if not raw:
+        raise DocumentError([Problem("body", "must be a JSON object")])
+    try:
+        return parse(raw, "json")
+    except DocumentError as exc:  # The body as a whole: its paths start at "body".
+        raise BodyError([Problem(("body." + p.path) if p.path else "body", p.message) for p in exc.problems]) from None
+
+
+def document_from_request(body: Any) -> tuple[Any, Template | None, str]:
+    """The document a start request names: its own, or a template's (with a variant)."""
+    if not isinstance(body, dict):
+        raise DocumentError([Problem("body", "must be a JSON object")])
+    unknown = sorted(set(body) - {"document", "template", "variant", "seed", "mode", "speed"})
+    if unknown:
+        raise DocumentError([Problem(name, "is not a known field") for name in unknown])
+    if ("document" in body) == ("template" in body):
+        raise DocumentError([Problem("document", "give either a document or a template")])
+    if "document" in body:
+        if "variant" in body:
+            raise DocumentError([Problem("variant", "goes with a template")])
+        return body["document"], None, ""
+    template = Template.objects.filter(slug=body["template"]).first() if isinstance(body["template"], str) else None
+    if template is None:
+        raise DocumentError([Problem("template", f"no template is called {body['template']!r}")])
+    variant = body.get("variant", "")
+    if variant and (not isinstance(variant, str) or variant not in template.variants):
+        names = ", ".join(sorted(template.variants)) or "none"
+        raise DocumentError([Problem("variant", f"{template.slug} has no variant {variant!r} (it has: {names})")])
+    document = apply_variant(template.document, template.variants[variant]) if variant else template.document
+    return document, template, variant
+
+
+def _refused(request: HttpRequest, exc: service.RunRefused):
+    response = error_response(request, exc.status, exc.message)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@router.post("/runs", openapi_extra=_RUN_BODY, response={201: dict}, summary="Start a run")
+def start_run(request: HttpRequest):
+    body = _json_body(request)
+    document, template, variant = document_from_request(body)
+    try:
+        run, control_token = service.create_run(
+            document,
+            owner=api_owner(request),
+            seed=body.get("seed"),
+            mode=body.get("mode", Run.Mode.BATCH),
+            speed=body.get("speed", 1),
+            template=template,
+            variant=variant,
+        )
+    except service.RunRefused as exc:
+        return _refused(request, exc)
+    return Status(201, {**run_links(run), "status": run.status, "control_token": control_token})
+
+
+def _run_or_404(request: HttpRequest, slug: str):
+    run = Run.objects.filter(slug=slug).first()
+    if run is None:
+        return None, error_response(request, 404, "no run has that id")
+    return run, None
+
+
+@router.get("/runs/{slug}", response=dict, summary="A run: status, document, summary")
+def get_run(request: HttpRequest, slug: str):
+    run, missing = _run_or_404(request, slug)
+    return missing or run_body(run)
+
+
+@router.get("/runs/{slug}/frames", response=dict, summary="A run's frames after a seq")
+def get_frames(request: HttpRequest, slug: str, after: int = 0, limit: int = 3600):
+    run, missing = _run_or_404(request, slug)
+    if missing:
+        return missing
+    if after < 0 or not 1 <= limit <= 3600:
+        return error_response(request, 400, "after must be >= 0 and limit from 1 to 3600")
+    return {"frames": service.frames_after(run, after, limit)}
+
+
+def _may_control(request: HttpRequest, run: Run) -> bool:
+    user = getattr(request, "auth", None)
+    if user is not None and run.owner_id is not None and user.pk == run.owner_id:
+        return True
+    return run.control_token_matches(request.headers.get("X-Control-Token"))
+
+
+@router.post("/runs/{slug}/cancel", response=dict, summary="Cancel a queued or running run")
+def cancel(request: HttpRequest, slug: str):
+    run, missing = _run_or_404(request, slug)
+    if missing:
+        return missing
+    if not _may_control(request, run):
+        return error_response(request, 403, "only the run's owner may cancel it (send X-Control-Token)")
+    if not service.cancel_run(run):
+        return error_response(request, 409, f"the run has already ended ({run.status})")
+    return {"id": run.slug, "status": run.status}
+
+
+@router.post("/runs/{slug}/controls", response={202: dict}, summary="Send a control to a live run")
+def control(request: HttpRequest, slug: str):
+    run, missing = _run_or_404(request, slug)
+    if missing:
+        return missing
+    if not _may_control(request, run):
+        return error_response(request, 403, "only the run's owner may steer it (send X-Control-Token)")
+    try:
+        service.send_control(run, _json_body(request))
+    except service.RunRefused as exc:
+        return _refused(request, exc)
+    return Status(202, {"id": run.slug, "queued": True})

@@ -1,0 +1,112 @@
+"""Runs: one simulation of a frozen design document, with its frames and summary.
+
+Terms
+-----
+Run
+    A frozen document (canonical, defaults filled), a seed and an engine version: the same three
+    give the same frames, so the run's public slug replays it exactly. ``mode`` is batch (as fast
+    as possible) or live (paced at ``speed`` times real time, with chaos controls).
+applied_events
+    The controls a live run received, each with the tick it was applied at: a replay or a restart
+    applies the same controls at the same ticks.
+FrameBatch
+    Frames saved to the database in batches while the run goes (the Redis stream is the live
+    replay log; this is the record). Frames and summaries are canonical JSON text.
+control token
+    For a cookieless API client: the secret that lets it cancel the run or send it controls. Only
+    its hash is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from django.db import models
+
+from playground import jsontext
+from playground.designs.models import Design, Template, new_slug
+from playground.designs.ownership import Owned
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Run(Owned):
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    class Mode(models.TextChoices):
+        BATCH = "batch"
+        LIVE = "live"
+
+    TERMINAL = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    slug = models.CharField(max_length=32, unique=True, default=new_slug, editable=False)
+    title = models.CharField(max_length=200, blank=True, default="")
+    document_json = models.TextField()
+    document_sha256 = models.CharField(max_length=64, db_index=True)
+    seed = models.BigIntegerField()
+    engine_version = models.CharField(max_length=32)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.BATCH)
+    speed = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    reason = models.TextField(blank=True, default="")
+    template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    variant = models.CharField(max_length=100, blank=True, default="")
+    design = models.ForeignKey(Design, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    applied_events = models.JSONField(default=list)
+    frames_total = models.PositiveIntegerField(default=0)
+    frames_saved = models.PositiveIntegerField(default=0)
+    summary_json = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    control_token_hash = models.CharField(max_length=64, blank=True, default="")
+    client_address = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"run {self.slug} ({self.status})"
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return jsontext.loads(self.document_json)
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        return jsontext.loads(self.summary_json) if self.summary_json else None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+    def new_control_token(self) -> str:
+        token = secrets.token_urlsafe(32)
+        self.control_token_hash = token_hash(token)
+        return token
+
+    def control_token_matches(self, token: str | None) -> bool:
+        return bool(token and self.control_token_hash) and secrets.compare_digest(
+            token_hash(token), self.control_token_hash
+        )
+
+
+class FrameBatch(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="frame_batches")
+    first_seq = models.PositiveIntegerField()
+    last_seq = models.PositiveIntegerField()
+    frames_json = models.TextField()
+
+    class Meta:
+        ordering = ["first_seq"]
+        constraints = [models.UniqueConstraint(fields=["run", "first_seq"], name="unique_batch_start")]

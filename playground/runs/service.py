@@ -1,0 +1,232 @@
+"""Starting, cancelling and steering runs, and reading their frames: what views, the API and the
+task share.
+
+Terms
+-----
+identity
+    The canonical document without ``title`` and ``layout`` (neither changes what is simulated),
+    hashed: two batch runs with the same identity, seed and engine version give the same output,
+    so a new one may reuse a stored result.
+owner key
+    Who a limit counts against: ``user:<id>``, ``token:<api token id>``, ``browser:<owner token>``
+    or ``addr:<client address>`` for a cookieless, tokenless API client.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from playground import jsontext
+from playground.engine import ENGINE_VERSION, DocumentError, Limits, Problem, dump, load, validate_control
+from playground.runs import stream
+from playground.runs.models import FrameBatch, Run
+
+MAX_SEED = 2**63 - 1
+SPEEDS = (1, 5, 20)
+
+
+class RunRefused(Exception):
+    """A run that may not start now: a limit was reached. ``status`` is the HTTP answer."""
+
+    def __init__(self, message: str, status: int = 429, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retry_after = retry_after
+
+
+def site_limits() -> Limits:
+    return Limits(
+        max_expected_requests=getattr(settings, "RUN_MAX_EXPECTED_REQUESTS", 10_000_000),
+        max_in_flight=getattr(settings, "RUN_MAX_IN_FLIGHT", 1_000_000),
+    )
+
+
+def identity(document: dict[str, Any]) -> str:
+    core = {k: v for k, v in document.items() if k not in ("title", "layout")}
+    return hashlib.sha256(jsontext.dumps(core).encode()).hexdigest()
+
+
+def fresh_seed() -> int:
+    return secrets.randbelow(2**31)
+
+
+@dataclass
+class Owner:
+    key: str
+    user: Any = None
+    token: str = ""
+    address: str = ""
+    is_user: bool = False
+
+
+def _check_active(owner: Owner) -> None:
+    cap = settings.RUN_MAX_ACTIVE_USER if owner.is_user else settings.RUN_MAX_ACTIVE_ANONYMOUS
+    active = Run.objects.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING])
+    if owner.user is not None:
+        active = active.filter(owner=owner.user)
+    elif owner.token:
+        active = active.filter(owner__isnull=True, owner_token=owner.token)
+    else:
+        active = active.filter(owner__isnull=True, owner_token="", client_address=owner.address)
+    if active.count() >= cap:
+        raise RunRefused(f"you have {cap} runs queued or running already: wait for one to finish or cancel one",
+                         retry_after=10)
+
+
+def _rate_key(owner: Owner) -> str:
+    return f"ratelimit:runs:{owner.key}:{int(timezone.now().timestamp() // 60)}"
+
+
+def _check_rate(owner: Owner) -> None:
+    cap = settings.RUN_STARTS_PER_MINUTE
+    if cap <= 0:
+        return
+    count = int(stream.client().get(_rate_key(owner)) or 0)
+    if count >= cap:
+        retry = 60 - int(timezone.now().timestamp()) % 60
+        raise RunRefused(f"at most {cap} runs may start per minute: try again in {retry} s", retry_after=retry)
+
+
+def _count_start(owner: Owner) -> None:
+    r = stream.client()
+    key = _rate_key(owner)
+    with r.pipeline() as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        pipe.execute()
+
+
+def create_run(
+    document: Any,
+    *,
+    owner: Owner,
+    seed: int | None = None,
+    mode: str = Run.Mode.BATCH,
+    speed: int = 1,
+    template=None,
+    variant: str = "",
+    design=None,
+    owned_by=None,
+) -> tuple[Run, str]:
+    """Validate, freeze and queue a run; returns it and its control token.
+
+    Raises DocumentError (the document's problems) or RunRefused (a limit)."""
+    doc = load(document, site_limits())
+    frozen = dump(doc)
+    if seed is None:
+        seed = doc.scenario.seed
+    problems = []
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+        problems.append(Problem("seed", f"must be a whole number from 0 to {MAX_SEED}"))
+    if mode not in Run.Mode.values:
+        problems.append(Problem("mode", "must be batch or live"))
+    if speed not in SPEEDS:
+        problems.append(Problem("speed", "must be 1, 5 or 20"))
+    if problems:
+        raise DocumentError(problems)
+    _check_active(owner)
+    _check_rate(owner)
+    run = Run(
+        title=doc.title,
+        document_json=jsontext.dumps(frozen),
+        document_sha256=identity(frozen),
+        seed=seed,
+        engine_version=ENGINE_VERSION,
+        mode=mode,
+        speed=speed if mode == Run.Mode.LIVE else 1,
+        template=template,
+        variant=variant,
+        design=design,
+        client_address=owner.address[:64],
+    )
+    run.owner = owner.user
+    run.owner_token = owner.token
+    control_token = run.new_control_token()
+    with transaction.atomic():
+        if mode == Run.Mode.BATCH and _reuse(run):
+            run.save()
+            _copy_result(run)
+        else:
+            run.save()
+            from playground.runs.tasks import enqueue
+
+            enqueue(run)
+    _count_start(owner)
+    return run, control_token
+
+
+def _reuse(run: Run) -> bool:
+    return _reusable(run) is not None
+
+
+def _reusable(run: Run) -> Run | None:
+    return (
+        Run.objects.filter(
+            document_sha256=run.document_sha256, seed=run.seed, engine_version=run.engine_version,
+            mode=Run.Mode.BATCH, status=Run.Status.DONE,
+        )
+        .exclude(pk=run.pk)
+        .order_by("created_at")
+        .first()
+    )
+
+
+def _copy_result(run: Run) -> None:
+    source = _reusable(run)
+    assert source is not None
+    FrameBatch.objects.bulk_create(
+        FrameBatch(run=run, first_seq=b.first_seq, last_seq=b.last_seq, frames_json=b.frames_json)
+        for b in source.frame_batches.all()
+    )
+    now = timezone.now()
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.DONE, summary_json=source.summary_json, frames_total=source.frames_total,
+        frames_saved=source.frames_saved, started_at=now, finished_at=now,
+        reason=f"same document, seed and engine version as run {source.slug}: its result is reused",
+    )
+    run.refresh_from_db()
+
+
+def cancel_run(run: Run) -> bool:
+    """Cancel a queued or running run; False if it had already ended."""
+    updated = Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(
+        status=Run.Status.CANCELLED, reason="cancelled by its owner", finished_at=timezone.now()
+    )
+    if updated:
+        stream.request_cancel(run.slug)
+        stream.nudge(run.slug)
+    run.refresh_from_db()
+    return bool(updated)
+
+
+def send_control(run: Run, control: Any) -> None:
+    """Queue a chaos control for a live run's next tick. Raises DocumentError or RunRefused."""
+    if run.mode != Run.Mode.LIVE:
+        raise RunRefused("controls go to live runs only; this run is a batch run", status=409)
+    if run.is_terminal:
+        raise RunRefused(f"the run has ended ({run.status})", status=409)
+    problems = validate_control(control, load(run.document))
+    if problems:
+        raise DocumentError(problems)
+    stream.push_control(run.slug, control)
+
+
+def frames_after(run: Run, after: int = 0, limit: int = 3600) -> list[dict[str, Any]]:
+    """Frames with seq > after, up to limit: the database's, then the replay log's newer ones."""
+    frames: list[dict[str, Any]] = []
+    for batch in run.frame_batches.filter(last_seq__gt=after).order_by("first_seq"):
+        frames.extend(f for f in jsontext.loads(batch.frames_json) if f["seq"] > after)
+        if len(frames) >= limit:
+            return frames[:limit]
+    last = frames[-1]["seq"] if frames else after
+    if not run.is_terminal or len(frames) < run.frames_total:
+        frames.extend(stream.read_log(run.slug, last, limit - len(frames)))
+    return frames[:limit]

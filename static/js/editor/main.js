@@ -1,0 +1,625 @@
+// The topology editor: the document lives here, in the browser; every change goes through
+// ``commit`` (undo history, canvas, problems, autosave). Side panels are server-rendered htmx
+// partials: main.js posts them the document and takes back the part they changed.
+
+import { Graph } from "./graph.js";
+import { History } from "./history.js";
+import * as model from "./model.js";
+import { csrfToken, postJSON, Saver } from "./sync.js";
+
+const boot = JSON.parse(document.getElementById("editor-boot").textContent);
+const $ = (id) => document.getElementById(id);
+const root = $("editor");
+const inspector = $("inspector");
+
+let doc = model.normalize(boot.document);
+let canEdit = boot.canEdit;
+let selection = null; // {type: "node", id} | {type: "edge", index} | null
+let tab = "selection";
+let connectFrom = null;
+let problems = [];
+const history = new History();
+
+// ---------------------------------------------------------------------------------------------
+// Saving
+
+const saveState = $("save-state");
+const saver = new Saver(boot, {
+  getDoc: () => doc,
+  onState(state, text) {
+    saveState.dataset.state = state;
+    saveState.textContent = text;
+    if (state === "readonly") setEditable(false);
+  },
+  onSaved(data) {
+    if (Array.isArray(data.problems)) showProblems(data.problems);
+  },
+  onConflict() {
+    $("conflict-banner").hidden = false;
+  },
+  onCreated(data) {
+    window.history.replaceState(null, "", data.url);
+    root.dataset.mode = "design";
+    boot.mode = "design";
+    boot.slug = data.slug;
+    const deleteLink = $("delete-link");
+    if (deleteLink) deleteLink.href = saver.url("delete");
+  },
+});
+
+window.addEventListener("beforeunload", (e) => {
+  if (saver.dirty && canEdit) {
+    saver.save();
+    e.preventDefault();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Changes and history
+
+function text() {
+  return JSON.stringify(doc);
+}
+
+/** Change the document with ``mutate(doc)``; a change that changes nothing is not one. */
+function commit(mutate, { refreshPanel = true } = {}) {
+  if (!canEdit) return false;
+  const before = text();
+  mutate(doc);
+  if (text() === before) return false;
+  history.record(before);
+  afterChange(refreshPanel);
+  return true;
+}
+
+function afterChange(refreshPanel = true) {
+  fixSelection();
+  graph.render(doc, problemSets());
+  graph.select(selection);
+  renderOutline();
+  updateButtons();
+  $("design-title").value = typeof doc.title === "string" ? doc.title : "";
+  if (refreshPanel) showPanel();
+  validateSoon();
+  saver.changed();
+}
+
+function undo() {
+  const previous = history.undo(text());
+  if (previous === null) return;
+  doc = model.normalize(JSON.parse(previous));
+  afterChange();
+}
+
+function redo() {
+  const next = history.redo(text());
+  if (next === null) return;
+  doc = model.normalize(JSON.parse(next));
+  afterChange();
+}
+
+function fixSelection() {
+  if (selection && selection.type === "node" && model.nodeIndex(doc, selection.id) < 0) selection = null;
+  if (selection && selection.type === "edge" && !doc.edges[selection.index]) selection = null;
+  if (connectFrom && model.nodeIndex(doc, connectFrom) < 0) cancelConnect();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canvas
+
+const graph = new Graph($("canvas"), {
+  kinds: boot.kinds,
+  editable: canEdit,
+  onSelect: (sel) => select(sel),
+  onTapNode(id, original) {
+    if (canEdit && connectFrom && connectFrom !== id) {
+      connect(connectFrom, id);
+    } else if (canEdit && original.shiftKey && selection && selection.type === "node" && selection.id !== id) {
+      connect(selection.id, id);
+    } else {
+      select({ type: "node", id });
+    }
+  },
+  onMove(id, pos) {
+    if (!canEdit) return;
+    commit((d) => model.setPosition(d, id, pos), { refreshPanel: false });
+  },
+  onDrop(kind, pos) {
+    addNode(kind, pos);
+  },
+});
+
+function addNode(kind, pos) {
+  let id = null;
+  commit((d) => {
+    id = model.addNode(d, kind, pos || graph.freeSpot());
+  }, { refreshPanel: false });
+  if (id) select({ type: "node", id });
+}
+
+function connect(from, to) {
+  let index = -1;
+  commit((d) => {
+    index = model.addEdge(d, from, to);
+  }, { refreshPanel: false });
+  cancelConnect();
+  if (index >= 0) select({ type: "edge", index });
+}
+
+function startConnect() {
+  if (!selection || selection.type !== "node") return;
+  connectFrom = selection.id;
+  graph.markConnectSource(connectFrom);
+  hint(`Click the node that ${connectFrom} calls (Esc to cancel).`);
+}
+
+function cancelConnect() {
+  connectFrom = null;
+  graph.markConnectSource(null);
+  hint("");
+}
+
+function hint(message) {
+  $("canvas-hint").textContent = message;
+}
+
+function deleteSelection() {
+  if (!selection) return;
+  const sel = selection;
+  commit((d) => {
+    if (sel.type === "node") model.removeNode(d, sel.id);
+    else model.removeEdge(d, sel.index);
+  }, { refreshPanel: false });
+  select(null);
+}
+
+function nudge(dx, dy) {
+  if (!selection || selection.type !== "node") return;
+  const ele = graph.cy.getElementById(selection.id);
+  const pos = ele.position();
+  commit((d) => model.setPosition(d, selection.id, { x: pos.x + dx, y: pos.y + dy }), { refreshPanel: false });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Selection and the side panel
+
+function select(sel) {
+  selection = sel;
+  if (sel && sel.id !== connectFrom) cancelConnect();
+  graph.select(selection);
+  renderOutline();
+  updateButtons();
+  setTab("selection");
+}
+
+function setTab(name) {
+  tab = name;
+  $("tab-selection").setAttribute("aria-selected", String(name === "selection"));
+  $("tab-scenario").setAttribute("aria-selected", String(name === "scenario"));
+  showPanel();
+}
+
+function panelValues(extra) {
+  return { document: text(), readonly: canEdit ? "" : "1", ...extra };
+}
+
+function showPanel() {
+  if (tab === "scenario") {
+    htmx.ajax("POST", boot.urls.panelScenario, { target: "#inspector", swap: "innerHTML", values: panelValues({}) });
+  } else if (selection && selection.type === "node") {
+    htmx.ajax("POST", boot.urls.panelNode, { target: "#inspector", swap: "innerHTML", values: panelValues({ node: selection.id }) });
+  } else if (selection && selection.type === "edge") {
+    htmx.ajax("POST", boot.urls.panelEdge, { target: "#inspector", swap: "innerHTML", values: panelValues({ edge: String(selection.index) }) });
+  } else {
+    const box = document.createElement("div");
+    box.className = "panel-empty";
+    const p = document.createElement("p");
+    p.textContent = canEdit
+      ? "Select a node or a call to edit it, or add a node from the palette. To connect two nodes, select the caller, press “Connect to…”, then click the node it calls."
+      : "Select a node or a call to see its parameters.";
+    box.append(p);
+    inspector.replaceChildren(box);
+  }
+}
+
+// A form in the panel posts the current document along with its fields.
+document.body.addEventListener("htmx:configRequest", (e) => {
+  if (!inspector.contains(e.detail.elt)) return;
+  e.detail.parameters.document = text();
+  if (!canEdit) e.detail.parameters.readonly = "1";
+});
+
+// The panel sends back what its form changed; take it into the document.
+inspector.addEventListener("htmx:afterSwap", () => {
+  const script = inspector.querySelector("#panel-result");
+  if (!script) return;
+  const result = JSON.parse(script.textContent);
+  script.remove();
+  if (result.node !== undefined) {
+    const followed = selection && selection.type === "node" && selection.id === result.node;
+    const previous = selection;
+    if (followed) selection = { type: "node", id: result.value.id };
+    if (!commit((d) => model.replaceNode(d, result.node, result.value), { refreshPanel: false })) selection = previous;
+  } else if (result.edge !== undefined) {
+    const current = doc.edges[result.edge];
+    if (current && current.from === result.value.from && current.to === result.value.to) {
+      commit((d) => {
+        d.edges[result.edge] = result.value;
+      }, { refreshPanel: false });
+    }
+  } else if (result.scenario !== undefined) {
+    commit((d) => {
+      d.scenario = result.scenario;
+    }, { refreshPanel: false });
+  }
+});
+
+inspector.addEventListener("click", (e) => {
+  const button = e.target.closest("[data-action]");
+  if (!button || !inspector.contains(button)) return;
+  const action = button.dataset.action;
+  const index = Number(button.dataset.edge);
+  if (action === "select-edge") select({ type: "edge", index });
+  else if (action === "select-node") select({ type: "node", id: button.dataset.node });
+  else if (action === "delete-selection") deleteSelection();
+  else if (action === "edge-up" || action === "edge-down") {
+    let moved = index;
+    commit((d) => {
+      moved = model.moveEdge(d, index, action === "edge-up" ? -1 : 1);
+    }, { refreshPanel: false });
+    if (selection && selection.type === "edge") selection = { type: "edge", index: moved };
+    graph.select(selection);
+    showPanel();
+  } else if (action === "edge-delete") {
+    commit((d) => model.removeEdge(d, index));
+  } else if (action === "add-call") {
+    const target = inspector.querySelector("[data-role=call-target]");
+    if (target && selection && selection.type === "node") {
+      commit((d) => model.addEdge(d, selection.id, target.value));
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Problems, outline and buttons
+
+function problemSets() {
+  const nodes = new Set();
+  const edges = new Set();
+  for (const p of problems) {
+    if (p.node) nodes.add(p.node);
+    if (p.edge !== null && p.edge !== undefined) edges.add(p.edge);
+  }
+  return { nodes, edges };
+}
+
+function showProblems(list) {
+  problems = list;
+  const ul = $("problems");
+  ul.replaceChildren();
+  $("problem-count").textContent = list.length ? `(${list.length})` : "";
+  if (!list.length) {
+    const li = document.createElement("li");
+    li.className = "ok";
+    li.textContent = doc.nodes.length ? "None: this design can run." : "Add a client and what it calls.";
+    ul.append(li);
+  }
+  for (const p of list) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "problem";
+    const path = document.createElement("code");
+    path.textContent = p.path;
+    const message = document.createElement("span");
+    message.textContent = ` ${p.message}`;
+    button.append(path, message);
+    button.addEventListener("click", () => {
+      if (p.node) select({ type: "node", id: p.node });
+      else if (p.edge !== null && p.edge !== undefined) select({ type: "edge", index: p.edge });
+      else if (p.scenario) setTab("scenario");
+    });
+    li.append(button);
+    ul.append(li);
+  }
+  graph.render(doc, problemSets());
+  graph.select(selection);
+  renderOutline();
+  const run = $("run-button");
+  const valid = list.length === 0 && doc.nodes.length > 0;
+  run.dataset.valid = String(valid);
+  run.disabled = !(valid && run.hasAttribute("data-runs-enabled"));
+  root.dispatchEvent(new CustomEvent("design:state", { detail: { valid, problems: list, slug: saver.slug, version: saver.version } }));
+}
+
+let validateTimer = null;
+let validateSeq = 0;
+function validateSoon() {
+  clearTimeout(validateTimer);
+  validateTimer = setTimeout(validate, 250);
+}
+
+async function validate() {
+  const seq = ++validateSeq;
+  try {
+    const { ok, data } = await postJSON(boot.urls.validate, { document: doc });
+    if (seq === validateSeq && ok) showProblems(data.problems);
+  } catch {
+    // Offline: the last list stays; saving says so.
+  }
+}
+
+function renderOutline() {
+  const ul = $("outline");
+  ul.replaceChildren();
+  $("node-count").textContent = doc.nodes.length ? `(${doc.nodes.length})` : "";
+  const bad = problemSets().nodes;
+  const kinds = Object.fromEntries(boot.kinds.map((k) => [k.kind, k]));
+  for (const node of doc.nodes) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "outline-item";
+    button.dataset.node = node.id;
+    const selected = selection && selection.type === "node" && selection.id === node.id;
+    button.setAttribute("aria-pressed", String(Boolean(selected)));
+    const dot = document.createElement("span");
+    dot.className = "kind-dot";
+    dot.style.setProperty("--kind", (kinds[node.kind] || {}).color || "#5b6675");
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = node.label || node.id;
+    const kind = document.createElement("span");
+    kind.className = "muted small";
+    kind.textContent = (kinds[node.kind] || {}).name || String(node.kind);
+    button.append(dot, name, kind);
+    if (bad.has(node.id)) {
+      const flag = document.createElement("span");
+      flag.className = "flag";
+      flag.textContent = "problem";
+      button.append(flag);
+    }
+    button.addEventListener("click", () => select({ type: "node", id: node.id }));
+    li.append(button);
+    ul.append(li);
+  }
+}
+
+function updateButtons() {
+  $("undo").disabled = !canEdit || !history.canUndo;
+  $("redo").disabled = !canEdit || !history.canRedo;
+  $("connect-button").disabled = !canEdit || !selection || selection.type !== "node";
+  $("delete-button").disabled = !canEdit || !selection;
+}
+
+function setEditable(editable) {
+  canEdit = editable;
+  graph.setEditable(editable);
+  for (const b of document.querySelectorAll(".palette-item")) b.disabled = !editable;
+  $("design-title").readOnly = !editable;
+  updateButtons();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Toolbar, palette, keyboard
+
+$("undo").addEventListener("click", undo);
+$("redo").addEventListener("click", redo);
+$("connect-button").addEventListener("click", () => (connectFrom ? cancelConnect() : startConnect()));
+$("delete-button").addEventListener("click", deleteSelection);
+$("fit-button").addEventListener("click", () => graph.fit());
+$("layout-button").addEventListener("click", () => {
+  const positions = graph.layoutNodes(doc, true);
+  commit((d) => {
+    for (const [id, pos] of Object.entries(positions)) model.setPosition(d, id, pos);
+  }, { refreshPanel: false });
+  graph.fit();
+});
+$("tab-selection").addEventListener("click", () => setTab("selection"));
+$("tab-scenario").addEventListener("click", () => setTab("scenario"));
+$("design-title").addEventListener("change", (e) => {
+  const value = e.target.value.trim().slice(0, 200);
+  commit((d) => {
+    d.title = value;
+  }, { refreshPanel: false });
+});
+
+for (const button of document.querySelectorAll(".palette-item")) {
+  button.addEventListener("click", () => addNode(button.dataset.kind));
+  button.addEventListener("dragstart", (e) => {
+    e.dataTransfer.setData("text/x-node-kind", button.dataset.kind);
+    e.dataTransfer.effectAllowed = "copy";
+  });
+}
+
+function typing(target) {
+  return target instanceof HTMLElement && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+document.addEventListener("keydown", (e) => {
+  const mod = e.ctrlKey || e.metaKey;
+  if (mod && !typing(e.target)) {
+    const key = e.key.toLowerCase();
+    if (key === "z" && !e.shiftKey) {
+      e.preventDefault();
+      undo();
+    } else if ((key === "z" && e.shiftKey) || key === "y") {
+      e.preventDefault();
+      redo();
+    }
+    return;
+  }
+  if (e.target !== $("canvas") && !$("canvas").contains(e.target)) {
+    if (e.key === "Escape" && connectFrom) cancelConnect();
+    return;
+  }
+  if (e.key === "Delete" || e.key === "Backspace") {
+    e.preventDefault();
+    deleteSelection();
+  } else if (e.key === "Escape") {
+    if (connectFrom) cancelConnect();
+    else select(null);
+  } else if (e.key.startsWith("Arrow") && canEdit) {
+    e.preventDefault();
+    const step = e.shiftKey ? 50 : 10;
+    const d = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] }[e.key];
+    nudge(d[0], d[1]);
+  } else if (e.key.toLowerCase() === "c" && canEdit) {
+    startConnect();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Conflicts between tabs
+
+$("conflict-overwrite").addEventListener("click", async () => {
+  $("conflict-banner").hidden = true;
+  await saver.overwrite();
+});
+$("conflict-fork").addEventListener("click", async () => {
+  try {
+    const url = await saver.fork();
+    window.location.assign(url);
+  } catch (err) {
+    saveState.textContent = `Could not fork: ${err.message}`;
+  }
+});
+$("conflict-reload").addEventListener("click", () => {
+  saver.discardLocal();
+  window.location.reload();
+});
+
+async function pullNewer() {
+  const newer = await saver.fetchNewer();
+  if (!newer) return;
+  doc = model.normalize(newer.document);
+  history.record(text());
+  graph.render(doc, problemSets());
+  fixSelection();
+  renderOutline();
+  showPanel();
+  validateSoon();
+  saveState.textContent = "Saved (updated from another tab)";
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") pullNewer();
+});
+window.addEventListener("focus", pullNewer);
+
+// ---------------------------------------------------------------------------------------------
+// Import and export
+
+async function exportAs(format) {
+  const body = new FormData();
+  body.append("document", text());
+  body.append("format", format);
+  const response = await fetch(boot.urls.export, { method: "POST", body, headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
+  if (!response.ok) {
+    saveState.textContent = "Export failed";
+    return;
+  }
+  const disposition = response.headers.get("Content-Disposition") || "";
+  const match = /filename="([^"]+)"/.exec(disposition);
+  const url = URL.createObjectURL(await response.blob());
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = match ? match[1] : `design.${format}`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+$("export-json").addEventListener("click", () => exportAs("json"));
+$("export-yaml").addEventListener("click", () => exportAs("yaml"));
+
+function showImportProblems(title, list) {
+  $("import-problems-title").textContent = title;
+  const ul = $("import-problems-list");
+  ul.replaceChildren();
+  for (const p of list) {
+    const li = document.createElement("li");
+    const code = document.createElement("code");
+    code.textContent = p.path;
+    li.append(code, document.createTextNode(` ${p.message}`));
+    ul.append(li);
+  }
+  $("import-problems").hidden = false;
+}
+
+$("import-problems-close").addEventListener("click", () => {
+  $("import-problems").hidden = true;
+});
+
+const importFile = $("import-file");
+if (importFile) {
+  importFile.addEventListener("change", async () => {
+    const file = importFile.files[0];
+    if (!file) return;
+    const body = new FormData();
+    body.append("file", file);
+    importFile.value = "";
+    let response;
+    try {
+      response = await fetch(boot.urls.import, { method: "POST", body, headers: { "X-CSRFToken": csrfToken() }, credentials: "same-origin" });
+    } catch {
+      showImportProblems("The file could not be sent: are you offline?", []);
+      return;
+    }
+    const data = await response.json().catch(() => ({ error: `the server answered ${response.status}` }));
+    if (!response.ok) {
+      showImportProblems(`Not imported: ${data.error || response.status}.`, data.problems || []);
+      return;
+    }
+    $("import-problems").hidden = true;
+    const imported = model.normalize(data.document);
+    selection = null;
+    commit((d) => {
+      for (const key of Object.keys(d)) delete d[key];
+      Object.assign(d, imported);
+    });
+    placeLooseNodes();
+    graph.fit();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+/** Give nodes without a position one (dagre), without counting it as a change. */
+function placeLooseNodes() {
+  graph.render(doc);
+  const positions = graph.layoutNodes(doc);
+  for (const [id, pos] of Object.entries(positions)) model.setPosition(doc, id, pos);
+}
+
+placeLooseNodes();
+graph.render(doc);
+graph.fit();
+renderOutline();
+updateButtons();
+showPanel();
+validate();
+
+const pending = saver.pendingLocal();
+if (pending) {
+  history.record(text());
+  doc = model.normalize(pending.document);
+  graph.render(doc);
+  renderOutline();
+  updateButtons();
+  saveState.textContent = "Restored unsaved changes from this browser";
+  saver.restored(pending);
+  validateSoon();
+}
+
+// For the live-run page and tests: the editor's current state.
+root.editor = {
+  document: () => model.clone(doc),
+  slug: () => saver.slug,
+  version: () => saver.version,
+  save: () => saver.save(),
+  valid: () => problems.length === 0 && doc.nodes.length > 0,
+};
+root.dataset.ready = "true";

@@ -1,0 +1,208 @@
+// The run page: topology coloured by load, live charts, events, and the summary, from frames
+// streamed over the run's WebSocket. Frames with seq <= last are dropped; the socket reconnects
+// with backoff and resumes with ?after=<last seq>.
+import cytoscape from "cytoscape";
+import dagre from "cytoscape-dagre";
+import { Series } from "./charts.js";
+
+cytoscape.use(dagre);
+
+const data = JSON.parse(document.getElementById("run-data").textContent);
+const CAUSES = ["overload", "timeout", "unavailable", "session_lost", "upload_failed", "error"];
+const expected = Math.round(data.duration_s / data.tick_s);
+const events = [];
+let lastSeq = 0;
+let finished = false;
+
+// --- topology --------------------------------------------------------------------------------
+const doc = data.document;
+const layout = doc.layout || {};
+const hasLayout = doc.nodes.every((n) => layout[n.id]);
+const cy = cytoscape({
+  container: document.getElementById("topology"),
+  elements: [
+    ...doc.nodes.map((n) => ({
+      data: { id: n.id, label: `${n.label || n.id}\n${n.kind.replace("_", " ")}`, kind: n.kind },
+      position: layout[n.id] ? { x: layout[n.id].x, y: layout[n.id].y } : undefined,
+    })),
+    ...doc.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.from, target: e.to, async: e.mode === "async" } })),
+  ],
+  layout: hasLayout ? { name: "preset" } : { name: "dagre", rankDir: "LR", nodeSep: 30, rankSep: 70 },
+  userZoomingEnabled: false,
+  userPanningEnabled: false,
+  autoungrabify: true,
+  style: [
+    { selector: "node", style: {
+      "label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "font-size": 10,
+      "shape": "round-rectangle", "width": 92, "height": 42, "background-color": "#e8f1ee",
+      "border-width": 2, "border-color": "#2f7d6d", "color": "#1b2430" } },
+    { selector: "edge", style: { "curve-style": "bezier", "target-arrow-shape": "triangle", "width": 1.5, "line-color": "#8a96a3", "target-arrow-color": "#8a96a3" } },
+    { selector: "edge[?async]", style: { "line-style": "dashed" } },
+  ],
+});
+cy.fit(undefined, 16);
+
+function loadColour(u) {
+  // idle green -> busy amber -> saturated red
+  const x = Math.max(0, Math.min(1, u || 0));
+  const hue = 150 - 150 * x;
+  return `hsl(${hue}, 55%, ${88 - 30 * x}%)`;
+}
+
+function paintNodes(frame) {
+  for (const [id, stats] of Object.entries(frame.nodes || {})) {
+    const node = cy.getElementById(id);
+    if (!node.nonempty()) continue;
+    const errors = Object.values(stats.errors || {}).reduce((a, b) => a + b, 0);
+    node.style("background-color", loadColour(stats.utilization));
+    node.style("border-color", errors > 0 ? "#c0392b" : "#2f7d6d");
+    node.style("border-width", errors > 0 ? 4 : 2);
+    const base = doc.nodes.find((n) => n.id === id);
+    const extra = stats.up !== undefined && base && base.kind === "service" ? `\n${stats.up} up${stats.starting ? `, ${stats.starting} starting` : ""}` : "";
+    node.data("label", `${(base && base.label) || id}\n${Math.round((stats.utilization || 0) * 100)}% busy${extra}`);
+  }
+}
+
+// --- charts ----------------------------------------------------------------------------------
+const markers = () => events.map((e) => ({ t: e.t, text: e.action || e.kind || "event" }));
+const chartEl = (name) => document.querySelector(`[data-chart="${name}"]`);
+const charts = {
+  throughput: new Series(chartEl("throughput"), ["offered", "ok", "attempts"], { markers, yLabel: "req/s" }),
+  latency: new Series(chartEl("latency"), ["p50", "p95", "p99"], { markers, yLabel: "ms" }),
+  errors: new Series(chartEl("errors"), CAUSES, { markers, yLabel: "per s" }),
+  users: new Series(chartEl("users"), ["logged out", "duplicate charges", "failed uploads"], { markers, yLabel: "per s" }),
+  instances: new Series(chartEl("instances"), ["up", "starting"], { markers, yLabel: "instances" }),
+  cost: new Series(chartEl("cost"), ["$/hour"], { markers, yLabel: "$/h" }),
+};
+
+function plot(frame) {
+  const t = frame.t;
+  const lat = frame.latency_ms || {};
+  const nodes = Object.values(frame.nodes || {});
+  charts.throughput.push(t, [frame.offered_rps, frame.ok_rps, frame.attempts_rps]);
+  charts.latency.push(t, [lat.p50, lat.p95, lat.p99]);
+  charts.errors.push(t, CAUSES.map((c) => (frame.errors || {})[c] || 0));
+  charts.users.push(t, [(frame.users || {}).logged_out, (frame.charges || {}).duplicate, (frame.uploads || {}).failed]);
+  charts.instances.push(t, [nodes.reduce((a, n) => a + (n.up || 0), 0), nodes.reduce((a, n) => a + (n.starting || 0), 0)]);
+  charts.cost.push(t, [frame.cost_per_hour]);
+}
+
+// --- events, progress, status, summary ---------------------------------------------------------
+const eventsList = document.getElementById("events-list");
+function addEvents(frame) {
+  for (const e of frame.events || []) {
+    events.push(e);
+    const li = document.createElement("li");
+    const detail = Object.entries(e).filter(([k]) => !["t", "action", "node"].includes(k)).map(([k, v]) => `${k} ${v}`).join(", ");
+    li.textContent = `t=${e.t}s: ${e.action || "event"}${e.node ? ` on ${e.node}` : ""}${detail ? ` (${detail})` : ""}`;
+    eventsList.appendChild(li);
+  }
+}
+
+const progress = document.getElementById("run-progress");
+const statusEl = document.getElementById("run-status");
+const reasonEl = document.getElementById("run-reason");
+function setStatus(status, reason) {
+  statusEl.textContent = status;
+  statusEl.dataset.status = status;
+  if (reason) { reasonEl.textContent = reason; reasonEl.hidden = false; }
+  if (["done", "failed", "cancelled"].includes(status)) {
+    document.getElementById("chaos")?.remove();
+    document.getElementById("cancel-form")?.remove();
+  }
+}
+
+function fmt(v, digits = 1) {
+  return v === null || v === undefined ? "-" : Number(v).toFixed(digits);
+}
+
+function showSummary(summary) {
+  const panel = document.getElementById("summary-panel");
+  const box = document.getElementById("summary");
+  const rows = [
+    ["Requests", summary.requests], ["OK", summary.ok], ["Throughput", `${fmt(summary.throughput_rps)} /s`],
+    ["p50", `${fmt(summary.latency_ms.p50)} ms`], ["p95", `${fmt(summary.latency_ms.p95)} ms`], ["p99", `${fmt(summary.latency_ms.p99)} ms`],
+    ["Users logged out", summary.users.logged_out], ["Duplicate charges", summary.charges.duplicate],
+    ["Failed uploads", summary.uploads.failed], ["Cost", `$${fmt(summary.cost.per_hour, 2)}/hour`],
+  ];
+  const dl = document.createElement("dl");
+  dl.className = "summary";
+  for (const [k, v] of rows) {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dt.textContent = k;
+    dd.textContent = String(v);
+    div.append(dt, dd);
+    dl.appendChild(div);
+  }
+  box.replaceChildren(dl);
+  const errs = Object.entries(summary.errors || {}).filter(([, n]) => n > 0);
+  if (errs.length) {
+    const p = document.createElement("p");
+    p.className = "errors-line";
+    p.textContent = "Errors: " + errs.map(([c, n]) => `${c} ${n}`).join(", ");
+    box.appendChild(p);
+  }
+  panel.hidden = false;
+}
+
+function onFrame(frame) {
+  if (frame.seq <= lastSeq) return;
+  lastSeq = frame.seq;
+  addEvents(frame);
+  plot(frame);
+  paintNodes(frame);
+  progress.textContent = `${lastSeq} / ${expected} frames`;
+  document.body.dataset.frames = String(lastSeq);
+}
+
+// --- the socket ------------------------------------------------------------------------------
+let backoff = 500;
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}${data.ws}?after=${lastSeq}`);
+  ws.onmessage = (msg) => {
+    backoff = 500;
+    const m = JSON.parse(msg.data);
+    if (m.type === "frame") onFrame(m.frame);
+    else if (m.type === "status") setStatus(m.status, m.reason);
+    else if (m.type === "done") { finished = true; setStatus("done"); showSummary(m.summary); document.body.dataset.done = "true"; ws.close(); }
+    else if (m.type === "end") { finished = true; setStatus(m.status, m.reason); document.body.dataset.done = "true"; ws.close(); }
+  };
+  ws.onclose = () => {
+    if (finished) return;
+    setTimeout(connect, backoff);
+    backoff = Math.min(backoff * 2, 10000);
+  };
+}
+connect();
+
+// --- buttons ---------------------------------------------------------------------------------
+function csrfToken() {
+  const headers = document.body.getAttribute("hx-headers");
+  return headers ? JSON.parse(headers)["X-CSRFToken"] : "";
+}
+
+document.getElementById("share-button")?.addEventListener("click", async (ev) => {
+  const button = ev.currentTarget;
+  try {
+    await navigator.clipboard.writeText(button.dataset.url);
+    button.textContent = "Link copied";
+  } catch {
+    window.prompt("Copy this link", button.dataset.url);
+  }
+});
+
+const chaosStatus = document.getElementById("chaos-status");
+for (const button of document.querySelectorAll("[data-control]")) {
+  button.addEventListener("click", async () => {
+    const response = await fetch(data.control, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
+      body: button.dataset.control,
+    });
+    const body = await response.json().catch(() => ({}));
+    chaosStatus.textContent = response.ok ? `Sent: ${button.textContent}. It applies at the next tick.` : `Refused: ${body.error || response.status}`;
+  });
+}
