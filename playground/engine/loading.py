@@ -210,35 +210,55 @@ def _valid_unicode(s: str) -> bool:
 
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
+_STR, _INT, _FLOAT = (f"{_YAML_TAG}{t}" for t in ("str", "int", "float"))
+#: Only these build a value; calling them directly (not ``construct_object``) keeps the shared
+#: constructor from remembering every node it has seen.
+_BUILD = {tag: _constructor.yaml_constructors[tag] for tag in _SCALAR_TAGS}
+_INT_LIMIT = 10**MAX_INT_DIGITS
 
 
-def _scalar(event: yaml.ScalarEvent, path: str, is_key: bool) -> Any:
+def _scalar(event: yaml.ScalarEvent, stack: list[list[Any]], is_key: bool) -> Any:
+    value = event.value
     tag = event.tag
-    if tag in (None, "!"):
-        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
-    where = f"at {_mark(event)}"
+    if tag is None and not is_key and value.isdigit() and value.isascii() \
+            and (value[0] != "0" or len(value) == 1) and event.implicit[0]:
+        # The commonest scalar, a plain decimal integer, without the resolver's regexes.
+        if len(value) > MAX_INT_DIGITS:
+            raise _scalar_error(event, stack, f"an integer of more than {MAX_INT_DIGITS} digits")
+        return int(value)
+    if tag is None or tag == "!":
+        if not event.implicit[0]:  # quoted, with no tag: a string whatever it looks like
+            tag = _STR
+        else:
+            tag = _resolver.resolve(yaml.ScalarNode, value, event.implicit)
+    if tag == _STR:
+        if not value.isascii() and not _valid_unicode(value):
+            raise _scalar_error(event, stack, "contains an unpaired surrogate")
+        return value
     if tag not in _SCALAR_TAGS:
         short = tag[len(_YAML_TAG):] if tag.startswith(_YAML_TAG) else tag
         what = {"timestamp": "a date or time", "binary": "binary data", "merge": "a merge key (<<)",
                 "value": "a value key (=)"}.get(short, f"the tag {_short(tag)}")
         hint = "; quote it to make it a string" if short in ("timestamp", "value", "merge") else ""
-        raise _fail(f"{what} is not allowed {where} (JSON types only){hint}", path)
-    if is_key and tag != f"{_YAML_TAG}str":
-        raise _fail(f"keys must be strings {where}; quote the key", path)
-    if tag.endswith(":int"):
-        digits = re.sub(r"[^0-9a-fA-F]", "", event.value)
-        if len(digits) > MAX_INT_DIGITS:
-            raise _fail(f"an integer of more than {MAX_INT_DIGITS} digits {where}", path)
-    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        raise _scalar_error(event, stack, f"{what} is not allowed", f" (JSON types only){hint}")
+    if is_key:
+        raise _scalar_error(event, stack, "keys must be strings", "; quote the key")
+    if tag == _INT and len(value) > 2 * MAX_INT_DIGITS:
+        raise _scalar_error(event, stack, f"an integer of more than {MAX_INT_DIGITS} digits")
     try:
-        value = _constructor.construct_object(node)
+        out = _BUILD[tag](_constructor, yaml.ScalarNode(tag, value, event.start_mark))
     except (yaml.YAMLError, ValueError) as e:
-        raise _fail(f"{_reason(e)} {where}", path) from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _fail(f"the number {event.value[:24]} is not finite {where}", path)
-    if isinstance(value, str) and not _valid_unicode(value):
-        raise _fail(f"contains an unpaired surrogate {where}", path)
-    return value
+        raise _scalar_error(event, stack, _reason(e)) from None
+    if tag == _INT and abs(out) >= _INT_LIMIT:
+        raise _scalar_error(event, stack, f"an integer of more than {MAX_INT_DIGITS} digits")
+    if tag == _FLOAT and not math.isfinite(out):
+        raise _scalar_error(event, stack, f"the number {value[:24]} is not finite")
+    return out
+
+
+def _scalar_error(event: yaml.Event, stack: list[list[Any]], what: str, tail: str = ""
+                  ) -> DocumentError:
+    return _fail(f"{what} at {_mark(event)}{tail}", _where(stack)[0])
 
 
 def _short(tag: str) -> str:
@@ -264,24 +284,19 @@ def _parse_yaml(text: str, max_depth: int) -> Any:
     try:
         while loader.check_event():
             event = loader.get_event()
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise _fail(f"more than one YAML document (at {_mark(event)})")
-                continue
-            if isinstance(event, (yaml.StreamStartEvent, yaml.StreamEndEvent,
-                                  yaml.DocumentEndEvent)):
-                continue
-            path, is_key = _where(stack)
-            if isinstance(event, yaml.AliasEvent):
-                raise _fail(f"aliases (*{event.anchor}) are not allowed at {_mark(event)}", path)
-            if getattr(event, "anchor", None) is not None:
-                raise _fail(f"anchors (&{event.anchor}) are not allowed at {_mark(event)}", path)
-            if isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                _put(stack, root, stack.pop()[0])
-            elif isinstance(event, yaml.ScalarEvent):
-                _put(stack, root, _scalar(event, path, is_key))
-            elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            kind = type(event)
+            if kind is yaml.ScalarEvent or kind is yaml.MappingStartEvent \
+                    or kind is yaml.SequenceStartEvent or kind is yaml.AliasEvent:
+                is_key = bool(stack) and stack[-1][2] is _NO_KEY \
+                    and type(stack[-1][0]) is dict
+                if event.anchor is not None:
+                    what = "aliases (*{})" if kind is yaml.AliasEvent else "anchors (&{})"
+                    raise _fail(f"{what.format(event.anchor)} are not allowed at "
+                                f"{_mark(event)}", _where(stack)[0])
+                if kind is yaml.ScalarEvent:
+                    _put(stack, root, _scalar(event, stack, is_key))
+                    continue
+                path = _where(stack)[0]
                 if is_key:
                     raise _fail(f"keys must be strings at {_mark(event)}", path)
                 tag = event.tag
@@ -290,8 +305,13 @@ def _parse_yaml(text: str, max_depth: int) -> Any:
                                 "(JSON types only)", path)
                 if len(stack) >= max_depth:
                     raise _fail(f"nested deeper than {max_depth} levels at {_mark(event)}")
-                mapping = isinstance(event, yaml.MappingStartEvent)
-                stack.append([{} if mapping else [], path, _NO_KEY])
+                stack.append([{} if kind is yaml.MappingStartEvent else [], path, _NO_KEY])
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                _put(stack, root, stack.pop()[0])
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise _fail(f"more than one YAML document (at {_mark(event)})")
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         if "nesting depth" in _reason(e):

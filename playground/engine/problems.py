@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+#: Longer keys are cut in paths: a path names a place, it need not repeat a hostile key.
+MAX_KEY_SHOWN = 80
 _PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
@@ -45,7 +47,9 @@ def join(path: str, key: str | int) -> str:
     """The path of ``key`` (an object key or a list index) inside ``path``."""
     if isinstance(key, int):
         return f"{path}[{key}]"
-    if _PLAIN_KEY.match(key):
+    if _PLAIN_KEY.match(key) and len(key) <= MAX_KEY_SHOWN:
         return f"{path}.{key}" if path else key
     # ensure_ascii keeps control characters and odd code points out of terminal output.
-    return f"{path}[{json.dumps(key[:80])}]"
+    shown = json.dumps(key[:MAX_KEY_SHOWN]) if len(key) <= MAX_KEY_SHOWN else \
+        json.dumps(key[:MAX_KEY_SHOWN])[:-1] + '..."'
+    return f"{path}[{shown}]"

@@ -83,6 +83,7 @@ MAX_FRAMES = 3600
 MAX_TRAFFIC_STEPS = 1000
 MAX_EVENTS = 1000
 MAX_CYCLES_SHOWN = 10
+MAX_HINTS = 20
 #: Editor coordinates are finite and bounded so a layout cannot smuggle in absurd numbers.
 MAX_COORD = 1e9
 
@@ -166,10 +167,15 @@ class _Checker:
 
     def unknown(self, obj: Mapping[str, Any], known: tuple[str, ...], path: str,
                 what: str) -> None:
+        hints = MAX_HINTS
         for key in obj:
             if key not in known:
-                hint = difflib.get_close_matches(str(key), known, n=1)
-                tail = f" (did you mean '{hint[0]}'?)" if hint else ""
+                tail = ""
+                # Suggestions cost a string comparison per known name: only for a few keys.
+                if hints and isinstance(key, str) and len(key) <= 64:
+                    hints -= 1
+                    hint = difflib.get_close_matches(key, known, n=1)
+                    tail = f" (did you mean '{hint[0]}'?)" if hint else ""
                 self.add(join(path, str(key)), f"unknown {what}{tail}")
 
     def fields(self, obj: Mapping[str, Any], params: tuple[Param, ...], path: str,
@@ -282,13 +288,16 @@ class _Checker:
             self.add(path, f"must be a list of error causes, not {_type_name(v)}")
             return _BAD
         ok = True
+        seen: set[str] = set()
         for i, cause in enumerate(v):
             if not isinstance(cause, str) or cause not in ERROR_CAUSES:
                 self.add(join(path, i), "must be one of " + ", ".join(ERROR_CAUSES))
                 ok = False
-            elif cause in v[:i]:
+            elif cause in seen:
                 self.add(join(path, i), f"'{cause}' is listed twice")
                 ok = False
+            else:
+                seen.add(cause)
         return tuple(v) if ok else _BAD
 
     def autoscale(self, v: Any, path: str) -> Any:

@@ -281,3 +281,19 @@ def test_parse_raises_nothing_but_document_error(text, fmt):
         parse(text, fmt)
     except DocumentError:
         pass
+
+
+@pytest.mark.parametrize("text", ["- 1\n" * 262_000, "[" + "1," * 500_000 + "1]",
+                                  "a: [" + "{b: 1.5}, " * 100_000 + "]"],
+                         ids=["block-ints", "flow-ints", "flow-maps"])
+def test_a_mebibyte_of_small_yaml_values_parses_in_well_under_the_time_of_a_request(text):
+    started = time.perf_counter()
+    parse(text, "yaml")
+    assert time.perf_counter() - started < 3
+
+
+def test_parsing_yaml_leaves_nothing_behind_in_the_shared_constructor():
+    from playground.engine import loading
+
+    parse("a: [1, 2.5, true, null, x]", "yaml")
+    assert not loading._constructor.constructed_objects

@@ -501,3 +501,20 @@ def test_flush_cache_fits_a_cache_store_and_a_cdn(example, target):
 
 def test_the_kitchen_sink_is_valid():
     assert validate(KITCHEN_SINK) == []
+
+
+@pytest.mark.parametrize("obj", [
+    {f"k{i}": 0 for i in range(80_000)},
+    {"nodes": [{"id": "a", "kind": "service", "params": {f"wrkrs{i}": 0 for i in range(60_000)}}]},
+    {"nodes": [{"id": "c", "kind": "client", "params": {"retry_on": ["timeout"] * 90_000}}]},
+    {"nodes": [], "layout": {f"n{i}": {"x": 1, "y": 1} for i in range(30_000)}},
+    {"nodes": [], "x" * 1_000_000: 1},
+], ids=["unknown-keys", "unknown-params", "long-list", "layout", "long-key"])
+def test_a_hostile_mebibyte_is_validated_quickly_with_short_paths(obj):
+    import time
+
+    started = time.perf_counter()
+    problems = validate(obj)
+    assert time.perf_counter() - started < 2
+    assert problems
+    assert all(len(p.path) < 200 for p in problems)
