@@ -1,0 +1,124 @@
+"""Design documents as the editor and the views handle them: read from a request, checked,
+described problem by problem, and changed in the few ways the panels need.
+
+Terms
+-----
+draft
+    A document saved while the engine still finds problems in it (a design being drawn). The site
+    saves drafts from the editor; it refuses to run them.
+editable
+    A document the editor can show: an object whose ``nodes`` are objects with distinct string ids
+    and whose ``edges`` are objects. Anything that parses and validates is editable; an editable
+    draft may still have problems.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playground.engine import DocumentError, Problem, parse, validate
+
+EMPTY_TITLE = "Untitled design"
+MAX_TITLE = 200
+_INDEX = re.compile(r"^(nodes|edges)\[(\d+)\]")
+
+
+def empty_document(title: str = EMPTY_TITLE) -> dict[str, Any]:
+    return {"schema_version": 1, "title": title, "nodes": [], "edges": [],
+            "scenario": {"duration_s": 60, "seed": 0, "traffic": [], "events": []}, "layout": {}}
+
+
+def read_json(text: str | bytes) -> Any:
+    """JSON text from a request, parsed with the engine's limits (size, depth, NaN, huge ints)."""
+    return parse(text, "json")
+
+
+def editable_problems(doc: Any) -> list[Problem]:
+    """Why the editor could not show ``doc`` (see *editable*); [] when it can."""
+    if not isinstance(doc, dict):
+        return [Problem("", "must be a JSON object")]
+    problems = []
+    nodes = doc.get("nodes", [])
+    if not isinstance(nodes, list):
+        return [Problem("nodes", "must be a list")]
+    seen = set()
+    for i, node in enumerate(nodes):
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str) or not node.get("id"):
+            problems.append(Problem(f"nodes[{i}]", "must be an object with a string id"))
+        elif node["id"] in seen:
+            problems.append(Problem(f"nodes[{i}].id", f"duplicate id '{node['id'][:64]}'"))
+        else:
+            seen.add(node["id"])
+    edges = doc.get("edges", [])
+    if not isinstance(edges, list) or not all(isinstance(e, dict) for e in edges):
+        problems.append(Problem("edges", "must be a list of objects"))
+    for key in ("scenario", "layout"):
+        if key in doc and not isinstance(doc[key], dict):
+            problems.append(Problem(key, "must be an object"))
+    return problems
+
+
+def check_editable(doc: Any) -> dict[str, Any]:
+    problems = editable_problems(doc)
+    if problems:
+        raise DocumentError(problems)
+    return doc
+
+
+def title_of(doc: dict[str, Any]) -> str:
+    title = doc.get("title")
+    return title.strip()[:MAX_TITLE] if isinstance(title, str) else ""
+
+
+def node_index(doc: dict[str, Any], node_id: str) -> int | None:
+    for i, node in enumerate(doc.get("nodes", [])):
+        if isinstance(node, dict) and node.get("id") == node_id:
+            return i
+    return None
+
+
+def describe(doc: dict[str, Any], problems: list[Problem]) -> list[dict[str, Any]]:
+    """Problems as the editor lists them: path, message, and the node or edge they sit on."""
+    nodes = doc.get("nodes") if isinstance(doc.get("nodes"), list) else []
+    out = []
+    for p in problems:
+        item: dict[str, Any] = {"path": p.path or "(document)", "message": p.message, "node": None, "edge": None}
+        m = _INDEX.match(p.path)
+        if m and m.group(1) == "nodes":
+            i = int(m.group(2))
+            if i < len(nodes) and isinstance(nodes[i], dict) and isinstance(nodes[i].get("id"), str):
+                item["node"] = nodes[i]["id"]
+        elif m:
+            item["edge"] = int(m.group(2))
+        elif p.path.startswith("scenario"):
+            item["scenario"] = True
+        out.append(item)
+    return out
+
+
+def check(doc: dict[str, Any]) -> list[Problem]:
+    """The engine's problems with ``doc``; never raises."""
+    try:
+        return validate(doc)
+    except DocumentError as exc:
+        return exc.problems
+
+
+def rename_node(doc: dict[str, Any], old: str, new: str) -> None:
+    """Give node ``old`` the id ``new`` everywhere: the node, edges, events and layout."""
+    for node in doc.get("nodes", []):
+        if isinstance(node, dict) and node.get("id") == old:
+            node["id"] = new
+    for edge in doc.get("edges", []):
+        for end in ("from", "to"):
+            if isinstance(edge, dict) and edge.get(end) == old:
+                edge[end] = new
+    scenario = doc.get("scenario")
+    if isinstance(scenario, dict) and isinstance(scenario.get("events"), list):
+        for event in scenario["events"]:
+            if isinstance(event, dict) and event.get("node") == old:
+                event["node"] = new
+    layout = doc.get("layout")
+    if isinstance(layout, dict) and old in layout:
+        layout[new] = layout.pop(old)
