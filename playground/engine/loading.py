@@ -41,7 +41,7 @@ from playground.engine.problems import DocumentError, Problem, join
 #: or attack.
 MAX_INT_DIGITS = 18
 
-_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+_JSON_SPECIAL = re.compile(r'["\\\[\]{}]')
 _YAML_TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_YAML_TAG}{t}" for t in ("null", "bool", "int", "float", "str")}
 _COLLECTION_TAGS = {f"{_YAML_TAG}map", f"{_YAML_TAG}seq"}
@@ -108,15 +108,28 @@ def _position(text: str, offset: int) -> str:
 
 
 def _check_json_depth(text: str, max_depth: int) -> None:
+    # Only the characters that matter are visited, each once: a regex for whole strings would
+    # rescan the rest of the text from every quote of an unterminated one (quadratic).
     depth = 0
-    for m in _JSON_TOKENS.finditer(text):
-        token = m.group()
-        if token in "[{":
+    in_string = False
+    escaped_until = -1  # the character after a backslash in a string is not itself special
+    for m in _JSON_SPECIAL.finditer(text):
+        at = m.start()
+        if at < escaped_until:
+            continue
+        char = m.group()
+        if in_string:
+            if char == "\\":
+                escaped_until = at + 2
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
             depth += 1
             if depth > max_depth:
-                raise _fail(f"nested deeper than {max_depth} levels at "
-                            f"{_position(text, m.start())}")
-        elif token in "]}":
+                raise _fail(f"nested deeper than {max_depth} levels at {_position(text, at)}")
+        elif char in "]}":
             depth -= 1
 
 

@@ -78,6 +78,21 @@ def test_32_levels_parse_and_33_do_not(fmt):
     assert "nested deeper than 32" in refusal(nested(33), fmt)
 
 
+@pytest.mark.parametrize("text", ['["\\' * 300_000, '"' * 1_000_000, "[" * 1_000_000,
+                                  '["' + "\\" * 500_000],
+                         ids=["unterminated-escapes", "quotes", "brackets", "backslashes"])
+def test_the_nesting_scan_is_linear_on_pathological_json(text):
+    started = time.perf_counter()
+    refusal(text, "json")
+    assert time.perf_counter() - started < 2
+
+
+def test_an_escaped_quote_does_not_end_a_string_for_the_nesting_scan():
+    inner = "[" * 40
+    assert parse(json.dumps([f'\\" {inner}']))[0].endswith(inner)
+    assert "nested deeper" in refusal("[" * 31 + '"\\\\"' + "[" * 5, "json")
+
+
 def test_brackets_inside_json_strings_do_not_count_as_nesting():
     text = json.dumps({"title": "[{" * 100 + '\\"' + "}]" * 100})
     assert parse(text)["title"].startswith("[{[{")
