@@ -15,9 +15,14 @@ params
     A node's parameters: every parameter of its kind, defaults filled. Latency and service-time
     parameters (``service_ms``, ``latency_ms``, ``cold_start_ms``) are ``Dist``; ``autoscale`` is an
     ``Autoscale`` or None; ``queue`` may be None (unbounded); ``retry_on`` is a tuple of causes;
-    everything else is an int, float, bool or str as SCHEMA.md's table gives it.
+    everything else is an int, float, bool or str as SCHEMA.md's table gives it (a number-typed
+    parameter is always a float, an integer-typed one an int).
+Event args
+    An event's own fields (``count``, ``batch``, ``interval_s``, ``drain``, ``instances``,
+    ``duration_s``, ``factor``), defaults filled; see ``params.ACTION_PARAMS``.
 
-Only this module and ``schema.py`` know the document's shape.
+Only this module, ``params.py`` (the table of fields) and ``schema.py`` (the rules) know the
+document's shape.
 """
 
 from __future__ import annotations

@@ -361,6 +361,9 @@ class _Graph:
         # Every well-formed id in the node list, also of nodes that failed their own checks: a
         # reference to one of those is not reported again as "unknown node".
         self.listed: set[str] = set()
+        # Nodes with an outgoing edge that failed its own checks: rules that count a node's
+        # edges would only repeat that problem in a misleading form, so they skip these.
+        self.incomplete: set[str] = set()
         self.kind: dict[str, str] = {}
         self.params: dict[str, dict[str, Any]] = {}
         self.edges: list[tuple[int, str, str, dict[str, Any]]] = []  # (index, src, dst, fields)
@@ -492,6 +495,8 @@ def _check_edges(c: _Checker, doc: dict[str, Any], g: _Graph, limits: Limits) ->
         if len(ends) == 2 and all(v is not _BAD for v in fields.values()):
             g.edges.append((i, ends[0], ends[1], fields))
             out.append(Edge(ends[0], ends[1], **fields))
+        elif isinstance(e.get("from"), str):
+            g.incomplete.add(e["from"])
     return out
 
 
@@ -525,7 +530,7 @@ def _check_edge_rules(c: _Checker, g: _Graph) -> None:
         if sk in ("client", "load_balancer", "queue") and f["calls"] != 1:
             c.add(join(path, "calls"), f"must be 1 on the edge of {_article(g.name(src))}")
     for node_id, kind in g.kind.items():
-        if kind in ("client", "load_balancer", "queue"):
+        if kind in ("client", "load_balancer", "queue") and node_id not in g.incomplete:
             n = len(g.out(node_id))
             if n != 1:
                 target = {"client": "", "load_balancer": " to a service or serverless",
@@ -642,7 +647,8 @@ def _check_state(c: _Checker, g: _Graph) -> None:
                   f"client '{client}' reaches {len(owners)} state owners, {names}; each client "
                   "path has at most one (set the others' state to none)")
     for node_id in g.kind:
-        if not _owner(g, node_id) or g.params[node_id]["state"] != "external":
+        if not _owner(g, node_id) or g.params[node_id]["state"] != "external" \
+                or node_id in g.incomplete:
             continue
         access = [(i, f) for i, _, d, f in g.out(node_id)
                   if f["mode"] == "sync"

@@ -518,3 +518,14 @@ def test_a_hostile_mebibyte_is_validated_quickly_with_short_paths(obj):
     assert time.perf_counter() - started < 2
     assert problems
     assert all(len(p.path) < 200 for p in problems)
+
+
+@pytest.mark.parametrize(("mutate", "path"), [
+    (lambda d: d["edges"][0].update(calls="one"), "edges[0].calls"),
+    (lambda d: params(d, "lb").update(algorithm="best"), "nodes[1].params.algorithm"),
+    (lambda d: d["edges"][2].update(retries=-1), "edges[2].retries"),
+    (lambda d: params(d, "redis").update(capacity=-1), "nodes[3].params.capacity"),
+], ids=["client-edge-field", "balancer-params", "state-edge-field", "state-store-params"])
+def test_a_bad_edge_or_node_is_reported_once_not_again_as_a_missing_edge(example, mutate, path):
+    mutate(example)
+    assert [p.path for p in validate(example)] == [path]
