@@ -20,7 +20,7 @@ FORBIDDEN = {"django", "channels", "channels_redis", "celery", "kombu", "redis",
              "twisted", "asgiref"}
 #: Modules that talk to the world; only the CLI (__main__) may read a file or write output.
 IO_MODULES = {"socket", "subprocess", "urllib", "http", "requests", "sqlite3", "shutil",
-              "tempfile", "pathlib", "io", "logging"}
+              "tempfile", "pathlib"}
 IO_CALLS = {"open", "print", "input"}
 
 
