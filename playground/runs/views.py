@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from playground.designs.models import Design, Template
 from playground.designs.ownership import owned_by, owner_token
 from playground.designs.patch import apply_variant
-from playground.engine import DocumentError, parse
+from playground.engine import DocumentError, Problem, parse
 from playground.runs import compare, service
 from playground.runs.models import Run
 
@@ -49,7 +49,7 @@ def _seed_from(request: HttpRequest) -> int | None:
     if request.POST.get("new_seed") or not raw:
         return service.fresh_seed()
     if not raw.isdigit():
-        raise DocumentError([])
+        raise DocumentError([Problem("seed", "must be a whole number")])
     return int(raw)
 
 
@@ -81,11 +81,11 @@ def start(request: HttpRequest) -> HttpResponse:
             document, owner=browser_owner(request), seed=seed, mode=mode, speed=speed,
             template=template, variant=variant, design=design,
         )
-    except ValueError:
-        return render(request, "runs/refused.html", {"problems": ["seed: must be a whole number"]}, status=400)
-    except DocumentError as exc:
-        problems = [str(p) for p in exc.problems] or ["seed: must be a whole number"]
+    except DocumentError as exc:  # Before ValueError, which it extends.
+        problems = [str(p) for p in exc.problems]
         return render(request, "runs/refused.html", {"problems": problems}, status=400)
+    except ValueError:
+        return render(request, "runs/refused.html", {"problems": ["speed: must be 1, 5 or 20"]}, status=400)
     except service.RunRefused as exc:
         response = render(request, "runs/refused.html", {"problems": [exc.message]}, status=exc.status)
         if exc.retry_after is not None:
@@ -165,7 +165,7 @@ def control(request: HttpRequest, slug: str) -> HttpResponse:
                 if key in body and body[key] != "":
                     body[key] = float(body[key]) if "." in body[key] else int(body[key])
         service.send_control(run, body)
-    except DocumentError as exc:
+    except DocumentError as exc:  # Before ValueError, which it extends.
         return JsonResponse({"error": "the control is not valid",
                              "problems": [{"path": p.path, "message": p.message} for p in exc.problems]}, status=400)
     except ValueError:

@@ -34,7 +34,7 @@ const cy = cytoscape({
   style: [
     { selector: "node", style: {
       "label": "data(label)", "text-wrap": "wrap", "text-valign": "center", "font-size": 10,
-      "shape": "round-rectangle", "width": 92, "height": 42, "background-color": "#e8f1ee",
+      "shape": "round-rectangle", "width": 110, "height": 48, "background-color": "#e8f1ee",
       "border-width": 2, "border-color": "#2f7d6d", "color": "#1b2430" } },
     { selector: "edge", style: { "curve-style": "bezier", "target-arrow-shape": "triangle", "width": 1.5, "line-color": "#8a96a3", "target-arrow-color": "#8a96a3" } },
     { selector: "edge[?async]", style: { "line-style": "dashed" } },
@@ -64,6 +64,7 @@ function paintNodes(frame) {
 }
 
 // --- charts ----------------------------------------------------------------------------------
+const fleetIds = new Set(doc.nodes.filter((n) => n.kind === "service" || n.kind === "serverless").map((n) => n.id));
 const markers = () => events.map((e) => ({ t: e.t, text: e.action || e.kind || "event" }));
 const chartEl = (name) => document.querySelector(`[data-chart="${name}"]`);
 const charts = {
@@ -78,7 +79,7 @@ const charts = {
 function plot(frame) {
   const t = frame.t;
   const lat = frame.latency_ms || {};
-  const nodes = Object.values(frame.nodes || {});
+  const nodes = Object.entries(frame.nodes || {}).filter(([id]) => fleetIds.has(id)).map(([, n]) => n);
   charts.throughput.push(t, [frame.offered_rps, frame.ok_rps, frame.attempts_rps]);
   charts.latency.push(t, [lat.p50, lat.p95, lat.p99]);
   charts.errors.push(t, CAUSES.map((c) => (frame.errors || {})[c] || 0));

@@ -98,18 +98,22 @@ export class Graph {
   }
 
   /** Where a new node goes: the middle of the view, nudged off any node already there. */
-  freeSpot() {
+  freeSpot(after = null) {
     const ext = this.cy.extent();
     let x = (ext.x1 + ext.x2) / 2;
     let y = (ext.y1 + ext.y2) / 2;
-    const busy = (px, py) => this.cy.nodes().some((n) => Math.abs(n.position("x") - px) < 140 && Math.abs(n.position("y") - py) < 60);
-    for (let i = 0; i < 40 && busy(x, y); i++) {
-      y += 70;
-      if (i % 5 === 4) {
-        x += 160;
-        y -= 350;
-      }
+    const prev = after ? this.cy.getElementById(after) : null;
+    if (prev && prev.nonempty()) {
+      // Next in the chain: to the right of the node the user was working on.
+      x = prev.position("x") + 190;
+      y = prev.position("y");
     }
+    const busy = (px, py) => this.cy.nodes().some((n) => Math.abs(n.position("x") - px) < 140 && Math.abs(n.position("y") - py) < 60);
+    for (let i = 0; i < 40 && busy(x, y); i++) y += 80;
+    if (!prev || prev.empty()) return { x, y };
+    // Keep the chain in view.
+    const pad = 80;
+    if (x > ext.x2 - pad || y > ext.y2 - pad) this.cy.animate({ center: { eles: prev }, duration: 200 });
     return { x, y };
   }
 

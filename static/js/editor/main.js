@@ -132,7 +132,7 @@ const graph = new Graph($("canvas"), {
 function addNode(kind, pos) {
   let id = null;
   commit((d) => {
-    id = model.addNode(d, kind, pos || graph.freeSpot());
+    id = model.addNode(d, kind, pos || graph.freeSpot(selection && selection.type === "node" ? selection.id : null));
   }, { refreshPanel: false });
   if (id) select({ type: "node", id });
 }
@@ -621,5 +621,7 @@ root.editor = {
   version: () => saver.version,
   save: () => saver.save(),
   valid: () => problems.length === 0 && doc.nodes.length > 0,
+  /** Where a node is drawn, in pixels from the canvas's top left (for tests and tours). */
+  nodePosition: (id) => graph.cy.getElementById(id).renderedPosition(),
 };
 root.dataset.ready = "true";
