@@ -95,7 +95,7 @@ def start(request: HttpRequest) -> HttpResponse:
 
 
 def _editor_url(design: Design) -> str | None:
-    for name in ("design", "editor"):
+    for name in ("design-editor",):
         try:
             return reverse(name, args=[design.slug])
         except NoReverseMatch:
