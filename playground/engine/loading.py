@@ -195,7 +195,7 @@ def _scan(value: Any) -> list[Problem]:
     while stack:
         path, v = stack.pop()
         if isinstance(v, str):
-            if not _valid_unicode(v):
+            if not valid_unicode(v):
                 problems.append(Problem(path, "contains an unpaired surrogate (\\ud800-\\udfff)"))
         elif isinstance(v, list):
             stack.extend((join(path, i), x) for i, x in enumerate(v))
@@ -203,13 +203,14 @@ def _scan(value: Any) -> list[Problem]:
             for k in getattr(v, "duplicates", ()):
                 problems.append(Problem(join(path, k), "duplicate key"))
             for k, x in v.items():
-                if not _valid_unicode(k):
+                if not valid_unicode(k):
                     problems.append(Problem(path, "a key contains an unpaired surrogate"))
                 stack.append((join(path, k), x))
     return sorted(problems)
 
 
-def _valid_unicode(s: str) -> bool:
+def valid_unicode(s: str) -> bool:
+    """Whether ``s`` encodes as UTF-8 (no unpaired surrogates), so any database can store it."""
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
@@ -245,7 +246,7 @@ def _scalar(event: yaml.ScalarEvent, stack: list[list[Any]], is_key: bool) -> An
         else:
             tag = _resolver.resolve(yaml.ScalarNode, value, event.implicit)
     if tag == _STR:
-        if not value.isascii() and not _valid_unicode(value):
+        if not value.isascii() and not valid_unicode(value):
             raise _scalar_error(event, stack, "contains an unpaired surrogate")
         return value
     if tag not in _SCALAR_TAGS:

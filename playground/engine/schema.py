@@ -58,6 +58,7 @@ from playground.engine.document import (
     TrafficStep,
 )
 from playground.engine.limits import DEFAULT_LIMITS, Limits
+from playground.engine.loading import parse, valid_unicode
 from playground.engine.params import (
     ACTION_PARAMS,
     ACTION_TARGETS,
@@ -154,6 +155,18 @@ class _Checker:
         if isinstance(value, dict):
             return value
         self.add(path, f"must be an object, not {_type_name(value)}")
+        return None
+
+    def text(self, value: Any, path: str, most: int) -> str | None:
+        """Free text of at most ``most`` characters that a database can store (valid UTF-8)."""
+        if not isinstance(value, str):
+            self.add(path, f"must be a string, not {_type_name(value)}")
+        elif len(value) > most:
+            self.add(path, f"at most {most} characters (has {len(value)})")
+        elif not value.isascii() and not valid_unicode(value):
+            self.add(path, "contains an unpaired surrogate (\\ud800-\\udfff)")
+        else:
+            return value
         return None
 
     def list(self, value: Any, path: str, most: int, what: str) -> list[Any]:
@@ -394,12 +407,7 @@ def _check(obj: Any, limits: Limits) -> tuple[list[Problem], Document | None]:
     elif version != SCHEMA_VERSION:
         c.add("schema_version", _newer(version) if version > SCHEMA_VERSION
               else f"{version} is not a known version")
-    title = doc.get("title", "")
-    if not isinstance(title, str):
-        c.add("title", f"must be a string, not {_type_name(title)}")
-        title = ""
-    elif len(title) > MAX_TITLE:
-        c.add("title", f"at most {MAX_TITLE} characters (has {len(title)})")
+    title = c.text(doc.get("title", ""), "title", MAX_TITLE) or ""
 
     g = _Graph()
     nodes = _check_nodes(c, doc, g, limits)
@@ -445,10 +453,8 @@ def _check_nodes(c: _Checker, doc: dict[str, Any], g: _Graph, limits: Limits) ->
         if isinstance(node_id, str):
             g.listed.add(node_id)
         label = n.get("label")
-        if label is not None and not isinstance(label, str):
-            c.add(join(path, "label"), f"must be a string, not {_type_name(label)}")
-        elif label is not None and len(label) > MAX_LABEL:
-            c.add(join(path, "label"), f"at most {MAX_LABEL} characters (has {len(label)})")
+        if label is not None:
+            label = c.text(label, join(path, "label"), MAX_LABEL)
         kind = n.get("kind")
         if "kind" not in n:
             c.add(join(path, "kind"), "is required")
@@ -810,8 +816,6 @@ def load(obj_or_text: Any, limits: Limits = DEFAULT_LIMITS) -> Document:
     if isinstance(obj_or_text, Document):
         return obj_or_text
     if isinstance(obj_or_text, (str, bytes, bytearray)):
-        from playground.engine.loading import parse
-
         obj_or_text = parse(bytes(obj_or_text) if isinstance(obj_or_text, bytearray)
                             else obj_or_text, limits=limits)
     problems, doc = _check(obj_or_text, limits)
@@ -835,8 +839,6 @@ def parse_control(control: Any, document: Document) -> Event | TrafficStep:
     simulation to replace with the time of the tick that applies it. Text is parsed as JSON/YAML
     first. Raises ``DocumentError``."""
     if isinstance(control, (str, bytes)):
-        from playground.engine.loading import parse
-
         control = parse(control)
     problems, out = _check_control(control, document)
     if problems or out is None:
