@@ -240,8 +240,9 @@ SCENARIO_PARAMS: tuple[Param, ...] = (
     _num("warmup_s", 0, "Time left out of the summary (a multiple of tick_s).", "s", hi=86400),
     _num("tick_s", 1, "Simulated time between frames; never changes what happens.", "s",
          hi=86400, min_exclusive=True),
+    # 2**53 - 1: the largest integer a browser's JSON numbers carry exactly.
     _int("seed", 0, "Seed of every random stream, unless the run names another.",
-         hi=2**63 - 1),
+         hi=2**53 - 1),
 )
 
 TRAFFIC_PARAMS: tuple[Param, ...] = (

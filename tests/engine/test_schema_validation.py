@@ -533,3 +533,10 @@ def test_a_hostile_mebibyte_is_validated_quickly_with_short_paths(obj):
 def test_a_bad_edge_or_node_is_reported_once_not_again_as_a_missing_edge(example, mutate, path):
     mutate(example)
     assert [p.path for p in validate(example)] == [path]
+
+
+def test_a_seed_is_at_most_what_a_browser_carries_exactly(example):
+    example["scenario"]["seed"] = 2**53 - 1
+    assert validate(example) == []
+    example["scenario"]["seed"] = 2**53
+    assert [str(p) for p in validate(example)] == ["scenario.seed: must be <= 9007199254740991"]
