@@ -90,7 +90,7 @@ def _decode(text: str | bytes, max_bytes: int) -> str:
     if size > max_bytes:
         raise _fail(f"the document is {size:,} bytes; the limit is {max_bytes:,}")
     if isinstance(text, str):
-        return text
+        return text.removeprefix("\ufeff")
     try:
         return text.decode("utf-8-sig")
     except UnicodeDecodeError as e:

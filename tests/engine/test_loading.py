@@ -217,6 +217,7 @@ def test_invalid_utf8_is_refused():
 
 def test_a_byte_order_mark_is_accepted():
     assert parse(b'\xef\xbb\xbf{"a": 1}') == {"a": 1}
+    assert parse('\ufeff{"a": 1}', "json") == {"a": 1}
 
 
 def test_an_unpaired_surrogate_is_refused():
