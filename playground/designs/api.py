@@ -1,0 +1,165 @@
+"""The designs API: list, create, read, replace and delete designs with a personal API token.
+
+Reading one design is open to anyone with its slug (as its page is); everything else needs
+``Authorization: Bearer <token>`` and acts as the token's user. A document is checked by the
+engine: one with problems is refused (422, each problem named) unless the request says
+``"draft": true``, which saves it as the editor saves a design being drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.db.models import F
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from ninja import Router
+from ninja.errors import HttpError
+from ninja.responses import Status
+
+from playground import jsontext
+from playground.accounts.auth import ApiTokenAuth, OptionalApiTokenAuth, api_user
+from playground.api import BodyError, api
+from playground.designs import documents
+from playground.designs.models import Design
+from playground.engine import DocumentError, Problem, parse
+
+router = Router(tags=["designs"])
+
+MAX_PAGE = 100
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["document"],
+                    "properties": {
+                        "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+                        "title": {"type": "string", "maxLength": 200, "description": "instead of the document's title"},
+                        "version": {"type": "integer", "description": "PUT: the version you changed; 409 if it moved on"},
+                        "draft": {"type": "boolean", "default": False, "description": "save even with problems"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise BodyError([Problem("body", "is larger than the site accepts")]) from None
+    try:
+        body = parse(raw or b"", "json")
+    except DocumentError as exc:
+        raise BodyError([Problem(("body." + p.path) if p.path else "body", p.message) for p in exc.problems]) from None
+    if not isinstance(body, dict):
+        raise BodyError([Problem("body", "must be a JSON object")])
+    return body
+
+
+def _document(body: dict[str, Any]) -> tuple[dict[str, Any], list[Problem], str]:
+    """The body's document (raises DocumentError with its problems unless ``draft``) and title."""
+    if "document" not in body:
+        raise DocumentError([Problem("document", "is required")])
+    doc = body["document"]
+    shape = documents.editable_problems(doc)
+    if shape:
+        raise DocumentError([Problem("document." + p.path if p.path else "document", p.message) for p in shape])
+    title = body.get("title")
+    if title is not None:
+        if not isinstance(title, str) or len(title) > documents.MAX_TITLE:
+            raise DocumentError([Problem("title", f"must be a string of at most {documents.MAX_TITLE} characters")])
+        doc = dict(doc, title=title)
+    draft = body.get("draft", False)
+    if not isinstance(draft, bool):
+        raise DocumentError([Problem("draft", "must be true or false")])
+    problems = documents.check(doc)
+    if problems and not draft:
+        raise DocumentError([Problem("document." + p.path if p.path else "document", p.message) for p in problems])
+    return doc, problems, documents.title_of(doc) or documents.EMPTY_TITLE
+
+
+def _summary(request: HttpRequest, design: Design) -> dict[str, Any]:
+    return {
+        "id": design.slug,
+        "title": design.title,
+        "version": design.version,
+        "url": request.build_absolute_uri(reverse("design-editor", args=[design.slug])),
+        "created_at": design.created_at.isoformat(),
+        "updated_at": design.updated_at.isoformat(),
+    }
+
+
+def _full(request: HttpRequest, design: Design, problems: list[Problem] | None = None) -> dict[str, Any]:
+    doc = design.document
+    problems = documents.check(doc) if problems is None else problems
+    user = api_user(request)
+    return {
+        **_summary(request, design),
+        "document": doc,
+        "problems": [{"path": p.path, "message": p.message} for p in problems],
+        "forked_from": design.forked_from.slug if design.forked_from_id else None,
+        "yours": bool(user and design.owner_id == user.pk),
+    }
+
+
+def _owned(request: HttpRequest, slug: str) -> Design:
+    design = get_object_or_404(Design, slug=slug)
+    if design.owner_id != request.auth.pk:
+        raise HttpError(403, "only the owner of a design may change it")
+    return design
+
+
+@router.get("/designs", auth=ApiTokenAuth(), response=dict, summary="Your designs, newest change first")
+def list_designs(request: HttpRequest, limit: int = 50, offset: int = 0):
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise HttpError(400, f"limit must be 1-{MAX_PAGE} and offset >= 0")
+    rows = Design.objects.filter(owner=request.auth)
+    return {"count": rows.count(), "designs": [_summary(request, d) for d in rows[offset:offset + limit]]}
+
+
+@router.post("/designs", auth=ApiTokenAuth(), openapi_extra=_BODY, response={201: dict}, summary="Create a design")
+def create_design(request: HttpRequest):
+    doc, problems, title = _document(_body(request))
+    design = Design.objects.create(owner=request.auth, document_json=jsontext.dumps(doc), title=title)
+    return Status(201, _full(request, design, problems))
+
+
+@router.get("/designs/{slug}", auth=OptionalApiTokenAuth(), response=dict, summary="A design and its problems")
+def get_design(request: HttpRequest, slug: str):
+    return _full(request, get_object_or_404(Design, slug=slug))
+
+
+@router.put("/designs/{slug}", auth=ApiTokenAuth(), openapi_extra=_BODY, response=dict, summary="Replace a design")
+def put_design(request: HttpRequest, slug: str):
+    design = _owned(request, slug)
+    body = _body(request)
+    doc, problems, title = _document(body)
+    version = body.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
+        raise DocumentError([Problem("version", "must be an integer")])
+    rows = Design.objects.filter(pk=design.pk)
+    if version is not None:
+        rows = rows.filter(version=version)
+    changed = rows.update(document_json=jsontext.dumps(doc), title=title, version=F("version") + 1,
+                          updated_at=timezone.now())
+    design.refresh_from_db()
+    if not changed:
+        return api.create_response(request, {"error": f"the design is at version {design.version}, not {version}",
+                                             "problems": [], "version": design.version}, status=409)
+    return _full(request, design, problems)
+
+
+@router.delete("/designs/{slug}", auth=ApiTokenAuth(), response={204: None}, summary="Delete a design")
+def delete_design(request: HttpRequest, slug: str):
+    _owned(request, slug).delete()
+    return Status(204, None)

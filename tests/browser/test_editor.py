@@ -1,0 +1,240 @@
+"""The topology editor in headless Chromium, against a real Daphne on the test database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from playground import jsontext
+from playground.designs.models import Design, Template
+
+pytestmark = [pytest.mark.browser, pytest.mark.processes, pytest.mark.django_db(transaction=True)]
+
+TINY = {
+    "schema_version": 1,
+    "title": "Tiny shop",
+    "nodes": [
+        {"id": "users", "kind": "client", "params": {"rps": 50}},
+        {"id": "api", "kind": "service", "label": "Shop API <b>&</b>"},
+    ],
+    "edges": [{"from": "users", "to": "api"}],
+    "scenario": {"duration_s": 30},
+}
+
+
+def open_editor(page, url):
+    page.goto(url)
+    page.wait_for_selector("#editor[data-ready=true]")
+
+
+def wait_saved(page):
+    try:
+        page.wait_for_selector("#save-state[data-state=saved]", timeout=10000)
+    except Exception:
+        raise AssertionError("not saved: " + page.locator("#save-state").inner_text()) from None
+
+
+def editor_doc(page):
+    return page.evaluate("document.getElementById('editor').editor.document()")
+
+
+def click_node(page, node_id, shift=False):
+    box = page.locator("#canvas").bounding_box()
+    pos = page.evaluate(f"document.getElementById('editor').editor.nodePosition({json.dumps(node_id)})")
+    if shift:
+        page.keyboard.down("Shift")
+    page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
+    if shift:
+        page.keyboard.up("Shift")
+
+
+def select_in_outline(page, node_id):
+    page.click(f".outline-item[data-node='{node_id}']")
+    page.wait_for_selector(f"#inspector form[data-panel=node] input[name=node][value='{node_id}']", state="attached")
+
+
+def make_template():
+    return Template.objects.create(slug="tiny", title="Tiny shop", summary="A client and a service.",
+                                   document_json=jsontext.dumps(TINY))
+
+
+def test_fork_a_template_add_and_connect_a_service_fix_its_workers_and_find_it_saved(page, daphne_server):
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    assert Design.objects.count() == 0  # opening a template creates nothing
+
+    page.click(".palette-item[data-kind=service]")
+    page.wait_for_url("**/d/*/")
+    select_in_outline(page, "api")
+    page.click("#connect-button")
+    click_node(page, "api-2")
+    page.wait_for_function("document.getElementById('editor').editor.document().edges.length === 2")
+    assert editor_doc(page)["edges"][1] == {"from": "api", "to": "api-2"}
+
+    select_in_outline(page, "api-2")
+    page.fill("#f-p-workers", "0")
+    page.press("#f-p-workers", "Tab")
+    error = page.locator("#f-p-workers-error")
+    error.wait_for()
+    assert "must be >= 1" in error.inner_text()
+    assert page.locator("#f-p-workers").get_attribute("aria-invalid") == "true"
+    page.wait_for_selector("#problems >> text=nodes[2].params.workers")
+    assert page.locator("#run-button").get_attribute("data-valid") == "false"
+
+    page.fill("#f-p-workers", "4")
+    page.press("#f-p-workers", "Tab")
+    page.wait_for_selector("#f-p-workers-error", state="detached")
+    page.wait_for_selector("#problems li.ok")
+    assert page.locator("#run-button").get_attribute("data-valid") == "true"
+    wait_saved(page)
+
+    page.reload()
+    page.wait_for_selector("#editor[data-ready=true]")
+    doc = editor_doc(page)
+    assert [n["id"] for n in doc["nodes"]] == ["users", "api", "api-2"]
+    assert doc["nodes"][2]["params"] == {"workers": 4}
+    assert doc["edges"] == [{"from": "users", "to": "api"}, {"from": "api", "to": "api-2"}]
+    select_in_outline(page, "api-2")
+    assert page.input_value("#f-p-workers") == "4"
+    design = Design.objects.get()
+    assert design.template.slug == "tiny"
+    assert design.document["nodes"][2]["params"] == {"workers": 4}
+    # The label is text, never markup.
+    assert page.locator(".outline-item[data-node=api] .name").inner_text() == "Shop API <b>&</b>"
+    assert page.console_log.errors == []
+
+
+def test_undo_brings_back_a_deleted_node_and_redo_deletes_it_again(page, daphne_server):
+    open_editor(page, daphne_server + "/d/new/")
+    page.click(".palette-item[data-kind=client]")
+    page.click(".palette-item[data-kind=service]")
+    page.wait_for_url("**/d/*/")
+    page.click(".palette-item[data-kind=database]")
+    select_in_outline(page, "api")
+    page.click("#delete-button")
+    page.wait_for_selector(".outline-item[data-node=api]", state="detached")
+    page.click("#undo")
+    page.wait_for_selector(".outline-item[data-node=api]")
+    assert [n["id"] for n in editor_doc(page)["nodes"]] == ["users", "api", "db"]
+    page.locator("#canvas").focus()
+    page.keyboard.press("Control+Shift+Z")
+    page.wait_for_selector(".outline-item[data-node=api]", state="detached")
+    page.keyboard.press("Control+Z")
+    page.wait_for_selector(".outline-item[data-node=api]")
+    wait_saved(page)
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert [n["id"] for n in Design.objects.get(slug=slug).document["nodes"]] == ["users", "api", "db"]
+    assert page.console_log.errors == []
+
+
+def test_another_browser_can_view_and_fork_a_design_but_not_change_it(browser, page, daphne_server):
+    open_editor(page, daphne_server + "/d/new/")
+    page.click(".palette-item[data-kind=client]")
+    page.wait_for_url("**/d/*/")
+    wait_saved(page)
+    url = page.url
+    slug = url.rstrip("/").rsplit("/", 1)[-1]
+
+    other = browser.new_context()
+    try:
+        guest = other.new_page()
+        open_editor(guest, url)
+        assert guest.locator("#readonly-banner").is_visible()
+        assert guest.locator(".palette-item[data-kind=service]").is_disabled()
+        assert [n["id"] for n in editor_doc(guest)["nodes"]] == ["users"]
+        select_in_outline(guest, "users")
+        assert guest.locator("#f-p-rps").is_disabled()
+        status = guest.evaluate(
+            """async () => {
+                const token = JSON.parse(document.body.getAttribute('hx-headers'))['X-CSRFToken'];
+                const doc = document.getElementById('editor').editor.document();
+                doc.nodes = [];
+                const r = await fetch(location.pathname + 'save', {method: 'POST', headers: {'X-CSRFToken': token,
+                    'Content-Type': 'application/json'}, body: JSON.stringify({document: doc, version: 1})});
+                return r.status;
+            }"""
+        )
+        assert status == 403
+        guest.click("#fork-button")
+        guest.wait_for_function(f"!location.pathname.includes({json.dumps(slug)})")
+        guest.wait_for_selector("#editor[data-ready=true]")
+        assert guest.locator("#readonly-banner").count() == 0
+        assert not guest.locator(".palette-item[data-kind=service]").is_disabled()
+        fork = Design.objects.get(forked_from__slug=slug)
+        assert [n["id"] for n in fork.document["nodes"]] == ["users"]
+        assert [n["id"] for n in Design.objects.get(slug=slug).document["nodes"]] == ["users"]
+    finally:
+        other.close()
+
+
+def test_two_tabs_editing_one_design_lose_nothing(page, daphne_server):
+    open_editor(page, daphne_server + "/d/new/")
+    page.click(".palette-item[data-kind=client]")
+    page.wait_for_url("**/d/*/")
+    wait_saved(page)
+    url = page.url
+    slug = url.rstrip("/").rsplit("/", 1)[-1]
+    second = page.context.new_page()
+    open_editor(second, url)
+
+    page.click(".palette-item[data-kind=service]")
+    wait_saved(page)
+    second.click(".palette-item[data-kind=database]")
+    second.wait_for_selector("#conflict-banner:not([hidden])")
+    assert second.locator("#save-state").get_attribute("data-state") == "conflict"
+    # The losing tab keeps its document in this browser, even across a reload.
+    second.reload()
+    second.wait_for_selector("#editor[data-ready=true]")
+    second.wait_for_selector("#conflict-banner:not([hidden])")
+    assert [n["id"] for n in editor_doc(second)["nodes"]] == ["users", "db"]
+
+    second.click("#conflict-fork")
+    second.wait_for_function(f"!location.pathname.includes({json.dumps(slug)})")
+    second.wait_for_selector("#editor[data-ready=true]")
+    original = Design.objects.get(slug=slug)
+    fork = Design.objects.get(forked_from=original)
+    assert [n["id"] for n in original.document["nodes"]] == ["users", "api"]
+    assert [n["id"] for n in fork.document["nodes"]] == ["users", "db"]
+    assert page.console_log.errors == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_export_then_import_gives_the_same_document(page, daphne_server, tmp_path, fmt):
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    before = editor_doc(page)
+    with page.expect_download() as download_info:
+        page.click(f"#export-{fmt}")
+    path = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(path)
+    assert path.name == f"tiny-shop.{fmt}"
+
+    open_editor(page, daphne_server + "/d/new/")
+    page.set_input_files("#import-file", str(path))
+    page.wait_for_url("**/d/*/")
+    wait_saved(page)
+    assert editor_doc(page) == before
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert Design.objects.get(slug=slug).document == before
+
+
+def test_importing_a_broken_file_lists_its_problems(page, daphne_server, tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("nodes:\n  - id: api\n    kind: service\n    params: {workers: 0}\n")
+    open_editor(page, daphne_server + "/d/new/")
+    page.set_input_files("#import-file", str(path))
+    page.wait_for_selector("#import-problems:not([hidden])")
+    assert "nodes[0].params.workers" in page.locator("#import-problems-list").inner_text()
+    assert editor_doc(page)["nodes"] == []
+
+
+def test_editor_and_reference_load_their_modules_without_console_errors(page, daphne_server):
+    open_editor(page, daphne_server + "/d/new/")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("typeof document.getElementById('editor').editor.document") == "function"
+    page.click("#tab-scenario")
+    page.wait_for_selector("#inspector form[data-panel=scenario]")
+    page.goto(daphne_server + "/reference/")
+    assert page.locator("#kind-service").is_visible()
+    assert page.console_log.errors == []
