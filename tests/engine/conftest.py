@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from playground.engine import Problem
+
 SCHEMA_MD = Path("/work/shared/design/SCHEMA.md")
 
 #: The example of SCHEMA.md, kept here too so the tests run where the design folder is absent.
@@ -119,3 +121,32 @@ KITCHEN_SINK: dict[str, Any] = {
 def sink() -> dict[str, Any]:
     """A fresh copy of the kitchen-sink design."""
     return copy.deepcopy(KITCHEN_SINK)
+
+
+_STEP = re.compile(r'\.?([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+def resolves(obj: Any, problem: Problem) -> bool:
+    """Whether the problem's path leads to a value in ``obj`` (to its parent, for a missing
+    field or a refused key, whose text may be cut short)."""
+    steps: list[Any] = []
+    at = 0
+    while at < len(problem.path):
+        m = _STEP.match(problem.path, at)
+        if m is None:
+            return False
+        name, index, quoted = m.groups()
+        steps.append(int(index) if index else name if name else json.loads(quoted))
+        at = m.end()
+    if problem.message.startswith(("is required", "unknown")) or (
+            steps and isinstance(steps[-1], str) and steps[-1].endswith("...")):
+        steps = steps[:-1]
+    target = obj
+    for step in steps:
+        if isinstance(step, int) and isinstance(target, list) and step < len(target):
+            target = target[step]
+        elif isinstance(step, str) and isinstance(target, dict) and step in target:
+            target = target[step]
+        else:
+            return False
+    return True

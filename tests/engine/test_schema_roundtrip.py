@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from playground.engine import DocumentError, Limits, dump, load, validate
 from playground.engine.document import ERROR_CAUSES
 from playground.engine.params import AUTOSCALE_FIELDS, EDGE_PARAMS, KINDS, Param, node_params
-from tests.engine.conftest import KITCHEN_SINK, schema_md_examples
+from tests.engine.conftest import KITCHEN_SINK, resolves, schema_md_examples
 
 UNBOUNDED = Limits(max_expected_requests=math.inf, max_calls_per_request=math.inf)
 
@@ -155,6 +155,7 @@ def paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 SINK_PATHS = [p for p in paths(KITCHEN_SINK) if p]
 
 
+
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(SINK_PATHS), json_values)
 def test_any_value_anywhere_gives_problems_or_a_document_never_a_crash(path, junk):
@@ -164,7 +165,9 @@ def test_any_value_anywhere_gives_problems_or_a_document_never_a_crash(path, jun
         target = target[key]
     target[path[-1]] = junk
     problems = validate(obj)
-    assert all(p.message for p in problems)
+    for p in problems:
+        assert p.message
+        assert resolves(obj, p), f"{p} names no place in the document"
     try:
         load(obj)
     except DocumentError as e:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from playground.engine import DocumentError, Limits, Problem, load, validate
-from tests.engine.conftest import EXAMPLE, KITCHEN_SINK
+from tests.engine.conftest import EXAMPLE, KITCHEN_SINK, resolves
 
 Doc = dict[str, Any]
 
@@ -408,6 +408,7 @@ def test_a_bad_document_is_reported_at_the_field_at_fault(mutate, path, words):
     at_path = [p for p in problems if p.path == path]
     assert at_path, f"no problem at {path!r}; got {[str(p) for p in problems]}"
     assert any(words in p.message for p in at_path), [str(p) for p in at_path]
+    assert all(resolves(doc, p) for p in problems), [str(p) for p in problems]
     with pytest.raises(DocumentError) as raised:
         load(doc)
     assert raised.value.problems == problems
