@@ -39,6 +39,8 @@ class Template(models.Model):
     steps = models.JSONField(default=list)
     document_json = models.TextField()
     variants = models.JSONField(default=dict)
+    #: Per variant: ``{"title", "about"}`` (``variants`` itself holds only the patches).
+    variant_notes = models.JSONField(default=dict, blank=True)
     expectations = models.JSONField(default=list)
     position = models.IntegerField(default=0)
     source_sha256 = models.CharField(max_length=64, default="")
