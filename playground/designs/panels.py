@@ -200,7 +200,7 @@ def _read_scenario(scenario: dict[str, Any], data, doc: dict[str, Any]) -> dict[
     duration = new.get("duration_s", 60)
     duration = duration if isinstance(duration, (int, float)) and not isinstance(duration, bool) else 60
     if op == "add-traffic":
-        traffic.append({"at_s": _round(duration / 2), "multiplier": 2, "ramp_s": 0})
+        traffic.append({"at_s": _round(duration / 2), "multiplier": 2})
     if op == "add-event":
         services = [n["id"] for n in doc.get("nodes", []) if n.get("kind") == "service"]
         target = services[0] if services else (doc["nodes"][0]["id"] if doc.get("nodes") else "")
