@@ -368,6 +368,7 @@ class Simulation:
         w0, w1 = self.w0, self.w1
         t_stop = self.w1  # no request starts at or after duration_s
         max_live = int(self.limits.max_in_flight)
+        workflows = self.workflows
         retryable = RETRYABLE
         F = [0] * N_COUNTERS     # this tick's client counters
         W = [0] * N_COUNTERS     # the window's
@@ -745,7 +746,7 @@ class Simulation:
             v_tok[p] = 0
             v_wait[p] = 0
             free.append(p)
-            if sim.workflows:
+            if workflows:
                 sim.request_done(p, t, cause)
 
         def emit(n: int, t: float) -> None:
@@ -761,35 +762,44 @@ class Simulation:
             start_request(n, t, -1)
 
         def start_request(n: int, t: float, req: int) -> int:
-            """A new client request of client ``n`` at ``t``: its slot, or -1 if refused."""
+            """A new client request of client ``n`` at ``t``, and its first attempt: its slot,
+            or -1 if refused."""
             F[C_REQUESTS] += 1
+            F[C_ATTEMPTS] += 1
+            n_arr[n] += 1
             win = t >= w0
             if win:
                 W[C_REQUESTS] += 1
-            n_arr[n] += 1
-            if win:
+                W[C_ATTEMPTS] += 1
                 n_wz[n] += 1
             if len(v_node) - len(free) >= max_live:
                 # Over the in-flight cap: refused at once (one attempt, overload).
-                F[C_ATTEMPTS] += 1
                 F[2 + OVERLOAD] += 1
                 n_err[n][OVERLOAD] += 1
                 if win:
-                    W[C_ATTEMPTS] += 1
                     W[2 + OVERLOAD] += 1
                     n_sn[n] += 1
                 return -1
-            p = alloc(n, -1, 0, t, -1)
+            if free:  # alloc(), inlined
+                p = free.pop()
+                v_node[p] = n
+                v_inst[p] = -1
+                v_par[p] = -1
+                v_ptok[p] = 0
+                v_t0[p] = t
+                v_left[p] = 0
+            else:
+                p = alloc(n, -1, 0, t, -1)
+            v_edge[p] = 0
             v_req[p] = p if req < 0 else req
             v_hold[p] = 0
-            v_edge[p] = 0
             v_try[p] = 0
             v_aux[p] = 0
             n_x[n] += 1
             x_acc[n] -= t
-            if sim.workflows:
+            if workflows:
                 sim.request_started(p, n, t)
-            cause = attempt(p, n, t)
+            cause = call(p, n_out[n][0], t)
             if cause:
                 client_answer(p, n, t, cause)
             return p
