@@ -90,6 +90,8 @@ def _decode(text: str | bytes, max_bytes: int) -> str:
     if size > max_bytes:
         raise _fail(f"the document is {size:,} bytes; the limit is {max_bytes:,}")
     if isinstance(text, str):
+        if not text.isascii() and not valid_unicode(text):
+            raise _fail("contains an unpaired surrogate (\\ud800-\\udfff): not Unicode text")
         return text.removeprefix("\ufeff")
     try:
         return text.decode("utf-8-sig")
@@ -261,8 +263,9 @@ def _scalar(event: yaml.ScalarEvent, stack: list[list[Any]], is_key: bool) -> An
         raise _scalar_error(event, stack, f"an integer of more than {MAX_INT_DIGITS} digits")
     try:
         out = _BUILD[tag](_constructor, yaml.ScalarNode(tag, value, event.start_mark))
-    except (yaml.YAMLError, ValueError) as e:
-        raise _scalar_error(event, stack, _reason(e)) from None
+    except Exception as e:  # PyYAML's constructors fail in many ways on bad input
+        raise _scalar_error(event, stack, f"not a valid {tag[len(_YAML_TAG):]}: {_reason(e)}"
+                            ) from None
     if tag == _INT and abs(out) >= _INT_LIMIT:
         raise _scalar_error(event, stack, f"an integer of more than {MAX_INT_DIGITS} digits")
     if tag == _FLOAT and not math.isfinite(out):

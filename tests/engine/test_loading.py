@@ -222,6 +222,18 @@ def test_a_byte_order_mark_is_accepted():
 
 def test_an_unpaired_surrogate_is_refused():
     assert refusal('{"title": "\\ud800"}').startswith("title: contains an unpaired surrogate")
+    assert refusal('{"\\udc00": 1}').startswith("(document): a key contains an unpaired")
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_text_with_a_raw_unpaired_surrogate_is_refused(fmt):
+    assert "unpaired surrogate" in refusal('{"a": "\ud800"}', fmt)
+
+
+@pytest.mark.parametrize("text", ["a: !!bool maybe", "a: !!int 12x", "a: !!float abc",
+                                  "a: !!float 1e999"])
+def test_a_bad_explicitly_tagged_yaml_scalar_is_refused(text):
+    assert refusal(text).startswith("a: ")
 
 
 @pytest.mark.parametrize("text", ["", "   \n", "# only a comment\n"])
@@ -291,7 +303,8 @@ def test_any_json_value_round_trips_through_pyyaml_text(value):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(), st.binary()), st.sampled_from([None, "json", "yaml"]))
+@given(st.one_of(st.text(), st.text(st.characters(exclude_categories=())), st.binary()),
+       st.sampled_from([None, "json", "yaml"]))
 def test_parse_raises_nothing_but_document_error(text, fmt):
     try:
         parse(text, fmt)

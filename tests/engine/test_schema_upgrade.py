@@ -63,3 +63,20 @@ def test_a_newer_version_is_a_clear_problem(example):
 @pytest.mark.parametrize("obj", [[], "text", {"schema_version": "1"}])
 def test_upgrade_leaves_what_it_cannot_read_to_validation(obj):
     assert upgrade(obj) is obj
+
+
+def test_a_gap_in_the_upgrade_steps_is_a_problem_not_a_crash(example, monkeypatch):
+    monkeypatch.setitem(schema_module.UPGRADES, -1, lambda doc: doc)
+    example["schema_version"] = -1
+    with pytest.raises(DocumentError) as raised:
+        upgrade(example)
+    assert str(raised.value) == "schema_version: no upgrade from version 0"
+
+
+def test_steps_run_in_order_from_the_stored_version(example, monkeypatch):
+    ran = []
+    monkeypatch.setitem(schema_module.UPGRADES, -1, lambda doc: ran.append(-1) or doc)
+    monkeypatch.setitem(schema_module.UPGRADES, 0, lambda doc: ran.append(0) or doc)
+    example["schema_version"] = -1
+    assert upgrade(example)["schema_version"] == 1
+    assert ran == [-1, 0]

@@ -541,3 +541,19 @@ def test_a_seed_is_at_most_what_a_browser_carries_exactly(example):
     assert validate(example) == []
     example["scenario"]["seed"] = 2**53
     assert [str(p) for p in validate(example)] == ["scenario.seed: must be <= 9007199254740991"]
+
+
+def test_a_tangle_of_cycles_is_summed_up_after_ten(example):
+    example["nodes"] += [{"id": f"s{i}", "kind": "service"} for i in range(6)]
+    example["edges"] += [{"from": f"s{i}", "to": f"s{j}"} for i in range(6) for j in range(6)
+                         if i != j]
+    problems = [p for p in validate(example) if "cycle" in p.message]
+    assert len(problems) == 11
+    assert problems[-1].path == "edges"
+    assert problems[-1].message.startswith("synchronous calls form ")
+    assert problems[-1].message.endswith(" more cycles")
+
+
+def test_load_takes_a_document_as_it_is(example):
+    doc = load(example)
+    assert load(doc) is doc
