@@ -222,6 +222,10 @@ def main() -> None:
                   f"p50 {result['lag_p50_ms']:.0f} ms, p99 {result['lag_p99_ms']:.0f} ms, "
                   f"max {result['lag_max_ms']:.0f} ms; CPU: Daphne {result['daphne_cpu_per_s']:.2f} s/s, "
                   f"worker {result['worker_cpu_per_s']:.2f} s/s, load average {result['loadavg_1min']:.2f}")
+        except Exception:
+            log = (Path(tmp) / "logs" / "daphne.log").read_text()
+            print("\n".join(line for line in log.splitlines() if "WSDISCONNECT" not in line and "WSCONNECT" not in line)[-4000:], file=sys.stderr)
+            raise
         finally:
             site.stop()
 

@@ -107,6 +107,7 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_MAX_CONNECTIONS = envint("REDIS_MAX_CONNECTIONS", 2000, minimum=10)
 
 
 def redis_settings(url: str) -> dict:
@@ -116,7 +117,10 @@ def redis_settings(url: str) -> dict:
         "CHANNEL_LAYERS": {
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [url], "prefix": "playground:asgi"},
+                # redis-py pools refuse (not wait) past max_connections (100 by default): a burst
+                # of viewers joining at once needs more.
+                "CONFIG": {"hosts": [{"address": url, "max_connections": REDIS_MAX_CONNECTIONS}],
+                           "prefix": "playground:asgi"},
             }
         },
         "CELERY_BROKER_URL": url,

@@ -108,13 +108,15 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def run_frame(self, event):
         if self.finished:
             return
-        frame = event["frame"]
-        if frame["seq"] <= self.last_seq:
+        seq = event["seq"]
+        if seq <= self.last_seq:
             return
-        if frame["seq"] > self.last_seq + 1:  # a gap: the channel layer dropped something
+        if seq > self.last_seq + 1:  # a gap: the channel layer dropped something
             run = await _get_run(self.slug)
-            await self._catch_up(run, until=frame["seq"] - 1)
-        await self._send_frame(frame)
+            await self._catch_up(run, until=seq - 1)
+        if seq == self.last_seq + 1:
+            self.last_seq = seq
+            await self.send(text_data=event["text"])
 
     async def run_status(self, event):
         if self.finished:

@@ -95,8 +95,9 @@ class Runner:
             frame = _next_frame(sim)
             if frame is None:
                 break
-            if stream.append_frame(run.slug, self.token, frame, self.ttl):
-                stream.fan_out_frame(run.slug, frame)
+            text = jsontext.dumps(frame)
+            if stream.append_frame(run.slug, self.token, seq, text, self.ttl):
+                stream.fan_out_frame(run.slug, seq, text)
             if seq > run.frames_saved:
                 self.pending.append(frame)
             self._save_frames(run, force=False)

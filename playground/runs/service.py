@@ -15,7 +15,9 @@ owner key
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,24 +84,35 @@ def _check_active(owner: Owner) -> None:
 
 
 def _rate_key(owner: Owner) -> str:
-    return f"ratelimit:runs:{owner.key}:{int(timezone.now().timestamp() // 60)}"
+    return f"ratelimit:runs:{owner.key}"
 
 
 def _check_rate(owner: Owner) -> None:
+    """At most RUN_STARTS_PER_MINUTE accepted starts in any 60 s: a sliding log of start times in a
+    Redis sorted set, so the limit holds across processes."""
     cap = settings.RUN_STARTS_PER_MINUTE
     if cap <= 0:
         return
-    count = int(stream.client().get(_rate_key(owner)) or 0)
+    r = stream.client()
+    now = time.time()
+    key = _rate_key(owner)
+    with r.pipeline() as pipe:
+        pipe.zremrangebyscore(key, 0, now - 60)
+        pipe.zrange(key, 0, 0, withscores=True)
+        pipe.zcard(key)
+        _, oldest, count = pipe.execute()
     if count >= cap:
-        retry = 60 - int(timezone.now().timestamp()) % 60
+        retry = max(1, math.ceil(oldest[0][1] + 60 - now)) if oldest else 60
         raise RunRefused(f"at most {cap} runs may start per minute: try again in {retry} s", retry_after=retry)
 
 
 def _count_start(owner: Owner) -> None:
-    r = stream.client()
+    if settings.RUN_STARTS_PER_MINUTE <= 0:
+        return
+    now = time.time()
     key = _rate_key(owner)
-    with r.pipeline() as pipe:
-        pipe.incr(key)
+    with stream.client().pipeline() as pipe:
+        pipe.zadd(key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
         pipe.expire(key, 120)
         pipe.execute()
 

@@ -132,11 +132,11 @@ class LeaseLost(Exception):
     """The worker no longer holds the run's lease: it must stop publishing."""
 
 
-def append_frame(slug: str, token: str, frame: dict[str, Any], ttl_s: float) -> bool:
-    """Add a frame to the replay log under the lease; True if it was new, False if already there."""
-    text = jsontext.dumps(frame)
+def append_frame(slug: str, token: str, seq: int, text: str, ttl_s: float) -> bool:
+    """Add a frame (its canonical JSON text) to the replay log under the lease; True if it was new,
+    False if the log had it already."""
     result = client().eval(_APPEND, 2, lease_key(slug), frames_key(slug), token, int(ttl_s * 1000),
-                           f"{frame['seq']}-0", text)
+                           f"{seq}-0", text)
     if result == -1:
         raise LeaseLost(slug)
     return result == 1
@@ -191,6 +191,11 @@ def frame_message(frame: dict[str, Any]) -> dict[str, Any]:
     return {"type": "frame", "frame": frame}
 
 
+def frame_message_text(frame_text: str) -> str:
+    """The frame envelope as text, built once per frame rather than once per viewer."""
+    return '{"frame":' + frame_text + ',"type":"frame"}'
+
+
 def done_message(summary: dict[str, Any]) -> dict[str, Any]:
     return {"type": "done", "summary": summary}
 
@@ -203,8 +208,10 @@ def status_message(status: str, reason: str = "") -> dict[str, Any]:
     return {"type": "status", "status": status, "reason": reason}
 
 
-def fan_out_frame(slug: str, frame: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group_name(slug), {"type": "run.frame", "frame": frame})
+def fan_out_frame(slug: str, seq: int, frame_text: str) -> None:
+    async_to_sync(get_channel_layer().group_send)(
+        group_name(slug), {"type": "run.frame", "seq": seq, "text": frame_message_text(frame_text)}
+    )
 
 
 def nudge(slug: str) -> None:
