@@ -27,10 +27,12 @@ from django.utils import timezone
 
 from playground import jsontext
 from playground.engine import ENGINE_VERSION, DocumentError, Limits, Problem, dump, load, validate_control
+from playground.engine.params import SCENARIO_PARAMS
 from playground.runs import stream
 from playground.runs.models import FrameBatch, Run
 
-MAX_SEED = 2**63 - 1
+#: The document's own bound on a seed (what a browser's JSON numbers carry exactly).
+MAX_SEED = int(next(p.max for p in SCENARIO_PARAMS if p.name == "seed"))
 SPEEDS = (1, 5, 20)
 
 
