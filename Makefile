@@ -39,6 +39,7 @@ migrate: setup
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
 run: setup migrate
+	DEBUG=$${DEBUG:-1} $(PY) manage.py loadtemplates
 	DEBUG=$${DEBUG:-1} $(PY) scripts/devserver.py
 
 lint: setup-dev
