@@ -8,7 +8,7 @@ from playground.engine.params import KINDS
 KIND_INFO: dict[str, dict[str, str]] = {
     "client": {"name": "Client", "color": "#1f3a5f", "shape": "round-rectangle",
                "blurb": "Users sending requests at a rate; one call to where they enter."},
-    "load_balancer": {"name": "Load balancer", "color": "#6a4c93", "shape": "diamond",
+    "load_balancer": {"name": "Load balancer", "color": "#6a4c93", "shape": "round-diamond",
                       "blurb": "Spreads requests over one service's instances."},
     "service": {"name": "Service", "color": "#2f7d6d", "shape": "round-rectangle",
                 "blurb": "Instances with workers and a queue; calls others in edge order."},

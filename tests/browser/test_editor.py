@@ -106,13 +106,15 @@ def test_fork_a_template_add_and_connect_a_service_fix_its_workers_and_find_it_s
 
 
 def test_undo_brings_back_a_deleted_node_and_redo_deletes_it_again(page, daphne_server):
+    # Delete from the keyboard after clicking the node; undo by button, then by keyboard.
     open_editor(page, daphne_server + "/d/new/")
     page.click(".palette-item[data-kind=client]")
     page.click(".palette-item[data-kind=service]")
     page.wait_for_url("**/d/*/")
     page.click(".palette-item[data-kind=database]")
-    select_in_outline(page, "api")
-    page.click("#delete-button")
+    click_node(page, "api")
+    page.wait_for_selector("#inspector input[name=node][value=api]", state="attached")
+    page.keyboard.press("Delete")
     page.wait_for_selector(".outline-item[data-node=api]", state="detached")
     page.click("#undo")
     page.wait_for_selector(".outline-item[data-node=api]")

@@ -43,7 +43,12 @@ const saver = new Saver(boot, {
     boot.mode = "design";
     boot.slug = data.slug;
     const deleteLink = $("delete-link");
-    if (deleteLink) deleteLink.href = saver.url("delete");
+    if (deleteLink) {
+      deleteLink.href = saver.url("delete");
+      deleteLink.hidden = false;
+    }
+    const forkForm = $("fork-form");
+    if (forkForm) forkForm.action = saver.url("fork");
   },
 });
 
@@ -78,7 +83,9 @@ function afterChange(refreshPanel = true) {
   graph.select(selection);
   renderOutline();
   updateButtons();
-  $("design-title").value = typeof doc.title === "string" ? doc.title : "";
+  const title = typeof doc.title === "string" ? doc.title : "";
+  $("design-title").value = title;
+  document.title = `${title || "Untitled design"} · Editor · System Design Playground`;
   if (refreshPanel) showPanel();
   validateSoon();
   saver.changed();
@@ -110,7 +117,10 @@ function fixSelection() {
 const graph = new Graph($("canvas"), {
   kinds: boot.kinds,
   editable: canEdit,
-  onSelect: (sel) => select(sel),
+  onSelect: (sel) => {
+    select(sel);
+    $("canvas").focus({ preventScroll: true });
+  },
   onTapNode(id, original) {
     if (canEdit && connectFrom && connectFrom !== id) {
       connect(connectFrom, id);
@@ -119,6 +129,7 @@ const graph = new Graph($("canvas"), {
     } else {
       select({ type: "node", id });
     }
+    $("canvas").focus({ preventScroll: true });
   },
   onMove(id, pos) {
     if (!canEdit) return;
@@ -134,7 +145,10 @@ function addNode(kind, pos) {
   commit((d) => {
     id = model.addNode(d, kind, pos || graph.freeSpot(selection && selection.type === "node" ? selection.id : null));
   }, { refreshPanel: false });
-  if (id) select({ type: "node", id });
+  if (id) {
+    select({ type: "node", id });
+    if (!pos) graph.keepInView(id);
+  }
 }
 
 function connect(from, to) {
@@ -203,14 +217,27 @@ function panelValues(extra) {
   return { document: text(), readonly: canEdit ? "" : "1", ...extra };
 }
 
+let shownPanel = "";
+
+function loadPanel(url, values) {
+  // Another selection starts at the top of the panel; the same one keeps its scroll position.
+  const key = `${url} ${values.node || ""} ${values.edge || ""}`;
+  const fresh = key !== shownPanel;
+  shownPanel = key;
+  htmx.ajax("POST", url, { target: "#inspector", swap: "innerHTML", values: panelValues(values) }).then(() => {
+    if (fresh) inspector.scrollTop = 0;
+  });
+}
+
 function showPanel() {
   if (tab === "scenario") {
-    htmx.ajax("POST", boot.urls.panelScenario, { target: "#inspector", swap: "innerHTML", values: panelValues({}) });
+    loadPanel(boot.urls.panelScenario, {});
   } else if (selection && selection.type === "node") {
-    htmx.ajax("POST", boot.urls.panelNode, { target: "#inspector", swap: "innerHTML", values: panelValues({ node: selection.id }) });
+    loadPanel(boot.urls.panelNode, { node: selection.id });
   } else if (selection && selection.type === "edge") {
-    htmx.ajax("POST", boot.urls.panelEdge, { target: "#inspector", swap: "innerHTML", values: panelValues({ edge: String(selection.index) }) });
+    loadPanel(boot.urls.panelEdge, { edge: String(selection.index) });
   } else {
+    shownPanel = "";
     const box = document.createElement("div");
     box.className = "panel-empty";
     const p = document.createElement("p");
@@ -449,14 +476,18 @@ document.addEventListener("keydown", (e) => {
     }
     return;
   }
-  if (e.target !== $("canvas") && !$("canvas").contains(e.target)) {
+  if (typing(e.target) || mod || e.altKey) return;
+  const onCanvas = e.target === document.body || e.target === $("canvas") || $("canvas").contains(e.target);
+  if ((e.key === "Delete" || (e.key === "Backspace" && onCanvas)) && canEdit && selection && !inspector.contains(e.target)) {
+    e.preventDefault();
+    deleteSelection();
+    return;
+  }
+  if (!onCanvas) {
     if (e.key === "Escape" && connectFrom) cancelConnect();
     return;
   }
-  if (e.key === "Delete" || e.key === "Backspace") {
-    e.preventDefault();
-    deleteSelection();
-  } else if (e.key === "Escape") {
+  if (e.key === "Escape") {
     if (connectFrom) cancelConnect();
     else select(null);
   } else if (e.key.startsWith("Arrow") && canEdit) {
@@ -623,5 +654,6 @@ root.editor = {
   valid: () => problems.length === 0 && doc.nodes.length > 0,
   /** Where a node is drawn, in pixels from the canvas's top left (for tests and tours). */
   nodePosition: (id) => graph.cy.getElementById(id).renderedPosition(),
+  _graph: graph,
 };
 root.dataset.ready = "true";
