@@ -28,6 +28,12 @@ def pytest_report_header(config):
     return lines
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main
+    thread while its browser is open, and async tests (or async_to_sync) cannot run beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
 @pytest.fixture
 def redis_client():
     """A client on the tests' Redis database; a test deletes the keys it writes."""
