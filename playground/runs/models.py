@@ -110,3 +110,79 @@ class FrameBatch(models.Model):
     class Meta:
         ordering = ["first_seq"]
         constraints = [models.UniqueConstraint(fields=["run", "first_seq"], name="unique_batch_start")]
+
+
+class Sweep(Owned):
+    """Many runs of one design: each *point* sets one or two parameters (its *axes*) to one value
+    each, and runs on ``seeds`` seeds. *Replications* are a sweep with no axes: one point, many
+    seeds. Each (point, seed) is a ``SweepCell``, simulated by its own Celery task; the last cell
+    to finish gathers the result (means, 95% confidence intervals, the points that meet the
+    target, the cheapest of them)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    TERMINAL = (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    slug = models.CharField(max_length=32, unique=True, default=new_slug, editable=False)
+    title = models.CharField(max_length=200, blank=True, default="")
+    document_json = models.TextField()
+    engine_version = models.CharField(max_length=32)
+    axes = models.JSONField(default=list)
+    target = models.CharField(max_length=500, blank=True, default="")
+    seeds = models.PositiveIntegerField(default=3)
+    base_seed = models.BigIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    reason = models.TextField(blank=True, default="")
+    cells_total = models.PositiveIntegerField(default=0)
+    cells_done = models.PositiveIntegerField(default=0)
+    result_json = models.TextField(blank=True, default="")
+    template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="sweeps")
+    variant = models.CharField(max_length=100, blank=True, default="")
+    design = models.ForeignKey(Design, null=True, blank=True, on_delete=models.SET_NULL, related_name="sweeps")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="replications")
+    client_address = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"sweep {self.slug} ({self.status})"
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return jsontext.loads(self.document_json)
+
+    @property
+    def result(self) -> dict[str, Any] | None:
+        return jsontext.loads(self.result_json) if self.result_json else None
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in self.TERMINAL
+
+
+class SweepCell(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    sweep = models.ForeignKey(Sweep, on_delete=models.CASCADE, related_name="cells")
+    point = models.PositiveIntegerField()
+    seed = models.BigIntegerField()
+    values = models.JSONField(default=list)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    summary_json = models.TextField(blank=True, default="")
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["point", "seed"]
+        constraints = [models.UniqueConstraint(fields=["sweep", "point", "seed"], name="unique_sweep_cell")]
