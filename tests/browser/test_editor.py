@@ -240,3 +240,52 @@ def test_editor_and_reference_load_their_modules_without_console_errors(page, da
     page.goto(daphne_server + "/reference/")
     assert page.locator("#kind-service").is_visible()
     assert page.console_log.errors == []
+
+
+def test_an_idle_tab_takes_up_the_other_tabs_save_when_it_is_focused(page, daphne_server):
+    open_editor(page, daphne_server + "/d/new/")
+    page.click(".palette-item[data-kind=client]")
+    page.wait_for_url("**/d/*/")
+    wait_saved(page)
+    second = page.context.new_page()
+    open_editor(second, page.url)
+    page.click(".palette-item[data-kind=service]")
+    wait_saved(page)
+    # Headless Chromium sends no focus events between tabs; send the one a person's click would.
+    second.evaluate("window.dispatchEvent(new Event('focus'))")
+    second.wait_for_selector(".outline-item[data-node=api]")
+    second.click(".palette-item[data-kind=database]")
+    wait_saved(second)
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert [n["id"] for n in Design.objects.get(slug=slug).document["nodes"]] == ["users", "api", "db"]
+
+
+def test_calls_are_reordered_in_the_panel_and_events_added_in_the_scenario(page, daphne_server):
+    doc = {"title": "Order", "nodes": [{"id": "users", "kind": "client"}, {"id": "api", "kind": "service"},
+                                       {"id": "redis", "kind": "store"}, {"id": "db", "kind": "database"}],
+           "edges": [{"from": "users", "to": "api"}, {"from": "api", "to": "redis"}, {"from": "api", "to": "db"}]}
+    Template.objects.create(slug="order", title="Order", summary="s", document_json=jsontext.dumps(doc))
+    open_editor(page, daphne_server + "/templates/order/edit/")
+    select_in_outline(page, "api")
+    page.click("button[aria-label='Move the call to db up']")
+    page.wait_for_url("**/d/*/")
+    assert editor_doc(page)["edges"][1:] == [{"from": "api", "to": "db"}, {"from": "api", "to": "redis"}]
+    calls = page.locator(".call-list li button.linklike")
+    calls.first.wait_for()
+    assert calls.all_inner_texts() == ["→ db", "→ redis"]
+
+    page.click("#tab-scenario")
+    page.click("button[value=add-event]")
+    page.wait_for_function("(document.getElementById('editor').editor.document().scenario || {}).events?.length === 1")
+    assert editor_doc(page)["scenario"]["events"] == [{"at_s": 30, "action": "kill_instance", "node": "api"}]
+    page.select_option("#e-0-action", "outage")
+    page.locator("#f-e-0-duration_s").wait_for()  # the outage's own field, with its error until set
+    assert "required" in page.locator("#f-e-0-duration_s-error").inner_text()
+    page.fill("#f-e-0-duration_s", "10")
+    page.press("#f-e-0-duration_s", "Tab")
+    page.wait_for_selector("#problems li.ok")
+    wait_saved(page)
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert Design.objects.get(slug=slug).document["scenario"]["events"] == [
+        {"at_s": 30, "action": "outage", "node": "api", "duration_s": 10}]
+    assert page.console_log.errors == []
