@@ -147,6 +147,7 @@ class Sweep(Owned):
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.SET_NULL, related_name="replications")
     client_address = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    progress_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
