@@ -47,38 +47,58 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from playground.engine import rng, traffic
+from playground.engine.codes import (
+    A_DELAY,
+    A_OTHER,
+    A_POOL,
+    A_SERVICE,
+    C_ATTEMPTS,
+    C_CHARGES,
+    C_DUPLICATES,
+    C_LOGGED_OUT,
+    C_LOGINS,
+    C_OK,
+    C_REQUESTS,
+    C_UPLOADS,
+    C_UPLOADS_FAILED,
+    CAUSE_CODE,
+    CDN,
+    CLIENT,
+    DATABASE,
+    DEAD,
+    DRAINING,
+    ERROR,
+    EV_ARRIVE,
+    EV_DONE,
+    EV_EMIT,
+    EV_LATER,
+    EV_RETRY,
+    EV_TIMEOUT,
+    EXTERNAL,
+    KIND_CODES,
+    LB,
+    N_COUNTERS,
+    OBJECT,
+    OK,
+    OVERLOAD,
+    QUEUE,
+    RETRYABLE,
+    SERVERLESS,
+    SERVICE,
+    STARTING,
+    STATE_ACCESS,
+    STORE,
+    TIMEOUT,
+    UNAVAILABLE,
+    UP,
+    WORKER,
+)
 from playground.engine.document import ERROR_CAUSES, Dist, Document, Event, TrafficStep
 from playground.engine.histogram import Histogram
 from playground.engine.limits import DEFAULT_LIMITS, Limits
+from playground.engine.operations import OperationsMixin
 from playground.engine.version import ENGINE_VERSION
-
-# Node kinds.
-CLIENT, LB, SERVICE, SERVERLESS, DATABASE, STORE, QUEUE, WORKER, CDN, OBJECT, EXTERNAL = range(11)
-KIND_CODES = {"client": CLIENT, "load_balancer": LB, "service": SERVICE,
-              "serverless": SERVERLESS, "database": DATABASE, "store": STORE, "queue": QUEUE,
-              "worker": WORKER, "cdn": CDN, "object_storage": OBJECT, "external": EXTERNAL}
-
-# Outcomes: 0 is success; a cause is 1 + its index in ERROR_CAUSES.
-OK = 0
-OVERLOAD, TIMEOUT, UNAVAILABLE, SESSION_LOST, UPLOAD_FAILED, ERROR = range(1, 7)
-#: Which causes an edge retry repeats (SCHEMA: "any cause but session_lost and upload_failed").
-RETRYABLE = (False, True, True, True, False, False, True)
-_CAUSE_CODE = {name: i + 1 for i, name in enumerate(ERROR_CAUSES)}
-
-# Event codes, in the order the main loop tests them (most frequent first).
-EV_DONE, EV_ARRIVE, EV_EMIT, EV_TIMEOUT, EV_RETRY, EV_LATER = range(6)
-
-# Counter layout of the frame (per tick) and window (summary) counters of client requests.
-C_REQUESTS, C_ATTEMPTS, C_OK = 0, 1, 2          # errors by cause at 2 + cause
-C_LOGINS, C_LOGGED_OUT, C_CHARGES, C_DUPLICATES, C_UPLOADS, C_UPLOADS_FAILED = range(9, 15)
-N_COUNTERS = 15
-
-# Instance states.
-UP, STARTING, DRAINING, DEAD = range(4)
-
-# How a node takes an arriving visit: a service instance's pool (picked by balancer or round
-# robin), the node's one pool, a pure delay, or the node kind's own rule.
-A_SERVICE, A_POOL, A_DELAY, A_OTHER = range(4)
+from playground.engine.workflows import WorkflowsMixin
 
 #: How long requests in flight at ``duration_s`` may take to finish (SCHEMA).
 DRAIN_S = 60.0
@@ -102,7 +122,7 @@ def _rn(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else _r(x, digits)
 
 
-class Simulation:
+class Simulation(WorkflowsMixin, OperationsMixin):
     """One run of a document: ``step()`` frame by frame, then ``summary()``.
 
     ``Simulation(document, seed=None, limits=None)``: ``document`` is a ``Document`` (or data for
@@ -234,6 +254,7 @@ class Simulation:
         self.i_qnode: list[int] = []
         self.i_state: list[int] = []
         self.i_num: list[int] = []
+        self.i_dead_t: list[float] = []
         self.n_insts: list[list[int]] = [[] for _ in range(nn)]
         self.n_up: list[list[int]] = [[] for _ in range(nn)]
         self.n_rr = list(z)
@@ -284,7 +305,7 @@ class Simulation:
         self.c_user = {i: rng.uniform(seed, self.ids[i], "user") for i in self.clients}
         self.c_jitter = {i: rng.uniform(seed, self.ids[i], "backoff") for i in self.clients}
         self.c_retries = [int(n.params.get("retries", 0)) for n in nodes]
-        self.c_retry_on = [frozenset(_CAUSE_CODE[c] for c in n.params.get("retry_on", ()))
+        self.c_retry_on = [frozenset(CAUSE_CODE[c] for c in n.params.get("retry_on", ()))
                            if self.n_kind[i] == CLIENT else frozenset()
                            for i, n in enumerate(nodes)]
         self.c_backoff = [float(n.params.get("backoff_ms", 0.0)) / 1e3 for n in nodes]
@@ -293,6 +314,9 @@ class Simulation:
         self._steps = [(s.at_s, s.multiplier, s.ramp_s) for s in doc.scenario.traffic]
         self._profile = traffic.profile(self._steps)
         self._flat = len(self._profile) == 1
+        # Instance life and balancer views (operations.py), then workflow owners (workflows.py).
+        self._compile_ops()
+        self._compile_workflows()
 
     def _add_instance(self, node: int, servers: int, qcap: int, state: int,
                       qnode: int | None = None) -> int:
@@ -305,6 +329,7 @@ class Simulation:
         self.i_qnode.append(node if qnode is None else qnode)
         self.i_state.append(state)
         self.i_num.append(len(self.n_insts[node]))
+        self.i_dead_t.append(math.inf)
         self.n_insts[node].append(i)
         if state == UP:
             self.n_up[node].append(i)
@@ -342,6 +367,7 @@ class Simulation:
         free: list[int] = []
         self.v_node, self.v_inst, self.v_par, self.v_hold = v_node, v_inst, v_par, v_hold
         self.v_t0, self.v_tok, self.v_wait, self.v_req = v_t0, v_tok, v_wait, v_req
+        self.v_edge, self.v_try, self.v_aux, self.v_left = v_edge, v_try, v_aux, v_left
         self.free = free
         columns = (v_node, v_inst, v_par, v_ptok, v_t0, v_hold, v_edge, v_left, v_try, v_tok,
                    v_wait, v_req, v_aux)
@@ -358,6 +384,7 @@ class Simulation:
             self.i_node, self.i_busy, self.i_cap, self.i_q, self.i_qcap, self.i_qnode,
             self.i_state)
         n_amode, n_inst0, n_plain, lb_of = self.n_amode, self.n_inst0, self.n_plain, self.lb_of
+        n_hook, lb_view = self.n_hook, self.lb_view
         e_dst, e_whole, e_frac, e_async, e_tmo, e_retries, e_lat, e_u = (
             self.e_dst, self.e_whole, self.e_frac, self.e_async, self.e_tmo, self.e_retries,
             self.e_lat, self.e_u)
@@ -414,6 +441,9 @@ class Simulation:
                     n_wbuf[n].append((t - t0) * 1e3)
                 else:
                     n_wz[n] += 1
+            if n_hook[n]:
+                sim.owner_start(c, n, i, t)
+                return
             s = nxt(cnt)
             v_tok[c] = s
             push(heap, (t + n_work[n]() * n_slow[n], s, EV_DONE, c))
@@ -478,7 +508,7 @@ class Simulation:
                     r = n_rr[n]
                     n_rr[n] = r + 1
                     i = up[r % len(up)]
-                elif i_state[i] == DEAD:
+                elif i_state[i] == DEAD:  # a balancer that has not noticed yet
                     return fail_at(c, n, t, UNAVAILABLE)
             elif mode == A_POOL:
                 i = n_inst0[n]
@@ -503,6 +533,9 @@ class Simulation:
                 v_inst[c] = i
                 if w0 <= t < w1:
                     n_wz[n] += 1
+                if n_hook[n]:
+                    sim.owner_start(c, n, i, t)
+                    return 0
                 s = nxt(cnt)
                 v_tok[c] = s
                 push(heap, (t + n_work[n]() * n_slow[n], s, EV_DONE, c))
@@ -602,7 +635,7 @@ class Simulation:
                 c = alloc(d, p, s, t, v_req[p])
             pn = v_node[p]
             if lb_of[pn]:
-                v_inst[c] = pick(pn, d)
+                v_inst[c] = pick(pn, c)
             lat = e_lat[e]
             if lat is None:
                 r = arrive(c, t)
@@ -627,7 +660,23 @@ class Simulation:
                             client_done(c, n, t, OK)
                         return
                     out = n_out[n]
-                    if cause:
+                    if workflows and v_edge[c] == STATE_ACCESS:
+                        if not cause:
+                            cause = sim.state_accessed(c, n, t)
+                            if not cause:
+                                return
+                            n_err[n][cause] += 1
+                            fin = True
+                        else:
+                            e = sim.n_state_edge[n]
+                            if retryable[cause] and v_try[c] < e_retries[e]:
+                                v_try[c] += 1
+                                cause = call(c, e, t)
+                                if not cause:
+                                    return
+                                continue
+                            fin = True
+                    elif cause:
                         e = out[v_edge[c]]
                         if retryable[cause] and v_try[c] < e_retries[e]:
                             v_try[c] += 1
@@ -667,6 +716,7 @@ class Simulation:
                             continue
                 # ``c`` leaves node ``n`` with ``cause`` and answers its caller.
                 h = v_hold[c]
+                freed = -1
                 if h == 1:
                     i = v_inst[c]
                     i_busy[i] -= 1
@@ -674,8 +724,8 @@ class Simulation:
                     b_acc[n] += t
                     if i_q[i]:
                         next_queued(i, n, t)
-                    elif i_state[i] == DRAINING and not i_busy[i]:
-                        sim.drained(i, t)
+                    elif i_state[i]:
+                        freed = i  # told once ``c`` is gone: a drained instance stops
                 elif h == 0:
                     n_x[n] -= 1
                     x_acc[n] += t
@@ -689,6 +739,8 @@ class Simulation:
                 v_tok[c] = 0
                 v_wait[c] = 0
                 free.append(c)
+                if freed >= 0:
+                    sim.released(freed, n, t)
                 if p < 0 or v_wait[p] != tok:
                     return
                 v_wait[p] = 0
@@ -798,7 +850,7 @@ class Simulation:
             n_x[n] += 1
             x_acc[n] -= t
             if workflows:
-                sim.request_started(p, n, t)
+                sim.request_started(p, n, t, req)
             cause = call(p, n_out[n][0], t)
             if cause:
                 client_answer(p, n, t, cause)
@@ -850,9 +902,9 @@ class Simulation:
             share_seen = 1.0 - math.exp(drawn * math.log1p(-1.0 / keys))
             return n_ok_u[n]() < sim.n_hit[n] * share_seen
 
-        def pick(n: int, target: int) -> int:
-            """The instance balancer ``n`` sends a request to (-1: none)."""
-            up = sim.lb_view(n, target)
+        def pick(n: int, c: int) -> int:
+            """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
+            up = lb_view[n]
             if not up:
                 return -1
             algo = lb_algo[n]
@@ -870,7 +922,7 @@ class Simulation:
                     if h < held:
                         best, held = i, h
                 return best
-            return sim.pick_other(n, target, up)
+            return sim.pick_sticky(n, c, up)
 
         def advance_to(until: float) -> None:
             """Process every event before ``until``."""
@@ -924,37 +976,22 @@ class Simulation:
         self._enqueue_arrive = enqueue_arrive
         self._fail_at = fail_at
 
-    # ------------------------------------------------------------------ extension points
-
-    def lb_view(self, lb: int, target: int) -> list[int]:
-        """The instances balancer ``lb`` routes to: those of ``target`` that are up."""
-        return self.n_up[target]
-
-    workflows = False  # True when some client's workflow keeps state (issue 4 hooks below)
-
-    def request_started(self, p: int, n: int, t: float) -> None:
-        """A client request began (workflow bookkeeping)."""
-
-    def request_done(self, p: int, t: float, cause: int) -> None:
-        """A client request ended with ``cause`` (workflow bookkeeping)."""
+    # ------------------------------------------------------------------ kinds with own rules
+    # Workflows (workflows.py) and instance life (operations.py) provide the other hooks the
+    # closures call: owner_start, state_accessed, request_started/done, released, pick_sticky.
 
     def arrive_other(self, c: int, n: int, t: float) -> int:
         """Arrival at a node whose kind has its own rule: 0, or the cause it failed at once."""
         if self.n_kind[n] == QUEUE:
             return self._enqueue_arrive(c, n, t)
-        raise NotImplementedError(f"{self.document.nodes[n].kind} is not simulated yet")
+        if self.n_kind[n] == SERVERLESS:
+            return self.arrive_serverless(c, n, t)
+        raise NotImplementedError(self.document.nodes[n].kind)
 
     def done_other(self, c: int, n: int, t: float) -> None:
-        raise NotImplementedError(f"{self.document.nodes[n].kind} is not simulated yet")
+        raise NotImplementedError(self.document.nodes[n].kind)
 
-    def drained(self, i: int, t: float) -> None:
-        """Draining instance ``i`` has nothing left in service or queued."""
-
-    def pick_other(self, lb: int, target: int, up: list[int]) -> int:
-        """Algorithms other than round_robin, random and least_connections."""
-        r = self.n_rr[lb]
-        self.n_rr[lb] = r + 1
-        return up[r % len(up)]
+    # ------------------------------------------------------------------ emissions and events
 
     def _next_emission(self, n: int, t: float) -> float:
         """The next emission of client ``n`` after ``t`` under the piecewise-linear traffic
@@ -1004,6 +1041,7 @@ class Simulation:
     def _start(self) -> None:
         for n in self.clients:
             self._schedule_emission(n, 0.0)
+        self._start_ops()
         for ev in self.document.scenario.events:
             self._schedule(ev.at_s, lambda t, ev=ev: self._do_event(ev, t))
         for at, mult, ramp in self._steps:
@@ -1055,9 +1093,6 @@ class Simulation:
     def _end_slowdown(self, n: int, factor: float, t: float) -> None:
         self.n_slow[n] /= factor
         self._note({"t": t, "action": "slowdown_end", "node": self.ids[n]})
-
-    def _instance_action(self, n: int, action: str, args: dict[str, Any], t: float) -> None:
-        raise NotImplementedError(f"{action} is not simulated yet")
 
     def _apply_traffic(self, step: TrafficStep, t: float) -> None:
         self._steps.append((t, float(step.multiplier), float(step.ramp_s)))
@@ -1126,6 +1161,8 @@ class Simulation:
             arr = self.n_arr[n]
             self.n_arr[n] = 0
             errs = self.n_err[n]
+            self.cum_b[n] += b
+            self.cum_cap[n] += cap
             if inwin:
                 self.s_arr[n] += arr
                 self.s_b[n] += b
@@ -1201,10 +1238,9 @@ class Simulation:
                 elif s == STARTING:
                     starting += 1
             return up, starting
+        if self.n_kind[n] == SERVERLESS:
+            return (0 if self.n_down[n] else self.containers(n, self.clock)), 0
         return (0 if self.n_down[n] else 1), 0
-
-    def _cost_per_hour(self, end: float) -> float:
-        return 0.0
 
     def summary(self) -> dict[str, Any]:
         """The run's summary (SCHEMA "Output"); makes the remaining frames first if needed."""
@@ -1273,9 +1309,6 @@ class Simulation:
             "uploads": {"started": W[C_UPLOADS], "failed": W[C_UPLOADS_FAILED]},
             "cost": {"per_hour": _r(cost_per_hour, 6), "total": _r(cost_total, 6)},
         }
-
-    def _cost_totals(self) -> tuple[float, float]:
-        return 0.0, 0.0
 
     # ------------------------------------------------------------------ probes (tests, tools)
 
