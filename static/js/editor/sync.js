@@ -183,6 +183,7 @@ export class Saver {
     const { status, data } = await postJSON(this.urls.create, { document: doc, forked_from: this.slug, template: this.template });
     if (status !== 201) throw new Error(data.error || `the server answered ${status}`);
     dropLocal(this.slug);
+    this.dirty = false; // saved, as the fork: leaving the page loses nothing
     return data.url;
   }
 
