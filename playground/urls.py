@@ -12,5 +12,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("playground.runs.urls")),
     path("", include("playground.designs.urls")),
+    path("", include("playground.designs.gallery_urls")),
+    path("", include("playground.lessons.urls")),
     path("", include("playground.accounts.urls")),
 ]

@@ -1,0 +1,78 @@
+"""Lesson pages: "Stateless service design" with its quiz, and "How accurate is the simulator?".
+
+The quiz is answered by plain GET forms (one parameter per question, named by its id), so a page
+with answers is an ordinary link and works without JavaScript; with htmx, a question's form asks
+for that question alone and swaps it in place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_GET
+
+from playground.lessons import accuracy as acc
+from playground.lessons.quiz import Question, stateless_quiz
+from playground.markup import markdown_inline
+
+
+def _template_url(slug: str, variant: str = "") -> str | None:
+    try:
+        url = reverse("template", args=[slug])
+    except NoReverseMatch:
+        return None
+    return f"{url}#variant-{variant}" if variant else url
+
+
+def _question_context(question: Question, choice: str) -> dict[str, Any]:
+    valid = choice in dict(question.options)
+    return {
+        "q": question,
+        "choice": choice if valid else "",
+        "answered": valid,
+        "right": valid and question.is_right(choice),
+        "answer_text": dict(question.options)[question.answer],
+        "explanation": markdown_inline(question.explanation),
+        "template_url": _template_url(question.template, question.variant),
+    }
+
+
+@require_GET
+def lesson(request: HttpRequest) -> HttpResponse:
+    questions = [_question_context(q, request.GET.get(q.id, "")) for q in stateless_quiz()]
+    return render(request, "lessons/stateless.html", {
+        "questions": questions,
+        "answered": sum(1 for q in questions if q["answered"]),
+        "right": sum(1 for q in questions if q["right"]),
+    })
+
+
+@require_GET
+def quiz_question(request: HttpRequest, question_id: str) -> HttpResponse:
+    """One question, answered: what htmx swaps in; without htmx, the lesson page at the question."""
+    question = next((q for q in stateless_quiz() if q.id == question_id), None)
+    if question is None:
+        raise Http404("no such question")
+    context = _question_context(question, request.GET.get(question.id, ""))
+    return render(request, "lessons/_question.html", {"item": context})
+
+
+@require_GET
+def accuracy(request: HttpRequest) -> HttpResponse:
+    choice, problems = acc.choice_from(request.GET)
+    context = {
+        "result": acc.compare(choice),
+        "choice": choice,
+        "problems": problems,
+        "models": acc.MODELS,
+        "service_ms": acc.SERVICE_MS,
+        "customers": acc.CUSTOMERS,
+        "max_workers": acc.MAX_WORKERS,
+        "max_queue": acc.MAX_QUEUE,
+        "mg1_cv": acc.MG1_CV,
+    }
+    name = "lessons/_accuracy_result.html" if request.htmx else "lessons/accuracy.html"
+    return render(request, name, context)
