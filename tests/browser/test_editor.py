@@ -124,9 +124,13 @@ def test_undo_brings_back_a_deleted_node_and_redo_deletes_it_again(page, daphne_
     page.wait_for_selector(".outline-item[data-node=api]", state="detached")
     page.keyboard.press("Control+Z")
     page.wait_for_selector(".outline-item[data-node=api]")
+    page.fill("#design-title", "Renamed </title>")
+    page.press("#design-title", "Enter")
     wait_saved(page)
     slug = page.url.rstrip("/").rsplit("/", 1)[-1]
-    assert [n["id"] for n in Design.objects.get(slug=slug).document["nodes"]] == ["users", "api", "db"]
+    design = Design.objects.get(slug=slug)
+    assert [n["id"] for n in design.document["nodes"]] == ["users", "api", "db"]
+    assert design.title == "Renamed </title>" and page.title().startswith("Renamed </title>")
     assert page.console_log.errors == []
 
 
