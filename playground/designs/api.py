@@ -13,7 +13,6 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import F
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Router
@@ -112,8 +111,15 @@ def _full(request: HttpRequest, design: Design, problems: list[Problem] | None =
     }
 
 
+def _design(slug: str) -> Design:
+    design = Design.objects.filter(slug=slug).select_related("forked_from").first()
+    if design is None:
+        raise HttpError(404, f"no design has the id '{slug[:40]}'")
+    return design
+
+
 def _owned(request: HttpRequest, slug: str) -> Design:
-    design = get_object_or_404(Design, slug=slug)
+    design = _design(slug)
     if design.owner_id != request.auth.pk:
         raise HttpError(403, "only the owner of a design may change it")
     return design
@@ -136,7 +142,7 @@ def create_design(request: HttpRequest):
 
 @router.get("/designs/{slug}", auth=OptionalApiTokenAuth(), response=dict, summary="A design and its problems")
 def get_design(request: HttpRequest, slug: str):
-    return _full(request, get_object_or_404(Design, slug=slug))
+    return _full(request, _design(slug))
 
 
 @router.put("/designs/{slug}", auth=ApiTokenAuth(), openapi_extra=_BODY, response=dict, summary="Replace a design")

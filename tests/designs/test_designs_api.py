@@ -110,7 +110,8 @@ def test_get_put_delete_round_trip_with_optimistic_versions(client, token):
     listed = client.get("/api/designs", **auth(token)).json()
     assert listed["count"] == 1 and listed["designs"][0]["id"] == slug
     assert client.delete(f"/api/designs/{slug}", **auth(token)).status_code == 204
-    assert client.get(f"/api/designs/{slug}").status_code == 404
+    gone = client.get(f"/api/designs/{slug}")
+    assert gone.status_code == 404 and slug in gone.json()["error"]
 
 
 def test_someone_elses_design_can_be_read_but_not_changed(client, token):
