@@ -60,9 +60,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount_routers() -> None:
     from playground.designs.api import router as designs_router
     from playground.runs.api import router as runs_router
+    from playground.runs.sweep_api import router as sweeps_router
 
     api.add_router("/", designs_router)
     api.add_router("/", runs_router)
+    api.add_router("/", sweeps_router)
 
 
 _mount_routers()

@@ -216,3 +216,9 @@ RUN_FRAME_BATCH = envint("RUN_FRAME_BATCH", 50, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {"task": "runs.reap", "schedule": float(RUN_REAP_INTERVAL_S)},
 }
+
+# Sweeps and replications (many runs of one design, fanned out over Celery workers).
+SWEEP_MAX_CELLS = envint("SWEEP_MAX_CELLS", 200, minimum=1)
+SWEEP_MAX_ACTIVE_ANONYMOUS = envint("SWEEP_MAX_ACTIVE_ANONYMOUS", 1, minimum=1)
+SWEEP_MAX_ACTIVE_USER = envint("SWEEP_MAX_ACTIVE_USER", 3, minimum=1)
+SWEEP_STALL_S = envint("SWEEP_STALL_S", 300, minimum=10)

@@ -27,8 +27,11 @@ def simulate(run_id: int) -> str:
 @app.task(name="runs.reap", ignore_result=True)
 def reap() -> dict:
     from playground.runs.runner import reap as reap_runs
+    from playground.runs.sweep_service import reap_sweeps
 
-    return reap_runs()
+    counts = reap_runs()
+    counts["sweeps_requeued"] = reap_sweeps()
+    return counts
 
 
 def time_limit_s(run: Run) -> int:
@@ -45,3 +48,10 @@ def enqueue(run: Run) -> None:
     transaction.on_commit(
         lambda: simulate.apply_async((run.pk,), time_limit=limit + 30, soft_time_limit=limit)
     )
+
+
+@app.task(name="runs.sweep_cell", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def sweep_cell(cell_id: int) -> str:
+    from playground.runs.sweep_service import simulate_cell
+
+    return simulate_cell(cell_id)

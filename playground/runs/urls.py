@@ -1,6 +1,6 @@
 from django.urls import path
 
-from playground.runs import views
+from playground.runs import sweep_views, views
 
 urlpatterns = [
     path("runs/", views.my_runs, name="my-runs"),
@@ -10,4 +10,9 @@ urlpatterns = [
     path("r/<str:slug>/control/", views.control, name="run-control"),
     path("r/<str:slug>/fork/", views.fork, name="run-fork"),
     path("compare/", views.compare_page, name="compare"),
+    path("sweeps/new/", sweep_views.new_sweep, name="sweep-new"),
+    path("s/<str:slug>/", sweep_views.sweep_page, name="sweep"),
+    path("s/<str:slug>/progress/", sweep_views.sweep_progress, name="sweep-progress"),
+    path("s/<str:slug>/cancel/", sweep_views.sweep_cancel, name="sweep-cancel"),
+    path("s/<str:slug>/fork/", sweep_views.sweep_fork, name="sweep-fork"),
 ]

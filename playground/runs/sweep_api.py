@@ -1,0 +1,92 @@
+"""The sweeps API: POST /api/sweeps starts a sweep (or replications), GET /api/sweeps/<id> reads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Router
+from ninja.responses import Status
+
+from playground.api import error_response
+from playground.engine import DocumentError, Problem
+from playground.runs import sweep_service
+from playground.runs.api import _json_body, _refused, api_owner, document_from_request
+from playground.runs.models import Sweep
+from playground.runs.service import RunRefused
+
+router = Router(tags=["sweeps"])
+
+_SWEEP_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+                        "template": {"type": "string"},
+                        "variant": {"type": "string"},
+                        "axes": {
+                            "type": "array", "maxItems": 2,
+                            "items": {"type": "object", "properties": {
+                                "path": {"type": "string", "example": "nodes.api.params.instances"},
+                                "values": {"type": "array", "items": {"type": "number"}},
+                                "from": {"type": "number"}, "to": {"type": "number"}, "step": {"type": "number"},
+                            }},
+                        },
+                        "target": {"type": "string", "example": "p99 < 200 and errors < 0.1%"},
+                        "seeds": {"type": "integer", "minimum": 1, "default": 3},
+                        "seed": {"type": "integer", "minimum": 0},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def sweep_body(sweep: Sweep) -> dict[str, Any]:
+    return {
+        "id": sweep.slug,
+        "url": reverse("sweep", args=[sweep.slug]),
+        "status": sweep.status,
+        "reason": sweep.reason,
+        "axes": sweep.axes,
+        "target": sweep.target,
+        "seeds": sweep.seeds,
+        "seed": sweep.base_seed,
+        "progress": {"done": sweep.cells_done, "total": sweep.cells_total},
+        "document": sweep.document,
+        "result": sweep.result,
+    }
+
+
+@router.post("/sweeps", openapi_extra=_SWEEP_BODY, response={201: dict}, summary="Start a sweep or replications")
+def start_sweep(request: HttpRequest):
+    body = _json_body(request)
+    if not isinstance(body, dict):
+        raise DocumentError([Problem("body", "must be a JSON object")])
+    sweep_fields = {"axes", "target", "seeds", "seed"}
+    unknown = sorted(set(body) - sweep_fields - {"document", "template", "variant"})
+    if unknown:
+        raise DocumentError([Problem(name, "is not a known field") for name in unknown])
+    document, template, variant = document_from_request({k: v for k, v in body.items() if k not in sweep_fields})
+    try:
+        sweep = sweep_service.create_sweep(
+            document, owner=api_owner(request), axes=body.get("axes", []), target=body.get("target", ""),
+            seeds=body.get("seeds", 3), seed=body.get("seed"), template=template, variant=variant,
+        )
+    except RunRefused as exc:
+        return _refused(request, exc)
+    return Status(201, {"id": sweep.slug, "url": reverse("sweep", args=[sweep.slug]), "status": sweep.status})
+
+
+@router.get("/sweeps/{slug}", response=dict, summary="A sweep: progress and result")
+def get_sweep(request: HttpRequest, slug: str):
+    sweep = Sweep.objects.filter(slug=slug).first()
+    if sweep is None:
+        return error_response(request, 404, "no sweep has that id")
+    return sweep_body(sweep)
