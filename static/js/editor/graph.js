@@ -140,7 +140,7 @@ export class Graph {
         const name = typeof node.label === "string" && node.label ? node.label : node.id;
         const data = {
           id: node.id,
-          display: `${name}\n${info.name}`,
+          display: name === info.name ? name : `${name}\n${info.name}`,
           color: info.color,
           fill: lighten(info.color),
           kindColor: info.color,
