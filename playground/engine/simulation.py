@@ -35,6 +35,26 @@ hold state
 origin
     A failure is counted once, at the node where it started (an overload where the queue was full,
     a timeout at the caller that gave up); the callers it fails on its way up are not counted.
+cache key model
+    A cache store draws a key uniformly from ``keys``; it hits when the key was seen since the
+    last flush and a ``hit_ratio`` draw says so. Past 2**24 keys the expected share of keys seen is
+    used instead of a bitmap. A cdn uses the same model with 10,000 keys but starts warm, so its
+    ``hit_ratio`` is its plain share of hits until a ``flush_cache``.
+queue node
+    Holds messages from their enqueue (a call made, after edge and queue latency) until a worker
+    takes them; its ``utilization`` is its fill (held / ``max_depth``) and its wait the time a
+    message waited for a worker. The worker node's visit starts at that pick-up.
+
+Output, beyond SCHEMA.md (extensions): a frame's ``latency_ms`` also has ``mean``; a frame's
+``events`` holds the actions applied in its tick (scheduled and live), traffic steps (action
+``traffic``), the ends of outages and slowdowns, autoscaling decisions and instance life
+(``instance_lost``, ``instance_started``, ``instance_ready``, ``instance_draining``,
+``instance_stopped``, each with its ``instance`` number); a frame's per-node ``errors`` lists
+only causes that occurred, and ``queue`` is the tick's time-average. The summary's nodes also
+have ``mean_present`` (time-average of requests at the node: queued, in service, or waiting on
+its calls), which with ``arrivals`` and ``mean_sojourn_ms`` checks Little's law. Users, charges
+and uploads in the summary count events from ``warmup_s`` on (drain included); ``cost`` is the
+spend over the window and its hourly rate.
 """
 
 from __future__ import annotations
@@ -223,6 +243,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 self.n_hit[i] = float(n.params.get("hit_ratio", 0.9))
                 self.n_keys[i] = keys
                 self.n_seen[i] = bytearray(keys) if keys <= _MAX_TRACKED_KEYS else None
+                if k == CDN:
+                    # A cdn's hit_ratio is its plain share of hits: it starts warm (every key
+                    # seen) and only a flush makes it warm up again, by the same key model.
+                    self.n_seen[i] = bytearray(b"\x01" * keys)
+                    self.n_nseen[i] = keys
                 self.n_key_u[i] = rng.uniform(seed, n.id, "key")
         self.n_error = [float(n.params.get("error_rate", 0.0)) if self.n_kind[i] == EXTERNAL
                         else 0.0 for i, n in enumerate(nodes)]

@@ -314,3 +314,53 @@ def test_no_slot_is_ever_freed_twice_through_kills_deploys_and_scaling(sink):
         assert all(sim.v_node[c] == -1 for c in sim.free)
     sim.summary()
     assert len(set(sim.free)) == len(sim.free)
+
+
+def test_a_live_kill_applies_at_the_next_tick_and_shows_in_its_frame():
+    from playground.engine.simulation import Simulation
+
+    sim = Simulation(load(design([node("c", "client", rps=200),
+                                  node("lb", "load_balancer"),
+                                  node("api", "service", instances=3, startup_s=5)],
+                                 [("c", "lb"), ("lb", "api")], 20)))
+    for _ in range(4):
+        sim.step()
+    sim.apply({"kind": "event", "action": "kill_instance", "node": "api"})
+    frame = sim.step()
+    assert [(e["t"], e["action"]) for e in frame["events"]] == [
+        (4.0, "kill_instance"), (4.0, "instance_lost"), (4.0, "instance_started")]
+    assert frame["nodes"]["api"]["up"] == 2 and frame["nodes"]["api"]["starting"] == 1
+    frames = [sim.step() for _ in range(6)]
+    assert frames[-1]["nodes"]["api"]["up"] == 3
+
+
+def test_an_outage_of_the_session_store_fails_unavailable_and_loses_no_session():
+    events = [{"at_s": 10, "action": "outage", "node": "redis", "duration_s": 5}]
+    summary, frames, _ = simulate(_session_design("external", "random", 4, duration_s=30,
+                                                  events=events))
+    assert summary["errors"]["unavailable"] == pytest.approx(1000 * 5, rel=0.1)
+    assert frames[12]["nodes"]["redis"]["errors"]["unavailable"] > 0
+    assert summary["users"]["logged_out"] == 0
+
+
+def test_a_cdn_answers_hits_at_the_edge_and_a_flush_sends_misses_to_the_origin():
+    doc = design([node("c", "client", rps=1000),
+                  node("edge", "cdn", hit_ratio=0.9, latency_ms=10),
+                  node("origin", "service", instances=4, workers=64, service_ms=20)],
+                 [("c", "edge"), ("edge", "origin")], 30,
+                 events=[{"at_s": 20, "action": "flush_cache", "node": "edge"}])
+    _, frames, _ = simulate(doc)
+    warm = sum(f["nodes"]["origin"]["rps"] for f in frames[10:20]) / 10
+    assert warm == pytest.approx(100, rel=0.15)
+    assert frames[20]["nodes"]["origin"]["rps"] > 2 * warm
+
+
+def test_serverless_can_own_external_state():
+    doc = design([node("users", "client", rps=300, workflow="session", users=3000),
+                  node("fn", "serverless", state="external", cold_start_ms=100),
+                  node("kv", "store", role="state", latency_ms=1)],
+                 [("users", "fn"), ("fn", "kv")], 20)
+    summary, _, _ = simulate(doc)
+    assert summary["users"]["logged_out"] == 0 and summary["users"]["logins"] > 0
+    assert summary["nodes"]["kv"]["arrivals"] == summary["nodes"]["fn"]["arrivals"]
+    assert summary["cost"]["total"] > 0
