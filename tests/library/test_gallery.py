@@ -62,7 +62,7 @@ def test_a_template_page_has_story_steps_expectations_and_a_run_form_per_variant
     assert "summary.charges.duplicate == 0" in html
     forms = re.findall(r'<form method="post" action="/runs/start/" class="run-form">(.*?)</form>', html, re.S)
     variants = [re.search(r'name="variant" value="([^"]*)"', f).group(1) for f in forms]
-    assert variants == ["", "no-keys", "keys-in-memory"]
+    assert variants == ["", "no-keys", "no-retries", "keys-in-memory"]
     for form in forms:
         assert 'name="template" value="stripe"' in form
         assert 'name="mode"' in form and 'name="speed"' in form and 'name="seed"' in form
