@@ -75,12 +75,15 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
         paths = sweeps.numeric_paths(dump(load(document)))
     except DocumentError as exc:
         return render(request, "runs/refused.html", {"problems": [str(p) for p in exc.problems]}, status=400)
-    form = {"target": DEFAULT_TARGET, "seeds": "3" if "run" not in hidden else "10"}
+    data = request.POST if request.method == "POST" else request.GET
+    replicating = data.get("kind") == "replicate"
+    hidden["kind"] = "replicate" if replicating else "sweep"
+    form = {"target": DEFAULT_TARGET, "seeds": "10" if replicating else "3"}
     problems: list[str] = []
     if request.method == "POST":
         form = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         axes = []
-        for i in (1, 2):
+        for i in () if replicating else (1, 2):
             path = form.get(f"axis{i}_path", "")
             if not path:
                 continue
@@ -94,7 +97,7 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
         if not problems:
             source_objects = {
                 "template": Template.objects.filter(slug=hidden.get("template")).first(),
-                "variant": hidden.get("variant", ""),
+                "variant": hidden.get("variant") or "",
                 "design": Design.objects.filter(slug=hidden.get("design")).first(),
                 "run": Run.objects.filter(slug=hidden.get("run")).first(),
             }
@@ -111,19 +114,22 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
                 return redirect("sweep", slug=sweep.slug)
     return render(request, "runs/sweep_new.html", {
         "paths": paths, "hidden": hidden, "form": form, "problems": problems,
-        "title": document.get("title") or "Untitled design", "replicating": "run" in hidden,
+        "title": document.get("title") or "Untitled design", "replicating": replicating,
     }, status=400 if problems else 200)
 
 
 def _context(sweep: Sweep, request: HttpRequest) -> dict[str, Any]:
     result = sweep.result
     axes = sweep_service.axes_of(sweep)
+    conditions = sweeps.parse_target(sweep.target)[0]
+    extra = [m for m in dict.fromkeys(c.metric for c in conditions) if m not in ("p50", "p99", "errors", "cost")]
     rows = []
     if result:
         for point in result["points"]:
             errors = point["metrics"]["errors"]["mean"]
             rows.append({**point, "label": sweeps.point_label(axes, point["values"]) if axes else "all seeds",
-                         "errors_pct": None if errors is None else 100 * errors})
+                         "errors_pct": None if errors is None else 100 * errors,
+                         "extra": [point["metrics"][m] for m in extra]})
     heat = None
     if result and len(axes) == 2:
         metric = (sweeps.parse_target(sweep.target)[0] or [sweeps.Condition("p99", "<", 0, "")])[0].metric
@@ -149,8 +155,11 @@ def _context(sweep: Sweep, request: HttpRequest) -> dict[str, Any]:
         "heat": heat,
         "is_owner": sweep.is_owned_by(request),
         "percent": round(100 * sweep.cells_done / sweep.cells_total) if sweep.cells_total else 100,
+        "extra_metrics": [sweeps.METRIC_LABELS.get(m, m) for m in extra],
         "page_data": {"result": result, "axes": [a.to_json() | {"label": a.label} for a in axes],
-                      "target": sweep.target},
+                      "target": sweep.target,
+                      "latency": [m for m in dict.fromkeys(["p50", "p99", *(c.metric for c in conditions)])
+                                  if m in sweeps.LATENCY_METRICS]},
     }
 
 

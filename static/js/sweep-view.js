@@ -46,7 +46,7 @@ if (result && data.axes.length === 1) {
     high: result.points.map((p) => (p.metrics[name].high ?? null) === null ? null : p.metrics[name].high * scale),
   });
   knee(document.querySelector('[data-chart="latency"]'), xs,
-    [{ label: "p50", ...pick("p50") }, { label: "p99", ...pick("p99") }], "ms", data.axes[0].label);
+    data.latency.map((name) => ({ label: name, ...pick(name) })), "ms", data.axes[0].label);
   knee(document.querySelector('[data-chart="errors"]'), xs,
     [{ label: "errors %", ...pick("errors", 100) }], "%", data.axes[0].label);
 }
