@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from playground.engine.schema import load
 from playground.engine.simulation import run
-from tests.engine.test_golden import GOLDEN_DESIGN
+from tests.engine.test_golden import GOLDEN_DESIGN, STATE_DESIGN
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,20 +27,21 @@ print(hashlib.sha256(text.encode()).hexdigest(), len(text))
 """
 
 
-def _in_child(seed: int, hash_seed: str) -> str:
+def _in_child(seed: int, hash_seed: str, design: dict = GOLDEN_DESIGN) -> str:
     env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", _CHILD, str(seed)], cwd=ROOT, env=env,
-                          input=json.dumps(GOLDEN_DESIGN), capture_output=True, text=True,
+                          input=json.dumps(design), capture_output=True, text=True,
                           check=True, timeout=120)
     return done.stdout.strip()
 
 
-def test_two_processes_with_different_hash_seeds_give_identical_bytes():
-    first = _in_child(11, "1")
-    second = _in_child(11, "2")
+@pytest.mark.parametrize("design", [GOLDEN_DESIGN, STATE_DESIGN], ids=["queues", "state"])
+def test_two_processes_with_different_hash_seeds_give_identical_bytes(design):
+    first = _in_child(11, "1", design)
+    second = _in_child(11, "2", design)
     assert first == second
     # ... and this process agrees with them.
-    here = json.dumps(run(load(GOLDEN_DESIGN), seed=11, frames=True), sort_keys=True,
+    here = json.dumps(run(load(design), seed=11, frames=True), sort_keys=True,
                       allow_nan=False)
     assert first.split()[0] == hashlib.sha256(here.encode()).hexdigest()
 

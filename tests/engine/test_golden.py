@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from playground.engine.schema import load
 from playground.engine.simulation import run
 from playground.engine.version import ENGINE_VERSION
@@ -70,18 +72,68 @@ GOLDEN_DESIGN: dict[str, Any] = {
 }
 
 
-def output_text() -> str:
-    out = run(load(GOLDEN_DESIGN), frames=True)
+#: Where state lives and instance life: local sessions behind a sticky balancer through a kill
+#: and a drained rolling deploy, uploads to object storage, payments with keys in a store
+#: through a serverless function with cold starts, autoscaling and cost.
+STATE_DESIGN: dict[str, Any] = {
+    "schema_version": 1,
+    "title": "golden state",
+    "nodes": [
+        {"id": "web", "kind": "client", "params": {"rps": 120, "users": 300,
+                                                   "workflow": "session"}},
+        {"id": "up", "kind": "client", "params": {"rps": 40, "workflow": "upload",
+                                                  "parts": 3}},
+        {"id": "shop", "kind": "client",
+         "params": {"rps": 30, "workflow": "payment", "idempotency_keys": True,
+                    "timeout_ms": 40, "retries": 2, "backoff_ms": 5}},
+        {"id": "lb", "kind": "load_balancer", "params": {"algorithm": "sticky",
+                                                         "health_check_s": 1}},
+        {"id": "api", "kind": "service",
+         "params": {"instances": 3, "workers": 4, "state": "local", "startup_s": 1,
+                    "autoscale": {"min": 3, "max": 5, "target_utilization": 0.2,
+                                  "cooldown_s": 2, "eval_s": 2}}},
+        {"id": "files", "kind": "service", "params": {"instances": 2, "state": "external"}},
+        {"id": "s3", "kind": "object_storage", "params": {"latency_ms": 5}},
+        {"id": "pay", "kind": "serverless",
+         "params": {"state": "external", "cold_start_ms": 30, "keep_warm_s": 2,
+                    "service_ms": {"dist": "lognormal", "mean": 25, "cv": 1}}},
+        {"id": "keys", "kind": "store", "params": {"role": "state"}},
+    ],
+    "edges": [
+        {"from": "web", "to": "lb"}, {"from": "lb", "to": "api"},
+        {"from": "up", "to": "files"}, {"from": "files", "to": "s3"},
+        {"from": "shop", "to": "pay"}, {"from": "pay", "to": "keys"},
+    ],
+    "scenario": {
+        "duration_s": 12, "warmup_s": 2, "tick_s": 1, "seed": 5,
+        "events": [
+            {"at_s": 3, "action": "kill_instance", "node": "api"},
+            {"at_s": 6, "action": "rolling_deploy", "node": "api", "batch": 2,
+             "interval_s": 1},
+        ],
+    },
+}
+
+GOLDEN = {"small_design": GOLDEN_DESIGN, "state_design": STATE_DESIGN}
+
+
+def output_text(design: dict[str, Any] = GOLDEN_DESIGN) -> str:
+    out = run(load(design), frames=True)
     return json.dumps(out, sort_keys=True, allow_nan=False, indent=1)
 
 
-def stored() -> dict[str, Any]:
-    return json.loads(GOLDEN_FILE.read_text())
+def golden_file(name: str) -> Path:
+    return GOLDEN_FILE.parent / f"{name}.json"
 
 
-def test_output_matches_the_golden_file_or_the_version_was_bumped():
-    golden = stored()
-    now = output_text()
+def stored(name: str = "small_design") -> dict[str, Any]:
+    return json.loads(golden_file(name).read_text())
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_output_matches_the_golden_file_or_the_version_was_bumped(name):
+    golden = stored(name)
+    now = output_text(GOLDEN[name])
     if now == golden["output"]:
         return
     assert golden["engine_version"] != ENGINE_VERSION, (
@@ -106,15 +158,28 @@ def test_golden_output_exercises_the_rules_it_stands_for():
         "traffic", "slowdown", "flush_cache", "slowdown_end", "outage", "outage_end"]
 
 
+def test_state_golden_output_exercises_workflows_and_instance_life():
+    out = json.loads(stored("state_design")["output"])
+    s = out["summary"]
+    assert s["users"]["logins"] > 0 and s["uploads"]["started"] > 0
+    assert s["charges"]["total"] > 0 and s["errors"]["unavailable"] > 0
+    actions = {e["action"] for f in out["frames"] for e in f["events"]}
+    assert {"instance_lost", "instance_ready", "instance_draining",
+            "instance_stopped"} <= actions
+
+
 def regenerate() -> None:
-    if GOLDEN_FILE.exists() and stored()["engine_version"] == ENGINE_VERSION \
-            and stored()["output"] != output_text() and "--force" not in sys.argv:
-        sys.exit(f"ENGINE_VERSION is still {ENGINE_VERSION}, as in the golden file: bump it "
-                 "first (or pass --force for a file whose output never shipped).")
-    GOLDEN_FILE.parent.mkdir(parents=True, exist_ok=True)
-    GOLDEN_FILE.write_text(json.dumps({"engine_version": ENGINE_VERSION,
-                                       "output": output_text()}, indent=0) + "\n")
-    print(f"wrote {GOLDEN_FILE} for engine {ENGINE_VERSION}")
+    for name, design in GOLDEN.items():
+        path = golden_file(name)
+        text = output_text(design)
+        if path.exists() and stored(name)["engine_version"] == ENGINE_VERSION \
+                and stored(name)["output"] != text and "--force" not in sys.argv:
+            sys.exit(f"ENGINE_VERSION is still {ENGINE_VERSION}, as in {path.name}: bump it "
+                     "first (or pass --force for output that never shipped).")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"engine_version": ENGINE_VERSION, "output": text},
+                                   indent=0) + "\n")
+        print(f"wrote {path} for engine {ENGINE_VERSION}")
 
 
 if __name__ == "__main__":
