@@ -13,7 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from playground.designs import documents
 from playground.designs.kinds import kinds
 from playground.designs.models import Design, Template
 from playground.designs.ownership import owned_by
+from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, params
 
 SLUG_PLACEHOLDER = "__slug__"
@@ -110,12 +111,28 @@ def editor_new(request: HttpRequest) -> HttpResponse:
     return _editor(request, mode="new", document=documents.empty_document())
 
 
+def _template_document(template: Template, variant: str) -> dict[str, Any]:
+    """A template's document, or one of its variants (``?variant=``; an unknown one is a 404)."""
+    document = template.document
+    title = documents.title_of(document) or template.title
+    if variant:
+        if variant not in template.variants:
+            raise Http404(f"the template has no variant '{variant[:40]}'")
+        patch = template.variants[variant]
+        document = apply_variant(document, patch)
+        if "title" in patch:
+            title = documents.title_of(document) or title
+        else:
+            note = template.variant_notes.get(variant) or {}
+            title = f"{title}: {note.get('title') or variant}"[: documents.MAX_TITLE]
+    document["title"] = title
+    return document
+
+
 @require_GET
 def template_edit(request: HttpRequest, slug: str) -> HttpResponse:
     template = get_object_or_404(Template, slug=slug)
-    document = template.document
-    if not documents.title_of(document):
-        document["title"] = template.title
+    document = _template_document(template, request.GET.get("variant", ""))
     return _editor(request, mode="template", document=document, template=template)
 
 
@@ -217,9 +234,9 @@ def design_fork(request: HttpRequest, slug: str) -> HttpResponse:
 @require_POST
 def template_fork(request: HttpRequest, slug: str) -> HttpResponse:
     template = get_object_or_404(Template, slug=slug)
-    document = template.document
-    document["title"] = documents.title_of(document) or template.title
-    design = Design(document_json=jsontext.dumps(document), title=document["title"], template=template)
+    document = _template_document(template, request.POST.get("variant", "") or request.GET.get("variant", ""))
+    design = Design(document_json=jsontext.dumps(document), title=document["title"] or documents.EMPTY_TITLE,
+                    template=template)
     design.set_owner(request)
     design.save()
     return redirect("design-editor", design.slug)

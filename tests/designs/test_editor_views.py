@@ -299,3 +299,18 @@ def test_the_account_page_makes_a_token_shows_it_once_and_revokes_it(client):
 
 def test_the_account_page_needs_a_login(client):
     assert client.get("/account/")["Location"].startswith("/login/")
+
+
+def test_a_templates_variant_opens_in_the_editor_and_forks_with_its_patch(client):
+    Template.objects.create(slug="shop", title="Shop", summary="s", document_json=jsontext.dumps(DOC),
+                            variants={"big": {"nodes": {"api": {"params": {"workers": 64}}}}},
+                            variant_notes={"big": {"title": "More workers", "about": "x"}})
+    page = client.get("/templates/shop/edit/?variant=big").content.decode()
+    boot = json.loads(re.search(r'<script id="editor-boot" type="application/json">(.*?)</script>', page, re.S).group(1))
+    assert boot["document"]["nodes"][1]["params"] == {"workers": 64}
+    assert boot["document"]["title"] == "Shop: More workers"
+    assert client.get("/templates/shop/edit/?variant=nope").status_code == 404
+    forked = client.post("/templates/shop/fork", {"variant": "big"})
+    design = Design.objects.get()
+    assert forked["Location"] == f"/d/{design.slug}/"
+    assert design.document["nodes"][1]["params"] == {"workers": 64} and design.template.slug == "shop"
