@@ -7,6 +7,7 @@ urlpatterns = [
     path("runs/start/", views.start, name="run-start"),
     path("r/<str:slug>/", views.run_page, name="run"),
     path("r/<str:slug>/cancel/", views.cancel, name="run-cancel"),
+    path("r/<str:slug>/checks/", views.run_checks, name="run-checks"),
     path("r/<str:slug>/control/", views.control, name="run-control"),
     path("r/<str:slug>/fork/", views.fork, name="run-fork"),
     path("compare/", views.compare_page, name="compare"),

@@ -15,7 +15,7 @@ from playground.designs.models import Design, Template
 from playground.designs.ownership import owned_by, owner_token
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem, parse
-from playground.runs import compare, service
+from playground.runs import checks, compare, service
 from playground.runs.models import Run
 
 SLUG_IN_LINK = re.compile(r"(?:/r/)?([A-Za-z0-9_-]{16,32})/?$")
@@ -115,6 +115,7 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
             pass
     context = {
         "run": run,
+        "checks": checks.checks_for(run),
         "template_url": template_url,
         "is_owner": run.is_owned_by(request),
         "frames_expected": int(round(scenario["duration_s"] / scenario["tick_s"])),
@@ -136,6 +137,13 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
                         if n["kind"] == "cdn" or (n["kind"] == "store" and n["params"].get("role") == "cache")],
     }
     return render(request, "runs/run.html", context)
+
+
+@require_GET
+def run_checks(request: HttpRequest, slug: str) -> HttpResponse:
+    """The template's expectations for this run (an htmx partial, reloaded when the run ends)."""
+    run = _get_run(slug)
+    return render(request, "runs/checks.html", {"run": run, "checks": checks.checks_for(run)})
 
 
 @require_POST

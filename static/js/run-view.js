@@ -168,7 +168,14 @@ function connect() {
     const m = JSON.parse(msg.data);
     if (m.type === "frame") onFrame(m.frame);
     else if (m.type === "status") setStatus(m.status, m.reason);
-    else if (m.type === "done") { finished = true; setStatus("done"); showSummary(m.summary); document.body.dataset.done = "true"; ws.close(); }
+    else if (m.type === "done") {
+      finished = true;
+      setStatus("done");
+      showSummary(m.summary);
+      document.body.dispatchEvent(new Event("run-done"));  // htmx reloads the template's checks
+      document.body.dataset.done = "true";
+      ws.close();
+    }
     else if (m.type === "end") { finished = true; setStatus(m.status, m.reason); document.body.dataset.done = "true"; ws.close(); }
   };
   ws.onclose = () => {

@@ -1,0 +1,74 @@
+"""A template run's expectations, checked against the run itself.
+
+An expectation about this run alone (its template and variant) is met or not from its summary. One
+that compares this run with another (``minus``) is checked when a finished run of the other side
+exists with the same seed and engine version; until then it says which run it waits for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from playground.designs import expectations as ex
+from playground.runs.models import Run
+
+
+@dataclass(frozen=True)
+class Check:
+    says: str
+    state: str  # "met", "not met", "waiting" (the run has not finished), "needs" (another run)
+    detail: str
+    needs: ex.RunRef | None = None
+
+
+def _ref_of(run: Run) -> ex.RunRef:
+    return ex.RunRef(run.template.slug, run.variant)
+
+
+def _summary_for(ref: ex.RunRef, run: Run) -> dict[str, Any] | None:
+    if ref == _ref_of(run):
+        return run.summary
+    other = (
+        Run.objects.filter(template__slug=ref.template, variant=ref.variant, seed=run.seed,
+                           engine_version=run.engine_version, status=Run.Status.DONE)
+        .order_by("created_at")
+        .first()
+    )
+    return other.summary if other else None
+
+
+def checks_for(run: Run) -> list[Check]:
+    if run.template is None:
+        return []
+    mine = _ref_of(run)
+    out: list[Check] = []
+    for index, raw in enumerate(run.template.expectations or []):
+        try:
+            expectation = ex.parse(raw, run.template.slug, f"expectations[{index}]")
+        except ex.ExpectationError:
+            continue
+        if mine not in (expectation.run, expectation.minus):
+            continue
+        if run.summary is None:
+            out.append(Check(expectation.says, "waiting", "checked when the run ends"))
+            continue
+        missing = next((ref for ref in (expectation.run, expectation.minus)
+                        if ref is not None and _summary_for(ref, run) is None), None)
+        if missing is not None:
+            out.append(Check(expectation.says, "needs", f"compares with a run of {missing.label} on seed {run.seed}",
+                             needs=missing))
+            continue
+        try:
+            outcome = ex.check(expectation, lambda ref: _summary_for(ref, run), run.seed)
+        except KeyError as exc:
+            out.append(Check(expectation.says, "not met", f"the summary has no {exc.args[0]}"))
+            continue
+        subject = expectation.metric_text
+        if expectation.minus is not None:
+            subject = f"{subject} of {expectation.run.label} minus {expectation.minus.label}"
+        out.append(Check(
+            expectation.says, "met" if outcome.holds else "not met",
+            f"{subject} = {outcome.actual:g}; expected {expectation.op} {ex._value_text(expectation.value)}",
+        ))
+    return out
