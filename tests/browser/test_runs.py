@@ -83,3 +83,35 @@ def test_compare_shows_the_differences_in_words(browser, daphne_server, worker):
     finally:
         stream.delete_keys(small["id"])
         stream.delete_keys(large["id"])
+
+
+def test_run_a_template_live_from_its_page_then_share_it(browser, daphne_server, worker):
+    from django.core.management import call_command
+
+    call_command("loadtemplates", verbosity=0)
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(daphne_server + "/templates/memory-sessions/")
+    form = page.locator("#base form.run-form")
+    form.locator("select[name=mode]").select_option("live")
+    form.locator("select[name=speed]").select_option("20")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url("**/r/*/")
+    page.wait_for_function("Number(document.body.dataset.frames || 0) >= 2", timeout=30_000)
+    first = summary_text(page)
+    assert page.locator("#checks .check").count() >= 1
+    page.wait_for_function("document.querySelectorAll('#checks .check[data-state=\"waiting\"]').length === 0",
+                           timeout=30_000)
+    share_url = page.url
+    slug = share_url.rstrip("/").rsplit("/", 1)[1]
+    assert errors == []
+    page.close()
+    try:
+        fresh = browser.new_context()
+        share = fresh.new_page()
+        share.goto(share_url)
+        assert summary_text(share) == first
+        fresh.close()
+    finally:
+        stream.delete_keys(slug)
