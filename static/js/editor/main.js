@@ -501,6 +501,33 @@ document.addEventListener("keydown", (e) => {
 });
 
 // ---------------------------------------------------------------------------------------------
+// Run: save first, then start a run of the saved design (or of the untouched template)
+
+const runForm = $("run-form");
+if (runForm) {
+  runForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const run = $("run-button");
+    if (run.disabled) return;
+    run.disabled = true;
+    const [mode, speed] = $("run-pace").value.split("-");
+    runForm.elements.mode.value = mode;
+    runForm.elements.speed.value = speed;
+    if (canEdit && (saver.dirty || (!saver.slug && history.canUndo))) await saver.save();
+    if (saver.dirty || saver.conflict) {
+      hint("Save the design first (see the saved state above), then run it.");
+      run.disabled = false;
+      return;
+    }
+    if (saver.slug) {
+      runForm.elements.design.value = saver.slug;
+      if (runForm.elements.template) runForm.elements.template.disabled = true;
+    }
+    runForm.submit();
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Conflicts between tabs
 
 $("conflict-overwrite").addEventListener("click", async () => {
