@@ -68,7 +68,8 @@ class Runner:
             return "ended before it started"
         stream.nudge(run.slug)
         try:
-            sim = Simulation(load(run.document, site_limits()), run.seed)
+            limits = site_limits()
+            sim = Simulation(load(run.document, limits), run.seed, limits)
         except DocumentError as exc:
             self._fail(run, "the document is no longer valid: " + "; ".join(str(p) for p in exc.problems))
             return "failed"

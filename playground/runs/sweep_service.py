@@ -157,7 +157,8 @@ def simulate_cell(cell_id: int) -> str:
     Sweep.objects.filter(pk=sweep.pk, status=Sweep.Status.QUEUED).update(status=Sweep.Status.RUNNING)
     document = sweeps.apply_point(sweep.document, axes_of(sweep), tuple(cell.values))
     try:
-        summary = Simulation(load(document, site_limits()), cell.seed).run(frames=False)["summary"]
+        limits = site_limits()
+        summary = Simulation(load(document, limits), cell.seed, limits).run(frames=False)["summary"]
     except Exception as exc:  # One failed cell is reported; the sweep goes on.
         log.exception("sweep %s cell %s failed", sweep.slug, cell.pk)
         updated = SweepCell.objects.filter(pk=cell.pk, status=SweepCell.Status.PENDING).update(
