@@ -82,6 +82,15 @@ def test_saving_needs_the_version_it_started_from_and_a_stale_save_gets_theirs_b
     assert Design.objects.get(slug=slug).title == "Forced"
 
 
+def test_the_editor_offers_run_through_the_runs_start_form(client):
+    slug = create(client)["slug"]
+    page = client.get(f"/d/{slug}/").content.decode()
+    form = re.search(r'<form method="post" action="([^"]+)" id="run-form".*?</form>', page, re.S)
+    assert form.group(1) == "/runs/start/"
+    assert f'name="design" value="{slug}"' in form.group(0)
+    assert "data-runs-enabled" in form.group(0) and 'id="run-button"' in form.group(0)
+
+
 def test_a_draft_saves_with_its_problems_listed(client):
     draft = dict(DOC, nodes=[{"id": "api", "kind": "service", "params": {"workers": 0}}], edges=[])
     made = create(client, draft)
