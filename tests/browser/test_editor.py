@@ -293,3 +293,34 @@ def test_calls_are_reordered_in_the_panel_and_events_added_in_the_scenario(page,
     assert Design.objects.get(slug=slug).document["scenario"]["events"] == [
         {"at_s": 30, "action": "outage", "node": "api", "duration_s": 10}]
     assert page.console_log.errors == []
+
+
+def test_the_document_model_keeps_call_order_and_renames_everywhere(page, daphne_server):
+    page.goto(daphne_server + "/reference/")
+    out = page.evaluate(
+        """async () => {
+            const m = await import('/static/js/editor/model.js');
+            const doc = m.normalize({nodes: [], scenario: {events: []}});
+            const a = m.addNode(doc, 'service', {x: 1.4, y: 2.6});
+            const b = m.addNode(doc, 'service');
+            const c = m.addNode(doc, 'database');
+            m.addEdge(doc, a, b); m.addEdge(doc, b, c); m.addEdge(doc, a, c);
+            const selfLoop = m.addEdge(doc, a, a);
+            const moved = m.moveEdge(doc, 2, -1);
+            const order = doc.edges.map(e => e.from + '>' + e.to);
+            doc.scenario.events.push({at_s: 1, action: 'outage', node: c, duration_s: 1});
+            m.replaceNode(doc, c, {id: 'store', kind: 'database'});
+            const renamed = JSON.parse(JSON.stringify(doc));
+            m.removeNode(doc, 'store');
+            return {ids: [a, b, c], selfLoop, moved, order, renamed, left: doc};
+        }"""
+    )
+    assert out["ids"] == ["api", "api-2", "db"]
+    assert out["selfLoop"] == -1
+    assert out["moved"] == 0
+    assert out["order"] == ["api>db", "api-2>db", "api>api-2"]
+    assert out["renamed"]["edges"][0] == {"from": "api", "to": "store"}
+    assert out["renamed"]["scenario"]["events"][0]["node"] == "store"
+    assert out["renamed"]["layout"] == {"api": {"x": 1, "y": 3}}
+    assert out["left"]["edges"] == [{"from": "api", "to": "api-2"}]
+    assert out["left"]["scenario"]["events"] == []
