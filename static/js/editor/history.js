@@ -26,6 +26,11 @@ export class History {
     return this.future.pop();
   }
 
+  clear() {
+    this.past = [];
+    this.future = [];
+  }
+
   get canUndo() {
     return this.past.length > 0;
   }

@@ -32,7 +32,8 @@ const saver = new Saver(boot, {
     if (state === "readonly") setEditable(false);
   },
   onSaved(data) {
-    if (Array.isArray(data.problems)) showProblems(data.problems);
+    // The problems of what was saved, unless the document has changed since.
+    if (Array.isArray(data.problems) && !saver.dirty) showProblems(data.problems);
   },
   onConflict() {
     $("conflict-banner").hidden = false;
@@ -550,11 +551,13 @@ $("conflict-reload").addEventListener("click", () => {
 async function pullNewer() {
   const newer = await saver.fetchNewer();
   if (!newer) return;
+  // Undo must not reach back past another tab's save, so the history starts again here.
   doc = model.normalize(newer.document);
-  history.record(text());
+  history.clear();
   graph.render(doc, problemSets());
   fixSelection();
   renderOutline();
+  updateButtons();
   showPanel();
   validateSoon();
   saveState.textContent = "Saved (updated from another tab)";
@@ -681,6 +684,5 @@ root.editor = {
   valid: () => problems.length === 0 && doc.nodes.length > 0,
   /** Where a node is drawn, in pixels from the canvas's top left (for tests and tours). */
   nodePosition: (id) => graph.cy.getElementById(id).renderedPosition(),
-  _graph: graph,
 };
 root.dataset.ready = "true";
