@@ -129,3 +129,19 @@ def test_the_designs_api_is_in_the_one_openapi_schema(client):
     paths = client.get("/api/openapi.json").json()["paths"]
     assert {"/api/designs", "/api/designs/{slug}"} <= set(paths)
     assert "get" in paths["/api/designs/{slug}"] and "delete" in paths["/api/designs/{slug}"]
+
+
+def test_the_api_needs_no_csrf_token_because_it_never_reads_cookies(token):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert post(strict, {"document": DOC}, token).status_code == 201
+
+
+def test_the_editors_own_endpoints_refuse_a_request_without_the_csrf_token():
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    response = strict.post("/d/create", json.dumps({"document": DOC}), content_type="application/json")
+    assert response.status_code == 403
+    assert Design.objects.count() == 0
