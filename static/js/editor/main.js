@@ -257,6 +257,14 @@ document.body.addEventListener("htmx:configRequest", (e) => {
   if (!canEdit) e.detail.parameters.readonly = "1";
 });
 
+for (const name of ["htmx:responseError", "htmx:sendError"]) {
+  document.body.addEventListener(name, (e) => {
+    if (!inspector.contains(e.detail.elt) && e.detail.elt !== inspector) return;
+    const status = e.detail.xhr && e.detail.xhr.status;
+    hint(status ? `The panel could not be updated (the server answered ${status}).` : "The panel could not be updated: are you offline?");
+  });
+}
+
 // The panel sends back what its form changed; take it into the document.
 inspector.addEventListener("htmx:afterSwap", () => {
   const script = inspector.querySelector("#panel-result");
