@@ -24,12 +24,20 @@ from django.utils.safestring import SafeString, mark_safe
 
 from playground.designs.kinds import KIND_INFO
 
-BOX_W, BOX_H = 128, 46
+BOX_W, BOX_H = 150, 46
 PAD = 14
 
 
 def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fit(name: str) -> tuple[str, float]:
+    """A compact label and its font size: as large as fits the box (bold glyphs average about 0.6
+    of the font size), never below 12 px, cut short if even that does not fit."""
+    room = BOX_W - 16
+    size = max(12.0, min(19.0, room / (0.6 * max(len(name), 1))))
+    return _short(name, int(room / (0.6 * size) + 0.5)), size
 
 
 def _positions(document: dict[str, Any]) -> dict[str, tuple[float, float]]:
@@ -57,8 +65,10 @@ def _border(cx: float, cy: float, tx: float, ty: float) -> tuple[float, float]:
     return cx + dx * scale, cy + dy * scale
 
 
-def topology_svg(document: dict[str, Any], title: str = "", css_class: str = "topology-svg") -> SafeString:
-    """The SVG of ``document``'s nodes and edges."""
+def topology_svg(document: dict[str, Any], title: str = "", css_class: str = "topology-svg",
+                 compact: bool = False) -> SafeString:
+    """The SVG of ``document``'s nodes and edges; ``compact`` (for small cards) writes each label
+    larger and leaves the kind to the colour and the tooltip."""
     nodes = [n for n in document.get("nodes", []) if isinstance(n, dict) and "id" in n]
     at = _positions(document)
     if not nodes:
@@ -103,9 +113,11 @@ def topology_svg(document: dict[str, Any], title: str = "", css_class: str = "to
             f'<rect x="{x - BOX_W / 2:.1f}" y="{y - BOX_H / 2:.1f}" width="{BOX_W}" height="{BOX_H}" rx="9" '
             f'fill="#fff" stroke="{color}" stroke-width="2"/>'
             f'<rect x="{x - BOX_W / 2:.1f}" y="{y - BOX_H / 2:.1f}" width="6" height="{BOX_H}" rx="3" fill="{color}"/>'
-            f'<text x="{x + 3:.1f}" y="{y - 3:.1f}" text-anchor="middle" class="svg-label">{escape(_short(name, 17))}</text>'
-            f'<text x="{x + 3:.1f}" y="{y + 13:.1f}" text-anchor="middle" class="svg-kind">{escape(_short(kind, 22))}</text>'
-            "</g>"
+            + (f'<text x="{x + 3:.1f}" y="{y + 6:.1f}" text-anchor="middle" class="svg-label-lg" '
+               f'style="font-size:{_fit(name)[1]:.1f}px">{escape(_fit(name)[0])}</text>' if compact else
+               f'<text x="{x + 3:.1f}" y="{y - 3:.1f}" text-anchor="middle" class="svg-label">{escape(_short(name, 19))}</text>'
+               f'<text x="{x + 3:.1f}" y="{y + 13:.1f}" text-anchor="middle" class="svg-kind">{escape(_short(kind, 24))}</text>')
+            + "</g>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -51,7 +51,7 @@ def gallery(request: HttpRequest) -> HttpResponse:
     words = q.casefold().split()
     shown = [t for t in templates if _matches(t, concept, company, words)]
     for template in shown:
-        template.drawing = topology_svg(template.document, template.title, "topology-svg card-svg")
+        template.drawing = topology_svg(template.document, template.title, "topology-svg card-svg", compact=True)
     context = {
         "templates": shown,
         "total": len(templates),

@@ -53,7 +53,7 @@ def test_the_loaded_template_carries_its_variants_notes_and_expectations(folder)
     assert template.variants["keys-in-memory"]["nodes"]["keys"] is None
     assert template.variant_notes["no-keys"]["title"] == "No idempotency keys"
     assert template.expectations[0]["metric"] == "summary.charges.duplicate"
-    assert template.document["layout"]["api"] == {"x": 400, "y": 120}
+    assert template.document["layout"]["api"] == {"x": 460, "y": 120}
 
 
 def bad(folder: Path, old: str, new: str) -> str:
@@ -70,7 +70,7 @@ def bad(folder: Path, old: str, new: str) -> str:
      "memory-sessions.yaml: document.nodes[2].params.instances: must be >= 1"),
     ("{instances: 2}", "{instances: -2}",
      "memory-sessions.yaml: variants.two-instances.patch.nodes[2].params.instances: must be >= 1"),
-    ("    db: {x: 570, y: 200}\n", "",
+    ("    db: {x: 660, y: 200}\n", "",
      "memory-sessions.yaml: document.nodes[3]: 'db' has no position in document.layout"),
     ('op: "==", value: 0,', 'op: "=~", value: 0,', "memory-sessions.yaml: expectations[2].op: must be one of"),
     ("{run: sticky,", "{run: no-such-variant,",
