@@ -99,3 +99,14 @@ def test_the_header_and_home_page_link_to_the_gallery_and_the_lesson(client, lib
     html = client.get("/").content.decode()
     assert 'href="/templates/"' in html and 'href="/lessons/stateless-services/"' in html
     assert 'href="/accuracy/"' in html
+
+
+def test_open_in_editor_opens_the_variant_itself(client, library):
+    import json
+
+    html = client.get("/templates/stripe/").content.decode()
+    assert 'href="/templates/stripe/edit/?variant=keys-in-memory"' in html
+    editor = client.get("/templates/stripe/edit/?variant=keys-in-memory").content.decode()
+    boot = json.loads(re.search(r'<script id="editor-boot" type="application/json">(.*?)</script>', editor, re.S).group(1))
+    nodes = {n["id"]: n for n in boot["document"]["nodes"]}
+    assert "keys" not in nodes and nodes["api"]["params"]["state"] == "local"
