@@ -336,7 +336,7 @@ function showProblems(list) {
   $("problem-count").textContent = list.length ? `(${list.length})` : "";
   if (!list.length) {
     const li = document.createElement("li");
-    li.className = "ok";
+    li.className = doc.nodes.length ? "ok" : "muted";
     li.textContent = doc.nodes.length ? "None: this design can run." : "Add a client and what it calls.";
     ul.append(li);
   }
@@ -386,6 +386,7 @@ async function validate() {
 }
 
 function renderOutline() {
+  $("canvas").parentElement.dataset.empty = String(doc.nodes.length === 0);
   const ul = $("outline");
   ul.replaceChildren();
   $("node-count").textContent = doc.nodes.length ? `(${doc.nodes.length})` : "";
