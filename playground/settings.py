@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "playground.limits.BodySizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -143,6 +144,9 @@ CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 16 * 60, minimum=1)
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A pool process that has grown past this (KiB) is replaced after its current task: a leak or a
+# huge run cannot take the machine's memory with it.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 1024 * 1024, minimum=10_000)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "my-designs"
@@ -192,6 +196,20 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+# security.W021 (SECURE_HSTS_PRELOAD) is silenced on purpose: asking browsers to hard-code HTTPS for
+# a domain and all its subdomains is the domain owner's decision, not the application's. Set
+# SECURE_HSTS_PRELOAD=true once the owner has decided (README, "Configuration").
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# Limits on what one client may send (playground/limits.py). A body longer than REQUEST_MAX_BYTES is
+# a 413 (a design document is at most 1 MiB). TRUSTED_PROXY_COUNT is how many proxies in front of
+# Daphne append to X-Forwarded-For; 0 (the default) believes no such header.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("REQUEST_MAX_BYTES", 1024 * 1024, minimum=1024)
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+WS_MAX_MESSAGE_BYTES = envint("WS_MAX_MESSAGE_BYTES", 1024, minimum=16)
+WS_MAX_MESSAGES = envint("WS_MAX_MESSAGES", 20, minimum=1)
+WS_RATE_WINDOW_S = envint("WS_RATE_WINDOW_S", 10, minimum=1)
 
 LOGGING = {
     "version": 1,
@@ -213,8 +231,15 @@ RUN_MAX_ATTEMPTS = envint("RUN_MAX_ATTEMPTS", 3, minimum=1)
 RUN_QUEUE_TIMEOUT_S = envint("RUN_QUEUE_TIMEOUT_S", 30 * 60, minimum=1)
 RUN_REAP_INTERVAL_S = envint("RUN_REAP_INTERVAL_S", 10, minimum=1)
 RUN_FRAME_BATCH = envint("RUN_FRAME_BATCH", 50, minimum=1)
+RUN_MAX_FRAMES = envint("RUN_MAX_FRAMES", 3600, minimum=1)
+RUN_MAX_CONTROLS = envint("RUN_MAX_CONTROLS", 200, minimum=1)
+# Unclaimed anonymous work (no account owns it) that nobody else opened or forked is deleted this
+# many hours after its last change, with its Redis keys, by the beat task runs.expire.
+ANONYMOUS_RETENTION_H = envint("ANONYMOUS_RETENTION_H", 7 * 24, minimum=1)
+EXPIRE_INTERVAL_S = envint("EXPIRE_INTERVAL_S", 3600, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "reap-runs": {"task": "runs.reap", "schedule": float(RUN_REAP_INTERVAL_S)},
+    "expire-anonymous-work": {"task": "runs.expire", "schedule": float(EXPIRE_INTERVAL_S)},
 }
 
 # Sweeps and replications (many runs of one design, fanned out over Celery workers).

@@ -66,6 +66,9 @@ class Design(Owned):
     template = models.ForeignKey(Template, null=True, blank=True, on_delete=models.SET_NULL, related_name="designs")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    #: When someone other than its owner first opened or forked it: shared work is kept even when
+    #: unclaimed (see ``playground.runs.retention``).
+    shared_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]

@@ -22,6 +22,7 @@ from django.contrib.auth.signals import user_logged_in
 from django.db import models
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django.utils import timezone
 
 SESSION_KEY = "playground_owner_token"
 
@@ -57,6 +58,14 @@ class Owned(models.Model):
             return request.user.is_authenticated and request.user.pk == self.owner_id
         token = owner_token(request, create=False)
         return bool(token) and secrets.compare_digest(token, self.owner_token)
+
+
+def note_shared(obj: Owned, request: HttpRequest) -> None:
+    """Record that someone other than the owner opened or forked ``obj`` (its ``shared_at``), so
+    unclaimed work that was shared is kept (``playground.runs.retention``)."""
+    if obj.shared_at is None and not obj.is_owned_by(request):
+        obj.shared_at = timezone.now()
+        type(obj).objects.filter(pk=obj.pk, shared_at__isnull=True).update(shared_at=obj.shared_at)
 
 
 def owned_by(queryset: models.QuerySet, request: HttpRequest) -> models.QuerySet:

@@ -23,7 +23,7 @@ from playground import jsontext
 from playground.designs import documents
 from playground.designs.kinds import kinds
 from playground.designs.models import Design, Template
-from playground.designs.ownership import owned_by
+from playground.designs.ownership import note_shared, owned_by
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, params
 
@@ -139,6 +139,7 @@ def template_edit(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def design_editor(request: HttpRequest, slug: str) -> HttpResponse:
     design = _viewable(slug)
+    note_shared(design, request)
     return _editor(request, mode="design", document=design.document, design=design)
 
 
@@ -175,6 +176,8 @@ def design_create(request: HttpRequest) -> JsonResponse:
         design.template = Template.objects.filter(slug=body["template"]).first()
     if isinstance(body.get("forked_from"), str):
         design.forked_from = Design.objects.filter(slug=body["forked_from"]).first()
+        if design.forked_from is not None:
+            note_shared(design.forked_from, request)
     design.set_owner(request)
     design.save()
     return JsonResponse(_saved(design, document), status=201)
@@ -227,6 +230,7 @@ def _fork(request: HttpRequest, source: Design, document: dict[str, Any]) -> Des
 @require_POST
 def design_fork(request: HttpRequest, slug: str) -> HttpResponse:
     source = _viewable(slug)
+    note_shared(source, request)
     fork = _fork(request, source, source.document)
     return redirect("design-editor", fork.slug)
 

@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router
+from ninja.errors import HttpError
 from ninja.responses import Status
 
 from playground.api import BodyError, error_response
 from playground.designs.models import Template
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem, parse
+from playground.limits import client_address
 from playground.runs import service
 from playground.runs.models import Run
 
@@ -46,11 +49,9 @@ _RUN_BODY = {
 }
 
 
-def client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def api_owner(request: HttpRequest) -> service.Owner:
+    """Who a run started through the API counts against: the token's user (a token's runs count
+    with the user's own, under the user's cap), else the client's address."""
     user = getattr(request, "auth", None)
     if user is not None and getattr(user, "is_authenticated", False):
         return service.Owner(key=f"user:{user.pk}", user=user, is_user=True, address=client_address(request))
@@ -81,7 +82,8 @@ def _json_body(request: HttpRequest) -> Any:
     try:
         raw = request.body
     except RequestDataTooBig:
-        raise DocumentError([Problem("body", "is larger than the site accepts")]) from None
+        raise HttpError(413, f"the request body is larger than the site accepts "
+                             f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes)") from None
     if not raw:
         raise DocumentError([Problem("body", "must be a JSON object")])
     try:

@@ -4,31 +4,58 @@
 group first, then sends the backlog after seq N (from the replay log, or the database once the log
 has expired), then live frames as the worker publishes them. It drops frames the viewer already
 has, fills a gap from the log, and sends ``done`` (with the engine's summary) or ``end`` only after
-reading the run's row. Viewers send nothing but pings.
+reading the run's row. Viewers send nothing but pings. The channel layer is only a nudge: a viewer
+that has heard nothing for ``WATCH_S`` seconds (its group lost in a Redis restart, or nudges
+dropped) re-joins the group and reads the log and the row itself.
 
 ``PingConsumer`` (``/ws/ping/``) is the diagnostics socket: every text message goes out through the
 channel layer and back, proving that Daphne, the WebSocket stack and the channel layer work.
+
+Both close a socket whose client sends a message over ``WS_MAX_MESSAGE_BYTES`` (code 1009) or more
+than ``WS_MAX_MESSAGES`` in ``WS_RATE_WINDOW_S`` seconds (code 1008).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
+from django.conf import settings
 
+from playground.limits import MessageRate
 from playground.runs import service, stream
 from playground.runs.models import Run
 
-MAX_PING_BYTES = 1024
-MAX_VIEWER_MESSAGE_BYTES = 1024
 SEND_CHUNK = 500
+WATCH_S = 5.0
 
 
-class PingConsumer(AsyncWebsocketConsumer):
+class LimitedMessages:
+    """The size and rate caps on what a client sends (see the module's docstring)."""
+
+    rate: MessageRate | None = None
+
+    async def refused(self, text_data, bytes_data) -> bool:
+        """Close the socket and return True if this message breaks a cap."""
+        if self.rate is None:
+            self.rate = MessageRate(settings.WS_MAX_MESSAGES, settings.WS_RATE_WINDOW_S)
+        size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode())
+        if bytes_data is not None or size > settings.WS_MAX_MESSAGE_BYTES:
+            await self.close(code=1009)  # message too big
+            return True
+        if not self.rate.allow():
+            await self.close(code=1008)  # policy violation: too many messages
+            return True
+        return False
+
+
+class PingConsumer(LimitedMessages, AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
-        if text_data is None or len(text_data.encode()) > MAX_PING_BYTES:
-            await self.close(code=1009)
+        if await self.refused(text_data, bytes_data):
             return
         await self.channel_layer.send(self.channel_name, {"type": "ping.echo", "text": text_data})
 
@@ -46,10 +73,13 @@ def _frames_after(run: Run, after: int, limit: int) -> list[dict]:
     return service.frames_after(run, after, limit)
 
 
-class RunConsumer(AsyncJsonWebsocketConsumer):
+class RunConsumer(LimitedMessages, AsyncJsonWebsocketConsumer):
     slug: str = ""
     last_seq: int = 0
     finished: bool = False
+    heard_at: float = 0.0
+    watcher: asyncio.Task | None = None
+    lock: asyncio.Lock | None = None
 
     async def connect(self):
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -62,17 +92,42 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         if run is None:
             await self.close(code=4404)
             return
+        self.lock = asyncio.Lock()
+        self.heard_at = time.monotonic()
         await self.channel_layer.group_add(stream.group_name(self.slug), self.channel_name)
         await self.accept()
-        await self._report(run)
+        async with self.lock:
+            await self._report(run)
+        if not self.finished:
+            self.watcher = asyncio.create_task(self._watch())
 
     async def disconnect(self, code):
+        if self.watcher is not None:
+            self.watcher.cancel()
         if self.slug:
-            await self.channel_layer.group_discard(stream.group_name(self.slug), self.channel_name)
+            with contextlib.suppress(Exception):  # Redis may be the reason we are disconnecting
+                await self.channel_layer.group_discard(stream.group_name(self.slug), self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or (text_data and len(text_data) > MAX_VIEWER_MESSAGE_BYTES):
-            await self.close(code=1009)
+        await self.refused(text_data, bytes_data)
+
+    async def _watch(self) -> None:
+        """Re-join and re-read when the channel layer has been silent for WATCH_S seconds."""
+        while not self.finished:
+            await asyncio.sleep(WATCH_S / 2)
+            if time.monotonic() - self.heard_at < WATCH_S:
+                continue
+            try:
+                await self.channel_layer.group_add(stream.group_name(self.slug), self.channel_name)
+                run = await _get_run(self.slug)
+                if run is not None:
+                    async with self.lock:
+                        await self._report(run)
+                self.heard_at = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis or the database is away: try again at the next look
+                continue
 
     async def _catch_up(self, run: Run, until: int | None = None) -> None:
         """Send every frame after last_seq (up to ``until``) from the log or the database."""
@@ -106,8 +161,13 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(stream.status_message(run.status, run.reason))
 
     async def run_frame(self, event):
+        self.heard_at = time.monotonic()
         if self.finished:
             return
+        async with self.lock:
+            await self._live_frame(event)
+
+    async def _live_frame(self, event):
         seq = event["seq"]
         if seq <= self.last_seq:
             return
@@ -119,8 +179,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             await self.send(text_data=event["text"])
 
     async def run_status(self, event):
+        self.heard_at = time.monotonic()
         if self.finished:
             return
         run = await _get_run(self.slug)
         if run is not None:
-            await self._report(run)
+            async with self.lock:
+                await self._report(run)

@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
@@ -52,13 +53,21 @@ class Runner:
         except stream.LeaseLost:
             log.warning("run %s: lease lost; stopped publishing", run.slug)
             return "lease lost"
+        except redis.RedisError as exc:
+            # Without Redis the lease cannot be proven: stop, as if it were lost. The lease lapses
+            # and the reaper requeues the run, which re-simulates the frames Redis may have lost.
+            log.warning("run %s: Redis failed (%s); stopped publishing", run.slug, exc)
+            return "redis failed"
         except Exception as exc:
             log.exception("run %s failed", run.slug)
             self._fail(run, f"the simulation stopped with an error: {type(exc).__name__}: {exc}")
             return "failed"
         finally:
             if self.token is not None:
-                stream.release_lease(run.slug, self.token)
+                try:
+                    stream.release_lease(run.slug, self.token)
+                except redis.RedisError:
+                    pass  # it lapses on its own
 
     def _simulate(self, run: Run) -> str:
         started = Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(
@@ -96,6 +105,9 @@ class Runner:
             frame = _next_frame(sim)
             if frame is None:
                 break
+            if seq > settings.RUN_MAX_FRAMES:
+                self._fail(run, f"a run may make at most {settings.RUN_MAX_FRAMES} frames")
+                return "failed"
             text = jsontext.dumps(frame)
             if stream.append_frame(run.slug, self.token, seq, text, self.ttl):
                 stream.fan_out_frame(run.slug, seq, text)

@@ -17,10 +17,10 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
-import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -89,34 +89,49 @@ def _rate_key(owner: Owner) -> str:
     return f"ratelimit:runs:{owner.key}"
 
 
-def _check_rate(owner: Owner) -> None:
-    """At most RUN_STARTS_PER_MINUTE accepted starts in any 60 s: a sliding log of start times in a
-    Redis sorted set, so the limit holds across processes."""
+# Check and count in one step, on Redis's clock, so concurrent starts (in any process) cannot pass
+# the cap together. Returns {1, member} when the start is counted, {0, oldest score} when refused.
+_TAKE_START = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local window = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, oldest[2], tostring(now)}
+end
+local member = string.format('%.6f', now) .. ':' .. ARGV[3]
+redis.call('ZADD', KEYS[1], now, member)
+redis.call('EXPIRE', KEYS[1], math.ceil(window) * 2)
+return {1, member, tostring(now)}
+"""
+RATE_WINDOW_S = 60
+
+
+def _take_start(owner: Owner) -> str | None:
+    """Count one start against the owner's RUN_STARTS_PER_MINUTE (a sliding log of start times in a
+    Redis sorted set, so the limit holds across processes); RunRefused past it. Returns the log
+    entry, which ``_give_back`` removes if the run is not created after all."""
     cap = settings.RUN_STARTS_PER_MINUTE
     if cap <= 0:
-        return
-    r = stream.client()
-    now = time.time()
-    key = _rate_key(owner)
-    with r.pipeline() as pipe:
-        pipe.zremrangebyscore(key, 0, now - 60)
-        pipe.zrange(key, 0, 0, withscores=True)
-        pipe.zcard(key)
-        _, oldest, count = pipe.execute()
-    if count >= cap:
-        retry = max(1, math.ceil(oldest[0][1] + 60 - now)) if oldest else 60
+        return None
+    taken, value, now = stream.client().eval(_TAKE_START, 1, _rate_key(owner), RATE_WINDOW_S, cap,
+                                             secrets.token_hex(4))
+    if not taken:
+        retry = max(1, math.ceil(float(value) + RATE_WINDOW_S - float(now)))
         raise RunRefused(f"at most {cap} runs may start per minute: try again in {retry} s", retry_after=retry)
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _count_start(owner: Owner) -> None:
-    if settings.RUN_STARTS_PER_MINUTE <= 0:
-        return
-    now = time.time()
-    key = _rate_key(owner)
-    with stream.client().pipeline() as pipe:
-        pipe.zadd(key, {f"{now:.6f}:{secrets.token_hex(4)}": now})
-        pipe.expire(key, 120)
-        pipe.execute()
+def _give_back(owner: Owner, member: str | None) -> None:
+    if member is not None:
+        stream.client().zrem(_rate_key(owner), member)
+
+
+def _owner_lock(owner: Owner):
+    """One start at a time per owner, so two concurrent requests cannot both pass the active-runs
+    cap (the count and the insert are not one statement)."""
+    return stream.client().lock(f"lock:runs:{owner.key}", timeout=30, blocking_timeout=10)
 
 
 def create_run(
@@ -147,8 +162,22 @@ def create_run(
         problems.append(Problem("speed", "must be 1, 5 or 20"))
     if problems:
         raise DocumentError(problems)
+    lock = _owner_lock(owner)
+    if not lock.acquire():
+        raise RunRefused("too many runs are starting for you at once: try again in a few seconds", retry_after=5)
+    try:
+        return _start(doc, frozen, owner, seed, mode, speed, template, variant, design)
+    finally:
+        try:
+            lock.release()
+        except redis.exceptions.LockError:  # it expired meanwhile: nothing to release
+            pass
+
+
+def _start(doc, frozen, owner: Owner, seed: int, mode: str, speed: int, template, variant: str,
+           design) -> tuple[Run, str]:
     _check_active(owner)
-    _check_rate(owner)
+    member = _take_start(owner)
     run = Run(
         title=doc.title,
         document_json=jsontext.dumps(frozen),
@@ -165,16 +194,19 @@ def create_run(
     run.owner = owner.user
     run.owner_token = owner.token
     control_token = run.new_control_token()
-    with transaction.atomic():
-        if mode == Run.Mode.BATCH and _reuse(run):
-            run.save()
-            _copy_result(run)
-        else:
-            run.save()
-            from playground.runs.tasks import enqueue
+    try:
+        with transaction.atomic():
+            if mode == Run.Mode.BATCH and _reuse(run):
+                run.save()
+                _copy_result(run)
+            else:
+                run.save()
+                from playground.runs.tasks import enqueue
 
-            enqueue(run)
-    _count_start(owner)
+                enqueue(run)
+    except BaseException:
+        _give_back(owner, member)  # only accepted runs count
+        raise
     return run, control_token
 
 
@@ -231,6 +263,8 @@ def send_control(run: Run, control: Any) -> None:
     problems = validate_control(control, load(run.document))
     if problems:
         raise DocumentError(problems)
+    if len(run.applied_events) + stream.pending_controls(run.slug) >= settings.RUN_MAX_CONTROLS:
+        raise RunRefused(f"a run takes at most {settings.RUN_MAX_CONTROLS} controls", status=429)
     stream.push_control(run.slug, control)
 
 

@@ -167,6 +167,10 @@ def push_control(slug: str, control: dict[str, Any]) -> None:
     r.expire(controls_key(slug), STREAM_TTL_S)
 
 
+def pending_controls(slug: str) -> int:
+    return int(client().llen(controls_key(slug)))
+
+
 def pop_controls(slug: str) -> list[dict[str, Any]]:
     r = client()
     with r.pipeline() as pipe:

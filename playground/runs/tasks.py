@@ -34,6 +34,14 @@ def reap() -> dict:
     return counts
 
 
+@app.task(name="runs.expire", ignore_result=True)
+def expire() -> dict:
+    """Delete unclaimed anonymous work nobody else opened or forked (``retention``)."""
+    from playground.runs.retention import expire as expire_work
+
+    return expire_work()
+
+
 def time_limit_s(run: Run) -> int:
     """A hard limit from the run's size: live runs by their paced length, batch runs by requests."""
     scenario = run.document["scenario"]

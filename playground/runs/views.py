@@ -12,9 +12,10 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from playground.designs.models import Design, Template
-from playground.designs.ownership import owned_by, owner_token
+from playground.designs.ownership import note_shared, owned_by, owner_token
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem, parse
+from playground.limits import client_address
 from playground.runs import checks, compare, service
 from playground.runs.models import Run
 
@@ -22,7 +23,7 @@ SLUG_IN_LINK = re.compile(r"(?:/r/)?([A-Za-z0-9_-]{16,32})/?$")
 
 
 def browser_owner(request: HttpRequest) -> service.Owner:
-    address = request.META.get("REMOTE_ADDR", "")
+    address = client_address(request)
     if request.user.is_authenticated:
         return service.Owner(key=f"user:{request.user.pk}", user=request.user, is_user=True, address=address)
     token = owner_token(request)
@@ -106,6 +107,7 @@ def _editor_url(design: Design) -> str | None:
 @require_GET
 def run_page(request: HttpRequest, slug: str) -> HttpResponse:
     run = _get_run(slug)
+    note_shared(run, request)
     scenario = run.document["scenario"]
     template_url = None
     if run.template is not None:
@@ -187,6 +189,7 @@ def control(request: HttpRequest, slug: str) -> HttpResponse:
 def fork(request: HttpRequest, slug: str) -> HttpResponse:
     """A new design of the requester's own from the run's document."""
     run = _get_run(slug)
+    note_shared(run, request)
     design = Design(title=(run.title or "Design") + " (fork)", template=run.template, document_json=run.document_json)
     design.set_owner(request)
     design.save()
