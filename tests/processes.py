@@ -79,7 +79,17 @@ class Process:
         self._log.close()
 
 
-def start_celery_worker(log: Path, *, concurrency: int = 1, **env: str) -> Process:
+def purge_task_queue() -> None:
+    """Drop tasks earlier tests queued with no worker to take them (a run started in a
+    transactional test is sent on commit), so a new worker starts on this test's tasks only."""
+    from playground.celery import app
+
+    app.control.purge()
+
+
+def start_celery_worker(log: Path, *, concurrency: int = 1, purge: bool = True, **env: str) -> Process:
+    if purge:
+        purge_task_queue()
     worker = Process(
         "celery worker",
         [str(BIN / "celery"), "-A", "playground.celery", "worker", "--loglevel", "INFO",

@@ -202,7 +202,7 @@ def test_sigkill_of_the_worker_mid_run_ends_in_done_by_resimulation(tmp_path, cl
         first.stop()
     run.refresh_from_db()
     assert run.status == "running"
-    second = start_celery_worker(tmp_path / "second.log", RUN_LEASE_TTL_S="3")
+    second = start_celery_worker(tmp_path / "second.log", purge=False, RUN_LEASE_TTL_S="3")
     try:
         def reaped():
             return reap()["requeued"] or None
