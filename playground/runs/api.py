@@ -17,6 +17,7 @@ from ninja import Router
 from ninja.errors import HttpError
 from ninja.responses import Status
 
+from playground.accounts.auth import OptionalApiTokenAuth, api_user
 from playground.api import BodyError, error_response
 from playground.designs.models import Template
 from playground.designs.patch import apply_variant
@@ -123,7 +124,7 @@ def _refused(request: HttpRequest, exc: service.RunRefused):
     return response
 
 
-@router.post("/runs", openapi_extra=_RUN_BODY, response={201: dict}, summary="Start a run")
+@router.post("/runs", auth=OptionalApiTokenAuth(), openapi_extra=_RUN_BODY, response={201: dict}, summary="Start a run")
 def start_run(request: HttpRequest):
     body = _json_body(request)
     document, template, variant = document_from_request(body)
@@ -166,13 +167,13 @@ def get_frames(request: HttpRequest, slug: str, after: int = 0, limit: int = 360
 
 
 def _may_control(request: HttpRequest, run: Run) -> bool:
-    user = getattr(request, "auth", None)
+    user = api_user(request)
     if user is not None and run.owner_id is not None and user.pk == run.owner_id:
         return True
     return run.control_token_matches(request.headers.get("X-Control-Token"))
 
 
-@router.post("/runs/{slug}/cancel", response=dict, summary="Cancel a queued or running run")
+@router.post("/runs/{slug}/cancel", auth=OptionalApiTokenAuth(), response=dict, summary="Cancel a queued or running run")
 def cancel(request: HttpRequest, slug: str):
     run, missing = _run_or_404(request, slug)
     if missing:
@@ -184,7 +185,7 @@ def cancel(request: HttpRequest, slug: str):
     return {"id": run.slug, "status": run.status}
 
 
-@router.post("/runs/{slug}/controls", response={202: dict}, summary="Send a control to a live run")
+@router.post("/runs/{slug}/controls", auth=OptionalApiTokenAuth(), response={202: dict}, summary="Send a control to a live run")
 def control(request: HttpRequest, slug: str):
     run, missing = _run_or_404(request, slug)
     if missing:
