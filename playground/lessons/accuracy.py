@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from playground.engine import Simulation, theory
@@ -134,8 +135,10 @@ def _row(name: str, unit: str, theory_value: float, engine_value: float, se: flo
     return {"name": name, "unit": unit, "theory": theory_value, "engine": engine_value, "se": se, "diff": diff}
 
 
+@lru_cache(maxsize=256)
 def compare(choice: Choice) -> dict[str, Any]:
-    """Run the engine on ``choice`` and set its figures beside the theory's."""
+    """Run the engine on ``choice`` and set its figures beside the theory's. The same choice (seed
+    included) always gives the same figures, so repeated requests are answered from memory."""
     document = document_for(choice)
     sim = Simulation(document)
     warm_ticks = 10

@@ -43,6 +43,10 @@ def _question_context(question: Question, choice: str) -> dict[str, Any]:
 @require_GET
 def lesson(request: HttpRequest) -> HttpResponse:
     questions = [_question_context(q, request.GET.get(q.id, "")) for q in stateless_quiz()]
+    # Without JavaScript each question's form reloads the page: it carries the other answers along.
+    answers = {item["q"].id: item["choice"] for item in questions if item["answered"]}
+    for item in questions:
+        item["others"] = [(qid, choice) for qid, choice in answers.items() if qid != item["q"].id]
     return render(request, "lessons/stateless.html", {
         "questions": questions,
         "answered": sum(1 for q in questions if q["answered"]),
