@@ -22,6 +22,7 @@ quantile
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
@@ -57,6 +58,13 @@ class Histogram:
     def add_many(self, values: list[float]) -> None:
         if values:
             self.staged.extend(values)
+            self.flush()
+
+    def stage_many(self, values: list[float]) -> None:
+        """Stage ``values``, binning them once the staging list is long (reads flush it)."""
+        staged = self.staged
+        staged.extend(values)
+        if len(staged) >= _STAGE_MAX:
             self.flush()
 
     def add_zeros(self, count: int) -> None:
@@ -147,3 +155,32 @@ class Histogram:
         h.counts = self.counts.copy()
         h.zeros, h.n, h.total, h.lo, h.hi = self.zeros, self.n, self.total, self.lo, self.hi
         return h
+
+
+def bucket(value: float) -> int:
+    """The bucket of a positive value."""
+    return min(max(int(math.floor(math.log(value / LO) / _LOG_G)), 0), NBUCKETS - 1)
+
+
+def summarize(values: list[float], qs: tuple[float, ...]
+              ) -> tuple[int, float | None, float | None, list[float | None]]:
+    """Count, mean, maximum and quantiles of the few values of one tick, as a histogram of them
+    would report them: the nearest-rank value's bucket midpoint, clamped to the exact minimum
+    and maximum (the bucket of the r-th smallest value is the r-th smallest bucket, so sorting
+    the values replaces counting them). The mean sums the sorted values in order."""
+    if not values:
+        return 0, None, None, [None for _ in qs]
+    vals = sorted(values)
+    n = len(vals)
+    lo, hi = vals[0], vals[-1]
+    zeros = bisect.bisect_right(vals, 0.0)
+    out: list[float | None] = []
+    for q in qs:
+        rank = max(1, math.ceil(q * n - 1e-9))
+        if rank <= zeros:
+            out.append(0.0)
+        elif rank >= n:
+            out.append(hi)
+        else:
+            out.append(min(max(LO * G ** (bucket(vals[rank - 1]) + 0.5), lo), hi))
+    return n, sum(vals) / n, hi, out

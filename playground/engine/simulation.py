@@ -66,7 +66,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from playground.engine import rng, traffic
+from playground.engine import rng, station, traffic
 from playground.engine.codes import (
     A_DELAY,
     A_OTHER,
@@ -114,7 +114,7 @@ from playground.engine.codes import (
     WORKER,
 )
 from playground.engine.document import ERROR_CAUSES, Dist, Document, Event, TrafficStep
-from playground.engine.histogram import Histogram
+from playground.engine.histogram import Histogram, summarize
 from playground.engine.limits import DEFAULT_LIMITS, Limits
 from playground.engine.operations import OperationsMixin
 from playground.engine.version import ENGINE_VERSION
@@ -132,10 +132,9 @@ _UNIT_EXP = Dist("exp", 1.0)
 
 
 def _r(x: float, digits: int = 4) -> float:
-    """A finite, rounded float for output (rounding keeps frames small and stable to read)."""
-    if x != x or x in (math.inf, -math.inf):
-        return 0.0
-    return round(x, digits) + 0.0
+    """A finite, rounded float for output (rounding keeps frames small and stable to read);
+    ``x - x`` is 0 for every finite ``x`` and NaN for NaN and infinities."""
+    return round(x, digits) + 0.0 if x - x == 0.0 else 0.0
 
 
 def _rn(x: float | None, digits: int = 4) -> float | None:
@@ -177,6 +176,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._compile()
         self._bind()
         self._start()
+        # The simplest designs take a specialised loop with the same output (station.py).
+        self.station: dict[str, Any] | None = None
+        self._general_advance = self._advance_to
+        if station.eligible(self):
+            self._advance_to = station.fast_advance(self)
 
     # ------------------------------------------------------------------ compile the design
 
@@ -1159,6 +1163,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         if self.done:
             raise StopIteration
         t = self.k * self.tick_s
+        if self._pending and self.station is not None:
+            station.handover(self, self._general_advance)
         for control in self._pending:
             if isinstance(control, TrafficStep):
                 self._apply_traffic(control, t)
@@ -1211,20 +1217,18 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             for c in range(1, 7):
                 errs[c] = 0
         F = self.F
-        hist = Histogram()
-        hist.add_many(self.lat_tick)
+        _, mean, top, (p50, p95, p99) = summarize(self.lat_tick, _LATENCY_QS)
         self.lat_tick.clear()
-        p50, p95, p99 = hist.quantiles(_LATENCY_QS)
         frame = {
             "seq": self.k,
             "t": _r(end, 6),
             "offered_rps": _r(F[C_REQUESTS] / tick),
             "ok_rps": _r(F[C_OK] / tick),
             "attempts_rps": _r(F[C_ATTEMPTS] / tick),
-            "errors": {cause: _r(F[2 + i + 1] / tick) for i, cause in enumerate(ERROR_CAUSES)},
+            "errors": {cause: _r(F[3 + i] / tick) if F[3 + i] else 0.0
+                       for i, cause in enumerate(ERROR_CAUSES)},
             "latency_ms": {"p50": _rn(p50), "p95": _rn(p95), "p99": _rn(p99),
-                           "max": _rn(hist.hi if hist.n else None),
-                           "mean": _rn(hist.mean())},
+                           "max": _rn(top), "mean": _rn(mean)},
             "users": {"logins": _r(F[C_LOGINS] / tick),
                       "logged_out": _r(F[C_LOGGED_OUT] / tick)},
             "charges": {"total": _r(F[C_CHARGES] / tick),
@@ -1239,7 +1243,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         for j in range(N_COUNTERS):
             F[j] = 0
         if self.lat_win:
-            self._lat_hist.add_many(self.lat_win)
+            self._lat_hist.stage_many(self.lat_win)
             self.lat_win.clear()
         return frame
 

@@ -9,7 +9,9 @@ standard errors of the run itself, after asserting that this tolerance is at mos
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from playground.engine import station as station_path
 from tests.engine.helpers import (
     assert_close,
     batch_se,
@@ -40,7 +42,10 @@ def test_mm1_mean_response_time_matches_theory():
     _response_check(doc, mmc_response(700, 1000, 1), "M/M/1 response time")
 
 
-def test_mmc_mean_response_time_matches_erlang_c():
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "general-loop"])
+def test_mmc_mean_response_time_matches_erlang_c(fast, monkeypatch):
+    # Station designs take the fast path (station.py); this one also runs the general loop.
+    monkeypatch.setattr(station_path, "ENABLED", fast)
     doc = station(lam=800, service=4, workers=4, duration_s=500, tick_s=2, warmup_s=2, seed=3)
     _response_check(doc, mmc_response(800, 250, 4), "M/M/4 response time")
 

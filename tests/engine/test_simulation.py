@@ -391,7 +391,9 @@ def test_in_flight_cap_refuses_new_requests_with_overload():
 
 
 def test_memory_follows_requests_in_flight_not_run_length():
-    sim = Simulation(load(station(lam=500, service=4, workers=4, queue=10, duration_s=200)))
+    sim = Simulation(load(station(lam=500, service=4, workers=4, queue=10, duration_s=200,
+                                  balancer="round_robin")))
+    assert sim.station is None  # the general loop, whose visits are slots
     peak = 0
     while not sim.done:
         sim.step()
