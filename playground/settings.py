@@ -230,6 +230,8 @@ RUN_LEASE_TTL_S = envint("RUN_LEASE_TTL_S", 30, minimum=1)
 RUN_MAX_ATTEMPTS = envint("RUN_MAX_ATTEMPTS", 3, minimum=1)
 RUN_QUEUE_TIMEOUT_S = envint("RUN_QUEUE_TIMEOUT_S", 30 * 60, minimum=1)
 RUN_REAP_INTERVAL_S = envint("RUN_REAP_INTERVAL_S", 10, minimum=1)
+# A queued run's task is sent again if no worker has started it this long after it was sent.
+RUN_REQUEUE_S = envint("RUN_REQUEUE_S", 300, minimum=1)
 RUN_FRAME_BATCH = envint("RUN_FRAME_BATCH", 50, minimum=1)
 RUN_MAX_FRAMES = envint("RUN_MAX_FRAMES", 3600, minimum=1)
 RUN_MAX_CONTROLS = envint("RUN_MAX_CONTROLS", 200, minimum=1)

@@ -87,6 +87,24 @@ def purge_task_queue() -> None:
     app.control.purge()
 
 
+def start_celery_beat(log: Path, **env: str) -> Process:
+    """Celery beat (the reaper's clock), its schedule file beside its log."""
+    beat = Process(
+        "celery beat",
+        [str(BIN / "celery"), "-A", "playground.celery", "beat", "--loglevel", "INFO",
+         "-s", str(log.with_suffix(".schedule"))],
+        child_env(**env),
+        log,
+    )
+    deadline = time.monotonic() + 60
+    while "beat: Starting" not in beat.log():
+        if beat.proc.poll() is not None or time.monotonic() > deadline:
+            beat.stop()
+            raise RuntimeError(f"Celery beat did not start:\n{beat.log()}")
+        time.sleep(0.1)
+    return beat
+
+
 def start_celery_worker(log: Path, *, concurrency: int = 1, purge: bool = True, **env: str) -> Process:
     if purge:
         purge_task_queue()
@@ -106,8 +124,8 @@ def start_celery_worker(log: Path, *, concurrency: int = 1, purge: bool = True, 
     return worker
 
 
-def start_daphne(log: Path, **env: str) -> tuple[Process, str]:
-    port = free_port()
+def start_daphne(log: Path, *, port: int | None = None, **env: str) -> tuple[Process, str]:
+    port = port or free_port()
     server = Process(
         "daphne",
         [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],

@@ -189,7 +189,7 @@ def reap() -> dict[str, int]:
     too long. Celery beat calls it every RUN_REAP_INTERVAL_S."""
     from playground.runs.tasks import enqueue
 
-    counts = {"requeued": 0, "failed": 0}
+    counts = {"requeued": 0, "resent": 0, "failed": 0}
     grace = timezone.now() - timezone.timedelta(seconds=settings.RUN_LEASE_TTL_S)
     for run in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=grace):
         if stream.lease_alive(run.slug):
@@ -207,6 +207,12 @@ def reap() -> dict[str, int]:
             counts["requeued"] += 1
             enqueue(run)
             stream.nudge(run.slug)
+    # A queued run whose task was sent long ago (or whose mark Redis lost) is sent again: a second
+    # message is harmless (the lease lets one worker run it; a finished run is skipped).
+    for run in Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=grace):
+        if not stream.queued_recently(run.slug):
+            counts["resent"] += 1
+            enqueue(run)
     too_old = timezone.now() - timezone.timedelta(seconds=settings.RUN_QUEUE_TIMEOUT_S)
     for run in Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=too_old):
         if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(

@@ -55,12 +55,17 @@ def cancel_key(slug: str) -> str:
     return f"run:{slug}:cancel"
 
 
+def queued_key(slug: str) -> str:
+    return f"run:{slug}:queued"
+
+
 def group_name(slug: str) -> str:
     return f"run-{slug}"
 
 
 def keys_of(slug: str) -> list[str]:
-    return [frames_key(slug), lease_key(slug), fence_key(slug), controls_key(slug), cancel_key(slug)]
+    return [frames_key(slug), lease_key(slug), fence_key(slug), controls_key(slug), cancel_key(slug),
+            queued_key(slug)]
 
 
 @lru_cache(maxsize=4)
@@ -123,6 +128,15 @@ def release_lease(slug: str, token: str) -> None:
 
 def lease_alive(slug: str) -> bool:
     return bool(client().exists(lease_key(slug)))
+
+
+def mark_queued(slug: str, ttl_s: float) -> None:
+    """Note that the run's task was just sent to the broker; the mark lapses after ``ttl_s``."""
+    client().set(queued_key(slug), "1", px=int(ttl_s * 1000))
+
+
+def queued_recently(slug: str) -> bool:
+    return bool(client().exists(queued_key(slug)))
 
 
 # --- frames -----------------------------------------------------------------------------------

@@ -51,11 +51,18 @@ def time_limit_s(run: Run) -> int:
 
 
 def enqueue(run: Run) -> None:
-    """Send the run to a worker once the row is committed."""
+    """Send the run to a worker once the row is committed, and mark it as sent (the reaper sends a
+    queued run again once the mark lapses: its message may have been lost with a Redis restart, or
+    reserved by a worker that died)."""
     limit = time_limit_s(run)
-    transaction.on_commit(
-        lambda: simulate.apply_async((run.pk,), time_limit=limit + 30, soft_time_limit=limit)
-    )
+
+    def send() -> None:
+        from playground.runs import stream
+
+        stream.mark_queued(run.slug, settings.RUN_REQUEUE_S)
+        simulate.apply_async((run.pk,), time_limit=limit + 30, soft_time_limit=limit)
+
+    transaction.on_commit(send)
 
 
 @app.task(name="runs.sweep_cell", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
