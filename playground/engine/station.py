@@ -13,8 +13,9 @@ fast path
     instead of scheduling events and allocating visits, but makes the same random draws in the
     same order and the same updates to the simulation's counters, integrals and buffers, in the
     same order, so its frames and summary are the general loop's byte for byte (tests compare
-    them). It is chosen from the document alone, so a run and its replay always take the same
-    path.
+    them), barring two events at the very same instant, which Poisson arrivals make a
+    probability-zero event. It is chosen from the document alone, so a run and its replay
+    always take the same path.
 handover
     A live control needs the general loop: the customers in the station become visits and
     events again, and the run goes on there.
