@@ -182,7 +182,7 @@ class OperationsMixin:
         self._refresh_views(n, t)
         self._note({"t": t, "action": "instance_ready", "node": self.ids[n],
                     "instance": self.i_num[i]})
-        self._deploy_progress(n, t)
+        self._deploy_progress(n, i, t)
 
     def _set_run(self: Any, n: int, count: int, t: float) -> None:
         self.run_acc[n] += (self.n_run[n] - count) * t
@@ -272,11 +272,12 @@ class OperationsMixin:
                 self._stop(i, t, "instance_stopped")
                 d["waiting"].append(self._launch(n, t))
 
-    def _deploy_progress(self: Any, n: int, t: float) -> None:
-        """A replacement is up: once the whole batch serves, the next starts ``interval_s``
-        later."""
+    def _deploy_progress(self: Any, n: int, ready: int, t: float) -> None:
+        """Instance ``ready`` serves: if it replaced one of the deploy's batch and the whole
+        batch serves, the next batch starts ``interval_s`` later."""
         d = self.deploys.get(n)
-        if d is None or any(self.i_state[i] != UP for i in d["waiting"]):
+        if d is None or ready not in d["waiting"] \
+                or any(self.i_state[i] != UP for i in d["waiting"]):
             return
         if any(self.i_state[i] == DRAINING for i in d["old"]):
             return

@@ -364,3 +364,20 @@ def test_serverless_can_own_external_state():
     assert summary["users"]["logged_out"] == 0 and summary["users"]["logins"] > 0
     assert summary["nodes"]["kv"]["arrivals"] == summary["nodes"]["fn"]["arrivals"]
     assert summary["cost"]["total"] > 0
+
+
+def test_a_kill_during_a_rolling_deploy_does_not_hurry_its_batches():
+    doc = design([node("c", "client", rps=100),
+                  node("lb", "load_balancer"),
+                  node("api", "service", instances=4, startup_s=4)],
+                 [("c", "lb"), ("lb", "api")], 60,
+                 events=[{"at_s": 2, "action": "rolling_deploy", "node": "api",
+                          "interval_s": 10},
+                         {"at_s": 3, "action": "kill_instance", "node": "api"}])
+    _, frames, _ = simulate(doc)
+    starts = [f["t"] - 1 for f in frames for e in f["events"]
+              if e["action"] == "instance_draining"]
+    # One batch at a time: each next batch 10 s after the previous replacement serves.
+    assert len(starts) == 3  # the killed instance is not deployed again
+    assert all(b - a >= 10 for a, b in zip(starts, starts[1:], strict=False))
+    assert frames[-1]["nodes"]["api"]["up"] == 4
