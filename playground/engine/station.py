@@ -88,12 +88,13 @@ def fast_advance(sim: Any) -> Callable[[float], None]:
     # Each customer in the station is two visits (the client's request and the call).
     live_cap = (int(sim.limits.max_in_flight) + 1) // 2
     serr, cerr = n_err[s], n_err[c0]
-    # The first emission was scheduled as an event; take it over.
-    first = heapq.heappop(sim.heap)
+    # The first emission was scheduled as an event (unless it falls after duration_s); take
+    # it over.
+    first_t = heapq.heappop(sim.heap)[0] if sim.heap else math.inf
     # Departures as (time, arrival); a sentinel at infinity keeps the heap never empty. Two
     # departures at the same instant have probability zero (Poisson arrivals), so no start
     # order is needed to break ties.
-    st = sim.station = {"next": first[0], "deps": [(math.inf, math.inf)], "queue": deque(),
+    st = sim.station = {"next": first_t, "deps": [(math.inf, math.inf)], "queue": deque(),
                         "n": 0}
     deps: list[tuple[float, float]] = st["deps"]
     queue: deque[float] = st["queue"]                      # arrivals waiting, FIFO

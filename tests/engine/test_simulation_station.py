@@ -43,6 +43,7 @@ STATIONS = {
                         [("c", "db")], 20, warmup_s=1), None),
     "in-flight-cap": (station_design(1000, 50, 1, queue=None, duration_s=5),
                       Limits(max_in_flight=41)),
+    "no-request-at-all": (station_design(0.01, 1, 1, duration_s=1), None),
     "drain-incomplete": (station_design(20, {"dist": "const", "mean": 61000}, 100,
                                         duration_s=3), None),
 }
