@@ -115,8 +115,11 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
             template_url = reverse("template", args=[run.template.slug])
         except NoReverseMatch:
             pass
+    summary = run.summary or {}
     context = {
         "run": run,
+        # As the page's script writes it when a run ends: the causes that happened, in order.
+        "summary_errors": [f"{cause} {count}" for cause, count in sorted(summary.get("errors", {}).items()) if count],
         "checks": checks.checks_for(run),
         "template_url": template_url,
         "is_owner": run.is_owned_by(request),

@@ -74,12 +74,12 @@ def test_a_sweep_finds_the_fewest_instances_queueing_theory_gives_on_one_worker_
 def test_cancel_stops_the_cells_that_have_not_started(tmp_path):
     doc = fleet()
     doc["scenario"]["duration_s"] = 400
-    sweep = sweep_service.create_sweep(
-        doc, owner=Owner(key="addr:cancel", address="cancel"),
-        axes=[{"path": "nodes.api.params.instances", "from": 2, "to": 21}], seeds=2,
-    )
     worker = start_celery_worker(tmp_path / "worker.log")
     try:
+        sweep = sweep_service.create_sweep(
+            doc, owner=Owner(key="addr:cancel", address="cancel"),
+            axes=[{"path": "nodes.api.params.instances", "from": 2, "to": 21}], seeds=2,
+        )
         deadline = time.monotonic() + 60
         while not SweepCell.objects.filter(sweep=sweep, status="done").exists():
             assert time.monotonic() < deadline
