@@ -65,7 +65,10 @@ function paintNodes(frame) {
 
 // --- charts ----------------------------------------------------------------------------------
 const fleetIds = new Set(doc.nodes.filter((n) => n.kind === "service" || n.kind === "serverless").map((n) => n.id));
-const markers = () => events.map((e) => ({ t: e.t, text: e.action || e.kind || "event" }));
+// Chart markers for the operations themselves; the instance life they cause is in the events list.
+const markers = () => events
+  .filter((e) => !(e.action || "").startsWith("instance_"))
+  .map((e) => ({ t: e.t, text: (e.action || e.kind || "event").replace("_", " ") }));
 const chartEl = (name) => document.querySelector(`[data-chart="${name}"]`);
 const charts = {
   throughput: new Series(chartEl("throughput"), ["offered", "ok", "attempts"], { markers, yLabel: "req/s" }),
@@ -95,7 +98,8 @@ function addEvents(frame) {
     events.push(e);
     const li = document.createElement("li");
     const detail = Object.entries(e).filter(([k]) => !["t", "action", "node"].includes(k)).map(([k, v]) => `${k} ${v}`).join(", ");
-    li.textContent = `t=${e.t}s: ${e.action || "event"}${e.node ? ` on ${e.node}` : ""}${detail ? ` (${detail})` : ""}`;
+    const t = Number.isInteger(e.t) ? e.t : Number(e.t).toFixed(1);
+    li.textContent = `t=${t} s: ${e.action || "event"}${e.node ? ` on ${e.node}` : ""}${detail ? ` (${detail})` : ""}`;
     eventsList.appendChild(li);
   }
 }
