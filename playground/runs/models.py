@@ -34,13 +34,18 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class Status(models.TextChoices):
+    """Where a run or a sweep stands; done, failed and cancelled are final."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
 class Run(Owned):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
+    Status = Status
 
     class Mode(models.TextChoices):
         BATCH = "batch"
@@ -121,13 +126,7 @@ class Sweep(Owned):
     to finish gathers the result (means, 95% confidence intervals, the points that meet the
     target, the cheapest of them)."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        DONE = "done"
-        FAILED = "failed"
-        CANCELLED = "cancelled"
-
+    Status = Status
     TERMINAL = (Status.DONE, Status.FAILED, Status.CANCELLED)
 
     slug = models.CharField(max_length=32, unique=True, default=new_slug, editable=False)

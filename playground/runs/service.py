@@ -71,16 +71,20 @@ class Owner:
     is_user: bool = False
 
 
+def active_of(queryset, owner: Owner):
+    """The owner's queued or running objects (runs or sweeps): a user's, a browser's, or a
+    cookieless client's by its address."""
+    active = queryset.filter(status__in=["queued", "running"])
+    if owner.user is not None:
+        return active.filter(owner=owner.user)
+    if owner.token:
+        return active.filter(owner__isnull=True, owner_token=owner.token)
+    return active.filter(owner__isnull=True, owner_token="", client_address=owner.address)
+
+
 def _check_active(owner: Owner) -> None:
     cap = settings.RUN_MAX_ACTIVE_USER if owner.is_user else settings.RUN_MAX_ACTIVE_ANONYMOUS
-    active = Run.objects.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING])
-    if owner.user is not None:
-        active = active.filter(owner=owner.user)
-    elif owner.token:
-        active = active.filter(owner__isnull=True, owner_token=owner.token)
-    else:
-        active = active.filter(owner__isnull=True, owner_token="", client_address=owner.address)
-    if active.count() >= cap:
+    if active_of(Run.objects.all(), owner).count() >= cap:
         raise RunRefused(f"you have {cap} runs queued or running already: wait for one to finish or cancel one",
                          retry_after=10)
 

@@ -21,21 +21,14 @@ from playground import jsontext
 from playground.engine import ENGINE_VERSION, DocumentError, Problem, Simulation, dump, load
 from playground.runs import sweeps
 from playground.runs.models import Sweep, SweepCell
-from playground.runs.service import MAX_SEED, Owner, RunRefused, site_limits
+from playground.runs.service import MAX_SEED, Owner, RunRefused, active_of, site_limits
 
 log = logging.getLogger(__name__)
 
 
 def _check_active(owner: Owner) -> None:
     cap = settings.SWEEP_MAX_ACTIVE_USER if owner.is_user else settings.SWEEP_MAX_ACTIVE_ANONYMOUS
-    active = Sweep.objects.filter(status__in=[Sweep.Status.QUEUED, Sweep.Status.RUNNING])
-    if owner.user is not None:
-        active = active.filter(owner=owner.user)
-    elif owner.token:
-        active = active.filter(owner__isnull=True, owner_token=owner.token)
-    else:
-        active = active.filter(owner__isnull=True, owner_token="", client_address=owner.address)
-    if active.count() >= cap:
+    if active_of(Sweep.objects.all(), owner).count() >= cap:
         raise RunRefused(f"you have {cap} sweep{'s' if cap > 1 else ''} going already: wait for it or cancel it",
                          retry_after=30)
 

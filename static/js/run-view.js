@@ -4,6 +4,7 @@
 import cytoscape from "cytoscape";
 import dagre from "cytoscape-dagre";
 import { Series } from "./charts.js";
+import { wireShareButton } from "./share.js";
 
 cytoscape.use(dagre);
 
@@ -196,15 +197,7 @@ function csrfToken() {
   return headers ? JSON.parse(headers)["X-CSRFToken"] : "";
 }
 
-document.getElementById("share-button")?.addEventListener("click", async (ev) => {
-  const button = ev.currentTarget;
-  try {
-    await navigator.clipboard.writeText(button.dataset.url);
-    button.textContent = "Link copied";
-  } catch {
-    window.prompt("Copy this link", button.dataset.url);
-  }
-});
+wireShareButton();
 
 const chaosStatus = document.getElementById("chaos-status");
 for (const button of document.querySelectorAll("[data-control]")) {

@@ -1,18 +1,11 @@
 // The sweep page: knee curves (a metric's mean against the swept value, with its 95% band).
 import uPlot from "uplot";
 import { PALETTE } from "./charts.js";
+import { wireShareButton } from "./share.js";
 
 const data = JSON.parse(document.getElementById("sweep-data").textContent);
 
-document.getElementById("share-button")?.addEventListener("click", async (ev) => {
-  const button = ev.currentTarget;
-  try {
-    await navigator.clipboard.writeText(button.dataset.url);
-    button.textContent = "Link copied";
-  } catch {
-    window.prompt("Copy this link", button.dataset.url);
-  }
-});
+wireShareButton();
 
 function knee(el, xs, lines, yLabel, xLabel) {
   // lines: [{label, mean: [], low: [], high: []}]; each gets a shaded band between low and high.
