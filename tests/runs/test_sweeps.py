@@ -147,3 +147,19 @@ def test_the_sweep_form_starts_a_sweep_and_the_page_shows_progress(client):
     bad = client.post("/sweeps/new/", {"template": "fleet", "axis1_path": "nodes.api.params.instances",
                                        "axis1_values": "two to four"})
     assert bad.status_code == 400 and b"write &#x27;2, 3, 4&#x27;" in bad.content
+
+
+@pytest.mark.django_db
+def test_the_template_page_and_the_editor_link_to_capacity_planning(client):
+    from playground.designs.models import Design, Template
+
+    Template.objects.create(slug="fleet", title="Fleet", summary="s", document_json=json.dumps(web_fleet()))
+    page = client.get("/templates/fleet/").content.decode()
+    assert "/sweeps/new/?template=fleet&amp;kind=sweep" in page
+    client.get("/")
+    design = Design(document_json=json.dumps(web_fleet()), owner_token=client.session.get("playground_owner_token", ""))
+    design.save()
+    editor = client.get(f"/d/{design.slug}/").content.decode()
+    assert f"/sweeps/new/?design={design.slug}&amp;kind=sweep" in editor
+    assert f"/runs/?design={design.slug}" in editor
+    assert client.get(f"/sweeps/new/?design={design.slug}&kind=sweep").status_code == 200
