@@ -1035,6 +1035,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         exp_draw, thin = self.c_exp[n], self.c_thin[n]
         j = self.c_seg[n]
         while True:
+            if t >= self.w1:  # no request starts at or after duration_s
+                return math.inf
             while j < last and pts[j + 1][0] <= t:
                 j += 1
             self.c_seg[n] = j
@@ -1051,6 +1053,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 t = t1
                 continue
             tn = t + exp_draw() / (rate * vmax)
+            if tn == math.inf:  # a rate so small that the gap overflows: nothing more comes
+                return math.inf
             if tn >= t1:
                 t = t1
                 continue

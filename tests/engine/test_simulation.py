@@ -433,3 +433,11 @@ def test_histogram_relative_error_is_below_one_percent():
     assert h.count() == 2 * len(values)
     assert h.quantile(1.0) == max(values)
     assert math.isclose(h.mean() or 0, sum(values) / len(values))
+
+
+def test_a_vanishingly_small_traffic_multiplier_ends_emissions_instead_of_hanging():
+    doc = design([node("c", "client", rps=100), node("s", "service")], [("c", "s")], 3,
+                 traffic=[{"at_s": 2, "multiplier": 2.69, "ramp_s": 2},
+                          {"at_s": 2, "multiplier": 5e-324, "ramp_s": 1}])
+    summary = run(load(doc))["summary"]
+    assert 150 < summary["requests"] < 300
