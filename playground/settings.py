@@ -224,6 +224,10 @@ RUN_MAX_IN_FLIGHT = envint("RUN_MAX_IN_FLIGHT", 1_000_000, minimum=1)
 RUN_MAX_ACTIVE_ANONYMOUS = envint("RUN_MAX_ACTIVE_ANONYMOUS", 3, minimum=1)
 RUN_MAX_ACTIVE_USER = envint("RUN_MAX_ACTIVE_USER", 10, minimum=1)
 RUN_STARTS_PER_MINUTE = envint("RUN_STARTS_PER_MINUTE", 30, minimum=0)
+# Anonymous browsers are counted by address too (a client that drops its cookies is a new browser
+# at every request); an office behind one address shares these.
+RUN_MAX_ACTIVE_PER_ADDRESS = envint("RUN_MAX_ACTIVE_PER_ADDRESS", 10, minimum=1)
+RUN_STARTS_PER_MINUTE_PER_ADDRESS = envint("RUN_STARTS_PER_MINUTE_PER_ADDRESS", 60, minimum=1)
 RUN_LIVE_MAX_WALL_S = envint("RUN_LIVE_MAX_WALL_S", 15 * 60, minimum=1)
 RUN_BATCH_TIME_LIMIT_S = envint("RUN_BATCH_TIME_LIMIT_S", 10 * 60, minimum=1)
 RUN_LEASE_TTL_S = envint("RUN_LEASE_TTL_S", 30, minimum=1)

@@ -87,6 +87,15 @@ def _check_active(owner: Owner) -> None:
     if active_of(Run.objects.all(), owner).count() >= cap:
         raise RunRefused(f"you have {cap} runs queued or running already: wait for one to finish or cancel one",
                          retry_after=10)
+    if owner.token and owner.address:
+        # A client that drops its cookies is a new anonymous browser at every request: all the
+        # anonymous runs from one address share a larger cap as well.
+        cap = settings.RUN_MAX_ACTIVE_PER_ADDRESS
+        from_address = Run.objects.filter(status__in=["queued", "running"], owner__isnull=True,
+                                          client_address=owner.address[:64])
+        if from_address.count() >= cap:
+            raise RunRefused(f"{cap} runs without an account are queued or running from your address already: "
+                             "wait for one to finish, or sign in", retry_after=10)
 
 
 def _rate_key(owner: Owner) -> str:
@@ -112,24 +121,40 @@ return {1, member, tostring(now)}
 RATE_WINDOW_S = 60
 
 
-def _take_start(owner: Owner) -> str | None:
-    """Count one start against the owner's RUN_STARTS_PER_MINUTE (a sliding log of start times in a
-    Redis sorted set, so the limit holds across processes); RunRefused past it. Returns the log
-    entry, which ``_give_back`` removes if the run is not created after all."""
-    cap = settings.RUN_STARTS_PER_MINUTE
-    if cap <= 0:
-        return None
-    taken, value, now = stream.client().eval(_TAKE_START, 1, _rate_key(owner), RATE_WINDOW_S, cap,
-                                             secrets.token_hex(4))
+def _take(key: str, cap: int, message: str) -> str:
+    taken, value, now = stream.client().eval(_TAKE_START, 1, key, RATE_WINDOW_S, cap, secrets.token_hex(4))
     if not taken:
         retry = max(1, math.ceil(float(value) + RATE_WINDOW_S - float(now)))
-        raise RunRefused(f"at most {cap} runs may start per minute: try again in {retry} s", retry_after=retry)
+        raise RunRefused(f"{message}: try again in {retry} s", retry_after=retry)
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _give_back(owner: Owner, member: str | None) -> None:
-    if member is not None:
-        stream.client().zrem(_rate_key(owner), member)
+def _take_start(owner: Owner) -> list[tuple[str, str]]:
+    """Count one start against the owner's RUN_STARTS_PER_MINUTE (a sliding log of start times in a
+    Redis sorted set, so the limit holds across processes), and an anonymous browser's start also
+    against its address's RUN_STARTS_PER_MINUTE_PER_ADDRESS; RunRefused past either. Returns the
+    log entries, which ``_give_back`` removes if the run is not created after all.
+    RUN_STARTS_PER_MINUTE = 0 lifts both (the tests' setting)."""
+    cap = settings.RUN_STARTS_PER_MINUTE
+    if cap <= 0:
+        return []
+    key = _rate_key(owner)
+    taken = [(key, _take(key, cap, f"at most {cap} runs may start per minute"))]
+    if owner.token and owner.address:
+        per_address = settings.RUN_STARTS_PER_MINUTE_PER_ADDRESS
+        key = f"ratelimit:runs:anonymous-from:{owner.address[:64]}"
+        try:
+            taken.append((key, _take(key, per_address, f"at most {per_address} runs without an account may "
+                                                       "start per minute from one address")))
+        except RunRefused:
+            _give_back(taken)
+            raise
+    return taken
+
+
+def _give_back(taken: list[tuple[str, str]]) -> None:
+    for key, member in taken:
+        stream.client().zrem(key, member)
 
 
 def _owner_lock(owner: Owner):
@@ -209,7 +234,7 @@ def _start(doc, frozen, owner: Owner, seed: int, mode: str, speed: int, template
 
                 enqueue(run)
     except BaseException:
-        _give_back(owner, member)  # only accepted runs count
+        _give_back(member)  # only accepted runs count
         raise
     return run, control_token
 

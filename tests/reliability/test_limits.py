@@ -135,6 +135,42 @@ def test_an_anonymous_browser_may_have_three_active_runs_then_gets_a_429_page(cl
 
 
 @pytest.mark.django_db
+def test_a_client_that_drops_its_cookies_meets_the_cap_of_its_address(clean_runs, settings):
+    """Each cookieless form post is a new anonymous browser; its address still has a cap."""
+    from django.test import Client
+
+    from playground.designs.models import Design
+
+    settings.RUN_MAX_ACTIVE_PER_ADDRESS = 4
+    design = Design.objects.create(title="d", document_json=json.dumps(web_fleet()))
+    for _ in range(4):
+        assert Client().post("/runs/start/", {"design": design.slug}).status_code == 302
+    refused = Client().post("/runs/start/", {"design": design.slug})
+    assert refused.status_code == 429
+    assert b"4 runs without an account are queued or running from your address" in refused.content
+    assert Client(REMOTE_ADDR="198.51.100.7").post("/runs/start/", {"design": design.slug}).status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_client_that_drops_its_cookies_meets_the_start_rate_of_its_address(clean_runs, settings):
+    from django.test import Client
+
+    from playground.designs.models import Design
+
+    settings.RUN_STARTS_PER_MINUTE = 30
+    settings.RUN_STARTS_PER_MINUTE_PER_ADDRESS = 3
+    settings.RUN_MAX_ACTIVE_PER_ADDRESS = 100
+    design = Design.objects.create(title="d", document_json=json.dumps(web_fleet()))
+    for _ in range(3):
+        assert Client().post("/runs/start/", {"design": design.slug}).status_code == 302
+    refused = Client().post("/runs/start/", {"design": design.slug})
+    assert refused.status_code == 429 and refused["Retry-After"]
+    assert b"at most 3 runs without an account may start per minute from one address" in refused.content
+    # The refused start gave back what it took from its own browser's rate.
+    assert sum(stream.client().zcard(k) for k in stream.client().scan_iter("ratelimit:runs:browser:*")) == 3
+
+
+@pytest.mark.django_db
 def test_runs_started_with_a_token_count_against_its_user_with_the_users_cap(client, clean_runs, settings):
     settings.RUN_MAX_ACTIVE_USER = 3
     user = User.objects.create_user("ann", password="pw-123456789")
@@ -173,7 +209,7 @@ def test_concurrent_starts_cannot_pass_the_rate_together(settings, clean_runs):
     def attempt():
         barrier.wait()
         try:
-            taken.append(service._take_start(owner))
+            taken.extend(service._take_start(owner))
         except service.RunRefused as exc:
             refused.append(exc)
 
