@@ -63,16 +63,6 @@ def client_address(request: HttpRequest) -> str:
     )
 
 
-def scope_address(scope: dict) -> str:
-    """The client address of an ASGI scope (a WebSocket), by the same rule."""
-    client = scope.get("client") or ("", 0)
-    forwarded = ""
-    for name, value in scope.get("headers", []):
-        if name == b"x-forwarded-for":
-            forwarded = (forwarded + "," if forwarded else "") + value.decode("latin-1")
-    return forwarded_address(str(client[0] or ""), forwarded, settings.TRUSTED_PROXY_COUNT)
-
-
 def wants_json(request: HttpRequest) -> bool:
     return (
         request.path.startswith("/api/")
