@@ -1047,12 +1047,13 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             else:
                 t1, v1, vt = math.inf, v0, v0
             vmax = max(vt, v1)
-            if vmax <= 0:
+            top = rate * vmax  # may underflow to 0 for vanishing multipliers: no emissions
+            if top <= 0:
                 if t1 == math.inf:
                     return math.inf
                 t = t1
                 continue
-            tn = t + exp_draw() / (rate * vmax)
+            tn = t + exp_draw() / top
             if tn == math.inf:  # a rate so small that the gap overflows: nothing more comes
                 return math.inf
             if tn >= t1:

@@ -441,3 +441,9 @@ def test_a_vanishingly_small_traffic_multiplier_ends_emissions_instead_of_hangin
                           {"at_s": 2, "multiplier": 5e-324, "ramp_s": 1}])
     summary = run(load(doc))["summary"]
     assert 150 < summary["requests"] < 300
+
+
+def test_a_rate_that_underflows_to_zero_emits_nothing():
+    doc = design([node("c", "client", rps=3.4e-276), node("s", "service")], [("c", "s")], 2,
+                 traffic=[{"at_s": 0, "multiplier": 3.4e-276}])
+    assert run(load(doc))["summary"]["requests"] == 0
