@@ -12,6 +12,9 @@ body limit
     ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``REQUEST_MAX_BYTES``). A request that declares a longer body is
     answered 413, naming the limit, before any view (or the CSRF check) reads it; Django itself
     would answer a bare 400.
+NUL
+    A request with a NUL character in its path, query or body is a 400: PostgreSQL refuses NUL in
+    text, which would otherwise be a 500.
 message rate
     A WebSocket client may send at most ``WS_MAX_MESSAGES`` messages in any ``WS_RATE_WINDOW_S``
     seconds; past that the socket is closed with code 1008 (policy violation).
@@ -20,6 +23,7 @@ message rate
 from __future__ import annotations
 
 import ipaddress
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -105,6 +109,41 @@ class BodySizeLimitMiddleware:
         if limit is not None and length > limit:
             return refusal(request, 413, f"the request body is {length:,} bytes; the site accepts at most "
                                          f"{_size_text(limit)}")
+        return self.get_response(request)
+
+
+# A JSON \u0000 escape: an odd number of backslashes before u0000 (an even number is a literal
+# backslash followed by the text "u0000").
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _has_nul(request: HttpRequest) -> bool:
+    if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+        return True
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    body = request.body
+    if b"\x00" in body:
+        return True
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if content_type.startswith("multipart/"):
+        return False
+    if content_type.startswith("application/x-www-form-urlencoded") and b"%00" in body:
+        return True
+    return bool(_JSON_NUL.search(body))  # JSON views read a body as JSON whatever its declared type
+
+
+class NulRefusalMiddleware:
+    """400 for a request carrying a NUL character in its path, query or body: PostgreSQL cannot
+    store one in text (nor compare one in a query), so it would otherwise surface as a 500. Runs
+    after the body limit, so it reads at most REQUEST_MAX_BYTES."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if _has_nul(request):
+            return refusal(request, 400, "text may not contain NUL (\\u0000) characters")
         return self.get_response(request)
 
 

@@ -339,3 +339,36 @@ def test_a_worker_child_is_replaced_past_its_memory_cap():
     from playground.celery import app
 
     assert app.conf.worker_max_memory_per_child == 1024 * 1024  # KiB
+
+
+# --- NUL characters (PostgreSQL refuses them in text: a 500 unless refused first) ---------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/runs", "/api/designs", "/d/create"])
+def test_a_nul_in_a_json_body_is_a_400_naming_it(client, django_user_model, path, clean_runs):
+    user = django_user_model.objects.create_user("nul", password="pw-123456789")
+    token = ApiToken.issue(user, "n")[1]
+    document = web_fleet()
+    document["title"] = "a\x00b"
+    response = client.post(path, json.dumps({"document": document}), content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]
+
+
+@pytest.mark.django_db
+def test_a_nul_in_a_form_a_path_or_a_query_is_a_400(client):
+    assert client.post("/runs/start/", {"design": "a\x00b"}).status_code == 400
+    assert client.post("/runs/start/", "design=a%00b", content_type="application/x-www-form-urlencoded").status_code == 400
+    assert client.get("/r/abc%00def/").status_code == 400
+    assert client.get("/templates/?q=%00").status_code == 400
+
+
+@pytest.mark.django_db
+def test_text_that_only_looks_like_a_nul_is_accepted(client, clean_runs):
+    document = web_fleet()
+    document["title"] = "a literal \\u0000 and 100%00"
+    response = client.post("/d/create", json.dumps({"document": document}), content_type="application/json")
+    assert response.status_code == 201
+    assert response.json()["title"] == "a literal \\u0000 and 100%00"

@@ -262,6 +262,8 @@ bodies = st.one_of(
                                         "variant": json_values, "draft": json_values, "version": json_values,
                                         "title": json_values}).map(lambda v: json.dumps(v).encode()),
     valid_documents().map(lambda d: json.dumps({"document": d, "mode": "live"}).encode()),
+    st.builds(lambda d, t: json.dumps({"document": dict(d, title=t), "title": t}).encode(), valid_documents(),
+              st.text(alphabet="a\x00<>&\"'\u2028\ud7ff", max_size=6)),
     st.text(max_size=50).map(lambda t: ('{"document": {"nodes": [' * 40 + t).encode()),
 )
 ENDPOINTS = [("post", "/api/runs"), ("post", "/api/designs"), ("put", "/api/designs/{design}"),
