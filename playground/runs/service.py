@@ -191,16 +191,21 @@ def create_run(
         problems.append(Problem("speed", "must be 1, 5 or 20"))
     if problems:
         raise DocumentError(problems)
-    lock = _owner_lock(owner)
-    if not lock.acquire():
-        raise RunRefused("too many runs are starting for you at once: try again in a few seconds", retry_after=5)
     try:
-        return _start(doc, frozen, owner, seed, mode, speed, template, variant, design)
-    finally:
+        lock = _owner_lock(owner)
+        if not lock.acquire():
+            raise RunRefused("too many runs are starting for you at once: try again in a few seconds", retry_after=5)
         try:
-            lock.release()
-        except redis.exceptions.LockError:  # it expired meanwhile: nothing to release
-            pass
+            return _start(doc, frozen, owner, seed, mode, speed, template, variant, design)
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:  # it expired meanwhile: nothing to release
+                pass
+    except redis.RedisError:
+        # Limits and the queue live in Redis: without it no run can start, and saying so is a 503.
+        raise RunRefused("runs cannot start right now (the run queue is unavailable): try again shortly",
+                         status=503, retry_after=10) from None
 
 
 def _start(doc, frozen, owner: Owner, seed: int, mode: str, speed: int, template, variant: str,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 from django.conf import settings
@@ -9,6 +10,8 @@ from django.db import transaction
 
 from playground.celery import app
 from playground.runs.models import Run
+
+log = logging.getLogger(__name__)
 
 
 @app.task(name="runs.ping")
@@ -59,8 +62,11 @@ def enqueue(run: Run) -> None:
     def send() -> None:
         from playground.runs import stream
 
-        stream.mark_queued(run.slug, settings.RUN_REQUEUE_S)
-        simulate.apply_async((run.pk,), time_limit=limit + 30, soft_time_limit=limit)
+        try:
+            stream.mark_queued(run.slug, settings.RUN_REQUEUE_S)
+            simulate.apply_async((run.pk,), time_limit=limit + 30, soft_time_limit=limit)
+        except Exception:  # Redis went away after the row was saved: the reaper sends it later
+            log.warning("run %s: could not queue it now; the reaper will", run.slug, exc_info=True)
 
     transaction.on_commit(send)
 

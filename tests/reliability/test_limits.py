@@ -372,3 +372,20 @@ def test_text_that_only_looks_like_a_nul_is_accepted(client, clean_runs):
     response = client.post("/d/create", json.dumps({"document": document}), content_type="application/json")
     assert response.status_code == 201
     assert response.json()["title"] == "a literal \\u0000 and 100%00"
+
+
+# --- Redis away --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_without_redis_starting_a_run_is_a_503_not_a_500(client, settings):
+    from playground.settings import redis_settings
+    from tests.redis_server import free_port
+
+    for name, value in redis_settings(f"redis://127.0.0.1:{free_port()}/0").items():
+        setattr(settings, name, value)
+    response = api_start(client)
+    assert response.status_code == 503
+    assert "run queue is unavailable" in response.json()["error"]
+    assert response["Retry-After"] == "10"
+    assert not Run.objects.exists()
