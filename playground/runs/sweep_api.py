@@ -9,6 +9,7 @@ from django.urls import reverse
 from ninja import Router
 from ninja.responses import Status
 
+from playground.accounts.auth import OptionalApiTokenAuth
 from playground.api import error_response
 from playground.engine import DocumentError, Problem
 from playground.runs import sweep_service
@@ -64,7 +65,7 @@ def sweep_body(sweep: Sweep) -> dict[str, Any]:
     }
 
 
-@router.post("/sweeps", openapi_extra=_SWEEP_BODY, response={201: dict}, summary="Start a sweep or replications")
+@router.post("/sweeps", auth=OptionalApiTokenAuth(), openapi_extra=_SWEEP_BODY, response={201: dict}, summary="Start a sweep or replications")
 def start_sweep(request: HttpRequest):
     body = _json_body(request)
     if not isinstance(body, dict):

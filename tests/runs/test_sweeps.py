@@ -163,3 +163,20 @@ def test_the_template_page_and_the_editor_link_to_capacity_planning(client):
     assert f"/sweeps/new/?design={design.slug}&amp;kind=sweep" in editor
     assert f"/runs/?design={design.slug}" in editor
     assert client.get(f"/sweeps/new/?design={design.slug}&kind=sweep").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_sweep_started_with_an_api_token_belongs_to_its_user(client):
+    from django.contrib.auth.models import User
+
+    from playground.accounts.models import ApiToken
+
+    ann = User.objects.create_user("ann-sweeps", password="pw-for-tests-1")
+    token = ApiToken.issue(ann, "t")[1]
+    response = client.post("/api/sweeps", json.dumps({"document": web_fleet(), "seeds": 2}),
+                           content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 201
+    assert Sweep.objects.get(slug=response.json()["id"]).owner == ann
+    bad = client.post("/api/sweeps", json.dumps({"document": web_fleet()}), content_type="application/json",
+                      HTTP_AUTHORIZATION="Bearer wrong")
+    assert bad.status_code == 401
