@@ -216,6 +216,11 @@ async def viewers_benchmark(site: Site, viewers: int, duration: int, processes: 
     # Lag counts frames published after the viewer joined; earlier ones reach it as its backlog.
     lags = sorted(got[seq] - published[seq] for joined, got in results for seq in frames
                   if seq in got and published[seq] > joined)
+    # Steady state: frames published once every viewer had joined (no handshakes or backlogs
+    # competing with them).
+    all_joined = max(joined for joined, _got in results)
+    steady = sorted(got[seq] - published[seq] for _joined, got in results for seq in frames
+                    if seq in got and published[seq] > all_joined)
     complete = sum(1 for _joined, got in results if all(seq in got for seq in range(1, duration + 1)))
     return {
         "viewers": viewers,
@@ -226,6 +231,9 @@ async def viewers_benchmark(site: Site, viewers: int, duration: int, processes: 
         "lag_p50_ms": 1000 * lags[len(lags) // 2] if lags else None,
         "lag_p99_ms": 1000 * lags[int(len(lags) * 0.99)] if lags else None,
         "lag_max_ms": 1000 * lags[-1] if lags else None,
+        "steady_frames": len({seq for seq in frames if published[seq] > all_joined}),
+        "steady_p50_ms": 1000 * steady[len(steady) // 2] if steady else None,
+        "steady_p99_ms": 1000 * steady[int(len(steady) * 0.99)] if steady else None,
         "daphne_cpu_per_s": (cpu_after[0] - cpu_before[0]) / wall,
         "worker_cpu_per_s": (cpu_after[1] - cpu_before[1]) / wall,
         "loadavg_1min": os.getloadavg()[0],
@@ -254,7 +262,9 @@ def main() -> None:
                   f"{result['frames']} frames: {result['viewers_with_every_frame']} viewers got every frame "
                   f"({100 * result['share_delivered']:.2f}% of frames delivered); delivery lag "
                   f"p50 {result['lag_p50_ms']:.0f} ms, p99 {result['lag_p99_ms']:.0f} ms, "
-                  f"max {result['lag_max_ms']:.0f} ms; CPU: Daphne {result['daphne_cpu_per_s']:.2f} s/s, "
+                  f"max {result['lag_max_ms']:.0f} ms; once all had joined ({result['steady_frames']} frames): "
+                  f"p50 {result['steady_p50_ms']:.0f} ms, p99 {result['steady_p99_ms']:.0f} ms; "
+                  f"CPU: Daphne {result['daphne_cpu_per_s']:.2f} s/s, "
                   f"worker {result['worker_cpu_per_s']:.2f} s/s, load average {result['loadavg_1min']:.2f}")
         except Exception:
             log = (Path(tmp) / "logs" / "daphne.log").read_text()
