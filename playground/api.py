@@ -7,12 +7,16 @@ JSON body ``{"error": message, "problems": [{"path", "message"}]}`` with a 4xx s
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from playground.engine import DocumentError
+from playground.engine import DocumentError, Problem, parse
 
 api = NinjaAPI(
     title="System Design Playground API",
@@ -24,6 +28,33 @@ api = NinjaAPI(
 
 class BodyError(DocumentError):
     """The request body itself does not parse: a 400, where a bad document is a 422."""
+
+
+def json_object_body(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON object, parsed with the engine's caps; 413 if too large, else a 400
+    whose problems' paths start at ``body``."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise HttpError(413, f"the request body is larger than the site accepts "
+                             f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes)") from None
+    if not raw:
+        raise BodyError([Problem("body", "must be a JSON object")])
+    try:
+        body = parse(raw, "json")
+    except DocumentError as exc:
+        raise BodyError([Problem(("body." + p.path) if p.path else "body", p.message) for p in exc.problems]) from None
+    if not isinstance(body, dict):
+        raise BodyError([Problem("body", "must be a JSON object")])
+    return body
+
+
+def json_request_body(properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``openapi_extra`` describing a JSON object body the operation reads itself."""
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
 def error_response(request: HttpRequest, status: int, message: str, problems: list[dict] | None = None) -> HttpResponse:

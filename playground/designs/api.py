@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
 from django.db.models import F
 from django.http import HttpRequest
 from django.urls import reverse
@@ -21,48 +20,21 @@ from ninja.responses import Status
 
 from playground import jsontext
 from playground.accounts.auth import ApiTokenAuth, OptionalApiTokenAuth, api_user
-from playground.api import BodyError, api
+from playground.api import api, json_object_body, json_request_body
 from playground.designs import documents
 from playground.designs.models import Design
-from playground.engine import DocumentError, Problem, parse
+from playground.engine import DocumentError, Problem
 
 router = Router(tags=["designs"])
 
 MAX_PAGE = 100
 
-_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["document"],
-                    "properties": {
-                        "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
-                        "title": {"type": "string", "maxLength": 200, "description": "instead of the document's title"},
-                        "version": {"type": "integer", "description": "PUT: the version you changed; 409 if it moved on"},
-                        "draft": {"type": "boolean", "default": False, "description": "save even with problems"},
-                    },
-                }
-            }
-        },
-    }
-}
-
-
-def _body(request: HttpRequest) -> dict[str, Any]:
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        raise BodyError([Problem("body", "is larger than the site accepts")]) from None
-    try:
-        body = parse(raw or b"", "json")
-    except DocumentError as exc:
-        raise BodyError([Problem(("body." + p.path) if p.path else "body", p.message) for p in exc.problems]) from None
-    if not isinstance(body, dict):
-        raise BodyError([Problem("body", "must be a JSON object")])
-    return body
+_BODY = json_request_body({
+    "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+    "title": {"type": "string", "maxLength": 200, "description": "instead of the document's title"},
+    "version": {"type": "integer", "description": "PUT: the version you changed; 409 if it moved on"},
+    "draft": {"type": "boolean", "default": False, "description": "save even with problems"},
+}, required=("document",))
 
 
 def _document(body: dict[str, Any]) -> tuple[dict[str, Any], list[Problem], str]:
@@ -135,7 +107,7 @@ def list_designs(request: HttpRequest, limit: int = 50, offset: int = 0):
 
 @router.post("/designs", auth=ApiTokenAuth(), openapi_extra=_BODY, response={201: dict}, summary="Create a design")
 def create_design(request: HttpRequest):
-    doc, problems, title = _document(_body(request))
+    doc, problems, title = _document(json_object_body(request))
     design = Design.objects.create(owner=request.auth, document_json=jsontext.dumps(doc), title=title)
     return Status(201, _full(request, design, problems))
 
@@ -148,7 +120,7 @@ def get_design(request: HttpRequest, slug: str):
 @router.put("/designs/{slug}", auth=ApiTokenAuth(), openapi_extra=_BODY, response=dict, summary="Replace a design")
 def put_design(request: HttpRequest, slug: str):
     design = _owned(request, slug)
-    body = _body(request)
+    body = json_object_body(request)
     doc, problems, title = _document(body)
     version = body.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):

@@ -9,45 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router
-from ninja.errors import HttpError
 from ninja.responses import Status
 
 from playground.accounts.auth import OptionalApiTokenAuth, api_user
-from playground.api import BodyError, error_response
+from playground.api import error_response, json_object_body, json_request_body
 from playground.designs.models import Template
 from playground.designs.patch import apply_variant
-from playground.engine import DocumentError, Problem, parse
+from playground.engine import DocumentError, Problem
 from playground.limits import client_address
 from playground.runs import service
 from playground.runs.models import Run
 
 router = Router(tags=["runs"])
 
-_RUN_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
-                        "template": {"type": "string", "description": "a template's slug, instead of a document"},
-                        "variant": {"type": "string", "description": "one of the template's variants"},
-                        "seed": {"type": "integer", "minimum": 0},
-                        "mode": {"type": "string", "enum": ["batch", "live"], "default": "batch"},
-                        "speed": {"type": "integer", "enum": [1, 5, 20], "default": 1},
-                    },
-                }
-            }
-        },
-    }
-}
+_RUN_BODY = json_request_body({
+    "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+    "template": {"type": "string", "description": "a template's slug, instead of a document"},
+    "variant": {"type": "string", "description": "one of the template's variants"},
+    "seed": {"type": "integer", "minimum": 0},
+    "mode": {"type": "string", "enum": ["batch", "live"], "default": "batch"},
+    "speed": {"type": "integer", "enum": [1, 5, 20], "default": 1},
+})
 
 
 def api_owner(request: HttpRequest) -> service.Owner:
@@ -77,20 +62,6 @@ def run_body(run: Run) -> dict[str, Any]:
         "summary": run.summary,
         "applied_events": run.applied_events,
     }
-
-
-def _json_body(request: HttpRequest) -> Any:
-    try:
-        raw = request.body
-    except RequestDataTooBig:
-        raise HttpError(413, f"the request body is larger than the site accepts "
-                             f"({settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes)") from None
-    if not raw:
-        raise DocumentError([Problem("body", "must be a JSON object")])
-    try:
-        return parse(raw, "json")
-    except DocumentError as exc:  # The body as a whole: its paths start at "body".
-        raise BodyError([Problem(("body." + p.path) if p.path else "body", p.message) for p in exc.problems]) from None
 
 
 def document_from_request(body: Any) -> tuple[Any, Template | None, str]:
@@ -126,7 +97,7 @@ def _refused(request: HttpRequest, exc: service.RunRefused):
 
 @router.post("/runs", auth=OptionalApiTokenAuth(), openapi_extra=_RUN_BODY, response={201: dict}, summary="Start a run")
 def start_run(request: HttpRequest):
-    body = _json_body(request)
+    body = json_object_body(request)
     document, template, variant = document_from_request(body)
     try:
         run, control_token = service.create_run(
@@ -193,7 +164,7 @@ def control(request: HttpRequest, slug: str):
     if not _may_control(request, run):
         return error_response(request, 403, "only the run's owner may steer it (send X-Control-Token)")
     try:
-        service.send_control(run, _json_body(request))
+        service.send_control(run, json_object_body(request))
     except service.RunRefused as exc:
         return _refused(request, exc)
     return Status(202, {"id": run.slug, "queued": True})

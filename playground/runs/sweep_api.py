@@ -10,43 +10,31 @@ from ninja import Router
 from ninja.responses import Status
 
 from playground.accounts.auth import OptionalApiTokenAuth
-from playground.api import error_response
+from playground.api import error_response, json_object_body, json_request_body
 from playground.engine import DocumentError, Problem
 from playground.runs import sweep_service
-from playground.runs.api import _json_body, _refused, api_owner, document_from_request
+from playground.runs.api import _refused, api_owner, document_from_request
 from playground.runs.models import Sweep
 from playground.runs.service import RunRefused
 
 router = Router(tags=["sweeps"])
 
-_SWEEP_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
-                        "template": {"type": "string"},
-                        "variant": {"type": "string"},
-                        "axes": {
-                            "type": "array", "maxItems": 2,
-                            "items": {"type": "object", "properties": {
-                                "path": {"type": "string", "example": "nodes.api.params.instances"},
-                                "values": {"type": "array", "items": {"type": "number"}},
-                                "from": {"type": "number"}, "to": {"type": "number"}, "step": {"type": "number"},
-                            }},
-                        },
-                        "target": {"type": "string", "example": "p99 < 200 and errors < 0.1%"},
-                        "seeds": {"type": "integer", "minimum": 1, "default": 3},
-                        "seed": {"type": "integer", "minimum": 0},
-                    },
-                }
-            }
-        },
-    }
-}
+_SWEEP_BODY = json_request_body({
+    "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+    "template": {"type": "string"},
+    "variant": {"type": "string"},
+    "axes": {
+        "type": "array", "maxItems": 2,
+        "items": {"type": "object", "properties": {
+            "path": {"type": "string", "example": "nodes.api.params.instances"},
+            "values": {"type": "array", "items": {"type": "number"}},
+            "from": {"type": "number"}, "to": {"type": "number"}, "step": {"type": "number"},
+        }},
+    },
+    "target": {"type": "string", "example": "p99 < 200 and errors < 0.1%"},
+    "seeds": {"type": "integer", "minimum": 1, "default": 3},
+    "seed": {"type": "integer", "minimum": 0},
+})
 
 
 def sweep_body(sweep: Sweep) -> dict[str, Any]:
@@ -67,9 +55,7 @@ def sweep_body(sweep: Sweep) -> dict[str, Any]:
 
 @router.post("/sweeps", auth=OptionalApiTokenAuth(), openapi_extra=_SWEEP_BODY, response={201: dict}, summary="Start a sweep or replications")
 def start_sweep(request: HttpRequest):
-    body = _json_body(request)
-    if not isinstance(body, dict):
-        raise DocumentError([Problem("body", "must be a JSON object")])
+    body = json_object_body(request)
     sweep_fields = {"axes", "target", "seeds", "seed"}
     unknown = sorted(set(body) - sweep_fields - {"document", "template", "variant"})
     if unknown:
