@@ -21,103 +21,16 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-import redis
 import websockets
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tests.redis_server import PrivateRedis, free_port  # noqa: E402
-
-BIN = Path(sys.executable).parent
-
-
-def design(duration_s: int, rps: int = 200) -> dict:
-    return {
-        "title": "Benchmark fleet",
-        "nodes": [
-            {"id": "users", "kind": "client", "params": {"rps": rps}},
-            {"id": "lb", "kind": "load_balancer"},
-            {"id": "api", "kind": "service", "params": {"instances": 4, "workers": 16, "service_ms": 12}},
-            {"id": "cache", "kind": "store", "params": {"role": "cache", "latency_ms": 1}},
-            {"id": "db", "kind": "database", "params": {"latency_ms": 5}},
-        ],
-        "edges": [{"from": "users", "to": "lb"}, {"from": "lb", "to": "api"}, {"from": "api", "to": "cache"},
-                  {"from": "cache", "to": "db"}],
-        "scenario": {"duration_s": duration_s, "tick_s": 1},
-    }
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its children still running, from /proc."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        except OSError:
-            pass
-    return total
-
-
-class Site:
-    def __init__(self, tmp: Path) -> None:
-        self.redis = PrivateRedis().start()
-        self.port = free_port()
-        self.env = dict(os.environ, DJANGO_SETTINGS_MODULE="playground.settings", DEBUG="0",
-                        SECRET_KEY="bench-only", SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false",
-                        STATIC_FROM_FINDERS="true", REDIS_URL=self.redis.url,
-                        DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}", RUN_STARTS_PER_MINUTE="0",
-                        RUN_MAX_ACTIVE_ANONYMOUS="1000", LOG_LEVEL="WARNING")
-        subprocess.run([str(BIN / "python"), "manage.py", "migrate", "-v0"], cwd=ROOT, env=self.env, check=True)
-        logs = tmp / "logs"
-        logs.mkdir()
-        self.daphne = subprocess.Popen([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port),
-                                        "playground.asgi:application"], cwd=ROOT, env=self.env,
-                                       stdout=open(logs / "daphne.log", "wb"), stderr=subprocess.STDOUT)
-        self.worker = subprocess.Popen([str(BIN / "celery"), "-A", "playground.celery", "worker", "-c", "2",
-                                        "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-                                       cwd=ROOT, env=self.env, stdout=open(logs / "worker.log", "wb"),
-                                       stderr=subprocess.STDOUT)
-        self.base = f"http://127.0.0.1:{self.port}"
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(3)  # the worker's pool
-
-    def post_run(self, body: dict) -> dict:
-        request = urllib.request.Request(self.base + "/api/runs", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
-
-    def stop(self) -> None:
-        for proc in (self.daphne, self.worker):
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        self.redis.stop()
+from benchsite import Site, cpu_seconds, design, watch_stream
 
 
 async def first_frame_latency(site: Site, runs: int) -> list[float]:
@@ -125,7 +38,7 @@ async def first_frame_latency(site: Site, runs: int) -> list[float]:
     times = []
     for i in range(runs):
         start = time.perf_counter()
-        started = await asyncio.to_thread(site.post_run, {"document": design(10), "seed": 1000 + i})
+        _status, started, _ = await asyncio.to_thread(site.post_run, {"document": design(10), "seed": 1000 + i})
         async with websockets.connect(ws_base + started["ws"], origin=site.base) as ws:
             while True:
                 message = json.loads(await ws.recv())
@@ -173,27 +86,14 @@ async def viewers_benchmark(site: Site, viewers: int, duration: int, processes: 
     delivery lag; times are wall-clock, comparable across processes on one machine."""
     import multiprocessing
 
-    started = site.post_run({"document": design(duration), "mode": "live", "speed": 1})
+    _status, started, _ = site.post_run({"document": design(duration), "mode": "live", "speed": 1})
     ws_url = site.base.replace("http", "ws") + started["ws"]
     published: dict[int, float] = {}
     done = asyncio.Event()
 
-    async def watch_stream() -> None:
-        client = redis.asyncio.Redis.from_url(site.redis.url)
-        last = "0-0"
-        key = f"run:{started['id']}:frames"
-        while not done.is_set():
-            entries = await client.xread({key: last}, block=500)
-            now = time.time()
-            for _stream, items in entries:
-                for entry_id, _fields in items:
-                    published[int(entry_id.decode().split("-")[0])] = now
-                    last = entry_id
-        await client.aclose()
-
-    cpu_before = (cpu_seconds(site.daphne.pid), cpu_seconds(site.worker.pid))
+    cpu_before = (cpu_seconds(site.daphnes[0].pid), cpu_seconds(site.worker.pid))
     wall_before = time.perf_counter()
-    watcher = asyncio.create_task(watch_stream())
+    watcher = asyncio.create_task(watch_stream(site.redis.url, started["id"], published, done, time.time))
     ctx = multiprocessing.get_context("spawn")
     pipes, procs = [], []
     for k in range(processes):
@@ -211,7 +111,7 @@ async def viewers_benchmark(site: Site, viewers: int, duration: int, processes: 
     done.set()
     await watcher
     wall = time.perf_counter() - wall_before
-    cpu_after = (cpu_seconds(site.daphne.pid), cpu_seconds(site.worker.pid))
+    cpu_after = (cpu_seconds(site.daphnes[0].pid), cpu_seconds(site.worker.pid))
     frames = sorted(published)
     # Lag counts frames published after the viewer joined; earlier ones reach it as its backlog.
     lags = sorted(got[seq] - published[seq] for joined, got in results for seq in frames
@@ -248,7 +148,8 @@ def main() -> None:
     parser.add_argument("--client-processes", type=int, default=4)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-live-") as tmp:
-        site = Site(Path(tmp))
+        site = Site(Path(tmp), worker_concurrency=2, RUN_STARTS_PER_MINUTE="0", RUN_MAX_ACTIVE_ANONYMOUS="1000",
+                    RUN_MAX_ACTIVE_PER_ADDRESS="1000")
         try:
             latencies = asyncio.run(first_frame_latency(site, args.runs))
             latencies.sort()
@@ -267,7 +168,7 @@ def main() -> None:
                   f"CPU: Daphne {result['daphne_cpu_per_s']:.2f} s/s, "
                   f"worker {result['worker_cpu_per_s']:.2f} s/s, load average {result['loadavg_1min']:.2f}")
         except Exception:
-            log = (Path(tmp) / "logs" / "daphne.log").read_text()
+            log = site.daphne_log()
             print("\n".join(line for line in log.splitlines() if "WSDISCONNECT" not in line and "WSCONNECT" not in line)[-4000:], file=sys.stderr)
             raise
         finally:

@@ -28,93 +28,18 @@ import http.client
 import json
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 
-import redis
 import websockets
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from live_runs import cpu_seconds, design  # noqa: E402
-
-from tests.redis_server import PrivateRedis, free_port  # noqa: E402
-
-BIN = Path(sys.executable).parent
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-class Site:
-    def __init__(self, tmp: Path) -> None:
-        self.redis = PrivateRedis().start()
-        self.env = dict(os.environ, DJANGO_SETTINGS_MODULE="playground.settings", DEBUG="0",
-                        SECRET_KEY="bench-only", SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false",
-                        STATIC_FROM_FINDERS="true", REDIS_URL=self.redis.url, TRUSTED_PROXY_COUNT="1",
-                        DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}", LOG_LEVEL="WARNING")
-        for command in (["migrate", "-v0"], ["loadtemplates"]):
-            subprocess.run([str(BIN / "python"), "manage.py", *command], cwd=ROOT, env=self.env, check=True,
-                           stdout=subprocess.DEVNULL)
-        logs = tmp / "logs"
-        logs.mkdir()
-        self.ports = [free_port(), free_port()]
-        self.daphnes = [
-            subprocess.Popen([str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],
-                             cwd=ROOT, env=self.env, stdout=open(logs / f"daphne-{i}.log", "wb"),
-                             stderr=subprocess.STDOUT)
-            for i, port in enumerate(self.ports)
-        ]
-        self.worker = subprocess.Popen([str(BIN / "celery"), "-A", "playground.celery", "worker", "-c", "1",
-                                        "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
-                                       cwd=ROOT, env=self.env, stdout=open(logs / "worker.log", "wb"),
-                                       stderr=subprocess.STDOUT)
-        self.bases = [f"http://127.0.0.1:{port}" for port in self.ports]
-        for base in self.bases:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-        time.sleep(3)  # the worker's pool
-
-    def post_run(self, body: dict, base: str | None = None, address: str = "127.0.0.1") -> tuple[int, dict, dict]:
-        request = urllib.request.Request((base or self.bases[0]) + "/api/runs", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json", "X-Forwarded-For": address})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.load(response), dict(response.headers)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read() or b"{}"), dict(exc.headers)
-
-    def wait_done(self, slug: str) -> None:
-        for _ in range(600):
-            with urllib.request.urlopen(f"{self.bases[0]}/api/runs/{slug}", timeout=10) as response:
-                if json.load(response)["status"] in ("done", "failed"):
-                    return
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        for proc in (*self.daphnes, self.worker):
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        self.redis.stop()
+from benchsite import Site, cpu_seconds, design, rss_mib, watch_stream
 
 
 async def viewers_benchmark(site: Site, viewers: int, duration: int) -> dict:
@@ -141,23 +66,10 @@ async def viewers_benchmark(site: Site, viewers: int, duration: int) -> dict:
         except Exception as exc:
             failures[type(exc).__name__] += 1
 
-    async def watch_stream() -> None:
-        client = redis.asyncio.Redis.from_url(site.redis.url)
-        last = "0-0"
-        key = f"run:{started['id']}:frames"
-        while not done.is_set():
-            entries = await client.xread({key: last}, block=500)
-            now = time.perf_counter()
-            for _stream, items in entries:
-                for entry_id, _fields in items:
-                    published[int(entry_id.decode().split("-")[0])] = now
-                    last = entry_id
-        await client.aclose()
-
     memory_before = [rss_mib(d.pid) for d in site.daphnes]
     cpu_before = [cpu_seconds(d.pid) for d in site.daphnes] + [cpu_seconds(site.worker.pid)]
     wall_before = time.perf_counter()
-    watcher = asyncio.create_task(watch_stream())
+    watcher = asyncio.create_task(watch_stream(site.redis.url, started["id"], published, done))
     tasks = []
     for i in range(viewers):
         tasks.append(asyncio.create_task(viewer(i)))
@@ -297,7 +209,7 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.viewers + 256)), hard))
     with tempfile.TemporaryDirectory(prefix="bench-reliability-") as tmp:
-        site = Site(Path(tmp))
+        site = Site(Path(tmp), daphnes=2, load_templates=True, TRUSTED_PROXY_COUNT="1")
         try:
             v = asyncio.run(viewers_benchmark(site, args.viewers, args.duration))
             print(f"{v['viewers']} viewers of one live run at 1x on two Daphne processes, {v['frames']} frames: "
