@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev run test lint migrate clean
+.PHONY: help setup setup-dev engine-core run test lint migrate clean
 
 help:
 	@echo "make run    start the site, its Celery worker and beat (http://127.0.0.1:$${PORT:-8000}/)"
@@ -35,17 +35,22 @@ setup: $(VENV)/.runtime-installed node_modules/.installed
 
 setup-dev: $(VENV)/.dev-installed node_modules/.installed
 
+# The engine's compiled core (numba) compiles once into playground/engine/__pycache__ (about
+# 20 s on first use), so no run, worker or test pays for it; later this takes under a second.
+engine-core: setup
+	$(PY) -c 'from playground.engine import compiled; compiled.warm()'
+
 migrate: setup
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
-run: setup migrate
+run: setup migrate engine-core
 	DEBUG=$${DEBUG:-1} $(PY) manage.py loadtemplates
 	DEBUG=$${DEBUG:-1} $(PY) scripts/devserver.py
 
 lint: setup-dev
 	$(PY) -m ruff check .
 
-test: setup-dev
+test: setup-dev engine-core
 	@test -x $(CHROMIUM) || { echo "Chromium is needed for the browser tests and is not at $(CHROMIUM)."; \
 	  echo "Install it with:  sudo apt-get install -y chromium   (or set CHROMIUM=/path/to/chromium)"; exit 1; }
 	$(PY) -m ruff check .

@@ -8,8 +8,10 @@ Prints, in one run:
   rps -> round-robin balancer -> service of 8 instances x 16 workers, lognormal 12 ms with cv 1
   -> a state store at 1 ms on every request and a database at 5 ms on 30% of them);
 - the engine against SimPy on the same M/M/8 model at rho 0.85 (about a million customers),
-  customers per CPU-second and the ratio; this design takes the engine's single-station fast
-  path (station.py), and the general event loop's figure on it is printed too;
+  customers per CPU-second and the ratio;
+- each figure on every path the engine has for the design: the compiled core (compiled.py,
+  numba), then pure Python: the single-station loop (station.py) where it applies, and the
+  general event loop; all give the same output, byte for byte;
 - peak resident memory of a one-minute and a one-hour run of the three-tier design, each in a
   fresh process (queues are bounded, so the two should be close).
 CPU time is ``time.process_time()`` of this process; each figure is the best of ``--rounds``.
@@ -31,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playground.engine import station  # noqa: E402
+from playground.engine import compiled, station  # noqa: E402
 from playground.engine.schema import load  # noqa: E402
 from playground.engine.simulation import Simulation  # noqa: E402
 
@@ -68,11 +70,18 @@ def mm8(lam: float, duration_s: float) -> dict[str, Any]:
     }
 
 
-def engine_rate(doc: dict[str, Any]) -> tuple[float, int, float]:
-    """Client requests per CPU-second, requests, mean latency (ms)."""
+def engine_rate(doc: dict[str, Any], path: str = "default") -> tuple[float, int, float]:
+    """Client requests per CPU-second, requests, mean latency (ms), on ``path``: "default"
+    (the fastest the engine has), "pure" (no compiled core) or "general" (the general loop)."""
     document = load(doc, limits=_CLI_LIMITS)
-    t = time.process_time()
-    summary = Simulation(document).run()["summary"]
+    compiled.ENABLED = path == "default"
+    station.ENABLED = path != "general"
+    try:
+        sim = Simulation(document)
+        t = time.process_time()
+        summary = sim.run()["summary"]
+    finally:
+        compiled.ENABLED = station.ENABLED = True
     cpu = time.process_time() - t
     return summary["requests"] / cpu, summary["requests"], summary["latency_ms"]["mean"]
 
@@ -141,23 +150,31 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, "
           f"best of {args.rounds} rounds")
 
-    best = max(engine_rate(three_tier(dur)) for _ in range(args.rounds))
-    print(f"three-tier reference design: {best[0]:,.0f} client requests per CPU-second "
-          f"({best[1]:,} requests, mean latency {best[2]:.2f} ms)")
+    have_core = compiled.available()
+    if have_core:
+        compiled.warm()  # numba compiles (or loads its cache) before anything is timed
+    else:
+        print("numba is not installed: pure Python only")
+    paths = (["default"] if have_core else []) + ["pure"]
+    names = {"default": "compiled core", "pure": "pure Python"}
+    for path in paths:
+        best = max(engine_rate(three_tier(dur), path) for _ in range(args.rounds))
+        print(f"three-tier reference design, {names[path]}: {best[0]:,.0f} client requests per "
+              f"CPU-second ({best[1]:,} requests, mean latency {best[2]:.2f} ms)")
 
     lam, mu, c = 0.85 * 8 * 100.0, 100.0, 8
     # About 1M customers, as ENGINE.md measured (100k with --quick).
     mm8_dur = 150.0 if args.quick else 1500.0
-    eng = max(engine_rate(mm8(lam, mm8_dur)) for _ in range(args.rounds))
-    sim = max(simpy_rate(lam, mu, c, eng[1]) for _ in range(args.rounds))
-    print(f"M/M/8 at rho 0.85, {eng[1]:,} customers: engine {eng[0]:,.0f}/CPU-s "
-          f"(mean {eng[2]:.2f} ms), SimPy {sim[0]:,.0f}/CPU-s (mean {sim[1]:.2f} ms), "
-          f"ratio {eng[0] / sim[0]:.1f}x")
-    station.ENABLED = False
-    gen = max(engine_rate(mm8(lam, mm8_dur)) for _ in range(args.rounds))
-    station.ENABLED = True
-    print(f"  the same M/M/8 on the general event loop: {gen[0]:,.0f}/CPU-s "
-          f"(mean {gen[2]:.2f} ms), ratio {gen[0] / sim[0]:.1f}x")
+    customers = engine_rate(mm8(lam, mm8_dur), "general")[1]
+    sim = max(simpy_rate(lam, mu, c, customers) for _ in range(args.rounds))
+    print(f"M/M/8 at rho 0.85, {customers:,} customers: SimPy {sim[0]:,.0f}/CPU-s "
+          f"(mean {sim[1]:.2f} ms)")
+    names = {"default": "compiled core", "pure": "pure Python, single-station loop",
+             "general": "pure Python, general event loop"}
+    for path in paths + ["general"]:
+        eng = max(engine_rate(mm8(lam, mm8_dur), path) for _ in range(args.rounds))
+        print(f"  engine, {names[path]}: {eng[0]:,.0f}/CPU-s (mean {eng[2]:.2f} ms), "
+              f"{eng[0] / sim[0]:.1f}x SimPy")
 
     runs = [("one-minute", 60.0)] + ([] if args.quick else [("one-hour", 3600.0)])
     for name, seconds in runs:

@@ -44,13 +44,45 @@ def generator(seed: int, *key: Any) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(stream_seed(seed, *key)))
 
 
-def _blocks(make: Callable[[int], np.ndarray]) -> Iterator[list[float]]:
-    while True:
-        yield make(BLOCK).tolist()
+class Blocks:
+    """The blocks of one stream, in order: ``next()`` gives the next as a list (for the pure
+    loops' ``itertools.chain``), ``array()`` the next as a numpy array (for the compiled core).
+    Either way each block comes once, so the stream's sequence is the same."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[int], np.ndarray]) -> None:
+        self.make = make
+
+    def __iter__(self) -> Iterator[list[float]]:
+        return self
+
+    def __next__(self) -> list[float]:
+        return self.make(BLOCK).tolist()
+
+    def array(self) -> np.ndarray:
+        return self.make(BLOCK)
 
 
 def _from_blocks(make: Callable[[int], np.ndarray]) -> Sampler:
-    return itertools.chain.from_iterable(_blocks(make)).__next__
+    return itertools.chain.from_iterable(Blocks(make)).__next__
+
+
+def split(fn: Sampler) -> tuple[list[float], Blocks] | float:
+    """Take a block sampler apart: the draws left in its current block and the blocks after
+    them (the sampler must not be used again); a constant sampler gives its value."""
+    it = fn.__self__  # type: ignore[attr-defined]
+    if isinstance(it, itertools.repeat):
+        return float(fn())
+    source, *active = it.__reduce__()[2]
+    if not isinstance(source, Blocks):
+        raise TypeError(f"not a block sampler: {fn!r}")
+    return (list(active[0]) if active else []), source
+
+
+def join(rest: list[float], source: Blocks) -> Sampler:
+    """A sampler giving ``rest``, then the blocks of ``source``."""
+    return itertools.chain(rest, itertools.chain.from_iterable(source)).__next__
 
 
 def uniform(seed: int, *key: Any) -> Sampler:

@@ -66,7 +66,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from playground.engine import rng, station, traffic
+from playground.engine import compiled, rng, station, traffic
 from playground.engine.codes import (
     A_DELAY,
     A_OTHER,
@@ -176,10 +176,15 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._compile()
         self._bind()
         self._start()
-        # The simplest designs take a specialised loop with the same output (station.py).
+        # Simpler designs take a faster loop with the same output: the compiled core
+        # (compiled.py, when numba is installed) or, for one station, station.py.
         self.station: dict[str, Any] | None = None
+        self.core: compiled.Core | None = None
         self._general_advance = self._advance_to
-        if station.eligible(self):
+        if compiled.eligible(self):
+            self.core = compiled.Core(self)
+            self._advance_to = self.core.advance_to
+        elif station.eligible(self):
             self._advance_to = station.fast_advance(self)
 
     # ------------------------------------------------------------------ compile the design
@@ -397,6 +402,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.v_node, self.v_inst, self.v_par, self.v_hold = v_node, v_inst, v_par, v_hold
         self.v_t0, self.v_tok, self.v_wait, self.v_req = v_t0, v_tok, v_wait, v_req
         self.v_edge, self.v_try, self.v_aux, self.v_left = v_edge, v_try, v_aux, v_left
+        self.v_ptok = v_ptok
         self.free = free
         columns = (v_node, v_inst, v_par, v_ptok, v_t0, v_hold, v_edge, v_left, v_try, v_tok,
                    v_wait, v_req, v_aux)
@@ -1168,6 +1174,10 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         if self.done:
             raise StopIteration
         t = self.k * self.tick_s
+        if self._pending and self.core is not None:
+            self.core.handover()
+            self.core = None
+            self._advance_to = self._general_advance
         if self._pending and self.station is not None:
             station.handover(self, self._general_advance)
         for control in self._pending:
@@ -1376,6 +1386,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
 
     def live_visits(self) -> int:
         """Visits in flight now (client requests, calls, messages)."""
+        if self.core is not None:
+            return self.core.live()
         return len(self.v_node) - len(self.free)
 
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from playground.engine import ENGINE_VERSION
+from playground.engine import ENGINE_VERSION, compiled
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation, run
@@ -390,7 +390,8 @@ def test_in_flight_cap_refuses_new_requests_with_overload():
     assert summary["errors"]["overload"] > 0.8 * summary["requests"]
 
 
-def test_memory_follows_requests_in_flight_not_run_length():
+def test_memory_follows_requests_in_flight_not_run_length(monkeypatch):
+    monkeypatch.setattr(compiled, "ENABLED", False)  # test_simulation_compiled checks the core
     sim = Simulation(load(station(lam=500, service=4, workers=4, queue=10, duration_s=200,
                                   balancer="round_robin")))
     assert sim.station is None  # the general loop, whose visits are slots

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from playground.engine import station
+from playground.engine import compiled, station
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
@@ -17,6 +17,7 @@ from tests.engine.helpers import station as station_design
 
 def _output(doc, fast: bool, limits=None, controls=None) -> tuple[str, bool]:
     station.ENABLED = fast
+    compiled.ENABLED = False  # the compiled core would take these designs first
     try:
         sim = Simulation(load(doc), limits=limits)
         took = sim.station is not None
@@ -28,7 +29,7 @@ def _output(doc, fast: bool, limits=None, controls=None) -> tuple[str, bool]:
             frames.append(sim.step())
         out = {"frames": frames, "summary": sim.summary()}
     finally:
-        station.ENABLED = True
+        station.ENABLED = compiled.ENABLED = True
     return json.dumps(out, sort_keys=True, allow_nan=False), took
 
 
@@ -81,7 +82,8 @@ def test_a_live_control_hands_over_to_the_general_loop_seamlessly(control):
                                             "factor": 2, "duration_s": 1}]),
     lambda d: d["edges"][0].update(latency_ms=1),
 ])
-def test_anything_beyond_one_plain_station_takes_the_general_loop(change):
+def test_anything_beyond_one_plain_station_takes_the_general_loop(change, monkeypatch):
+    monkeypatch.setattr(compiled, "ENABLED", False)
     doc = station_design(100, 1, 1, duration_s=5)
     change(doc)
     assert Simulation(load(doc)).station is None

@@ -1,0 +1,477 @@
+"""An optional compiled core (numba) for call-tree designs, with the general loop's output.
+
+Terms
+-----
+call-tree design
+    Stateless clients (timeouts, retries and backoff allowed) calling, synchronously, load
+    balancers (round robin, random, least connections), services, databases, state stores,
+    object storage and external services, along edges with any latency, ``calls``, timeout and
+    retries; traffic steps allowed; no workflow state, no scheduled events, no autoscaling,
+    and no cache, cdn, queue, worker or serverless node. The reference three-tier design of
+    the benchmark, the queueing models of the accuracy tests and most designs built to explore
+    capacity are call-tree designs.
+core
+    ``_advance``: the general event loop of simulation.py (``advance_to`` and the closures it
+    calls, restricted to what a call-tree design can reach) written over numpy arrays and
+    compiled by numba. It keeps the general loop's data model (visit slots and their free
+    stack, one event heap ordered by (time, token), tokens from one counter, instance FIFOs)
+    and makes the same draws and the same float operations in the same order, so frames and
+    summary are the general loop's byte for byte (tests compare them).
+stream buffer
+    The core cannot call Python, so each random stream's next draws are copied from its
+    sampler into a row of ``SB``; the core yields back to Python between events when a row runs
+    low, a buffer of results fills up, the visit or event arrays need to grow, or a Python
+    event (a traffic step's note) comes due. Draws taken from a sampler but not used go back
+    in front of it at handover, so the sequence of each stream is never disturbed.
+handover
+    A live control needs the general loop: the arrays become the simulation's lists, heap and
+    deques again, the token counter is advanced to the core's, and the run goes on there.
+
+The core is used when numba imports and ``ENABLED`` is true (the environment variable
+``PLAYGROUND_ENGINE_COMPILED=0`` turns it off); without it every design runs in pure Python with
+the same output. numba compiles the core on first use and caches it on disk
+(``playground/engine/__pycache__``), so later processes load it in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import os
+from typing import Any
+
+import numpy as np
+
+from playground.engine import rng
+from playground.engine.codes import (
+    A_DELAY,
+    A_POOL,
+    A_SERVICE,
+    CLIENT,
+    DATABASE,
+    EV_EMIT,
+    EV_LATER,
+    EXTERNAL,
+    LB,
+    N_COUNTERS,
+    OBJECT,
+    SERVICE,
+    STORE,
+)
+
+#: Tests switch the core off to compare it with the pure loops.
+ENABLED = os.environ.get("PLAYGROUND_ENGINE_COMPILED", "1") != "0"
+
+_ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2}
+
+# Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
+(V_NODE, V_INST, V_PAR, V_PTOK, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_TOK, V_WAIT, V_REQ, V_AUX,
+ V_QNEXT) = range(13)
+_V_ROWS = 13
+# Rows of the node arrays NI (ints) and NF (floats).
+(N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
+ N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
+ N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES) = range(28)
+_N_ROWS = 28
+F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF = range(8)
+_F_ROWS = 8
+# Edges (EI ints, EF floats) and instances (II).
+E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S = range(5)
+EF_FRAC, EF_TMO = range(2)
+I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN = range(7)
+# The heap: times in HT, (token, code, slot) in HI.
+H_S, H_C, H_A = range(3)
+# Streams: SI rows; SV the value of a constant stream.
+S_POS, S_LEN, S_CONST = range(3)
+# Scalars: M (ints) and MF (floats).
+(M_SLOTS, M_FREE, M_TOK, M_HN, M_LT, M_LW, M_WB, M_FLAG, M_MAXLIVE, M_FLAT, M_LATER_S,
+ M_NPTS, M_ERR) = range(13)
+MF_W0, MF_W1, MF_LATER_T = range(3)
+
+# What the core returns.
+R_DONE, R_YIELD, R_LATER, R_BROKEN = range(4)
+
+#: How many draws must be left in a stream's row of SB for an event to start (one event takes at
+#: most a few draws from a stream: one per node it passes, up to 11 with at-once retries), and
+#: the row's size: what is left, plus one block.
+_SRES = 256
+_SCAP = rng.BLOCK + _SRES
+#: Result buffers (latencies, waits) and their room for one event.
+_BCAP = 1 << 16
+_BRES = 1024
+#: Room for one event's new visits and heap entries (at-once retries leave stale timeouts).
+_VRES = 1024
+_HRES = 1 << 14
+
+
+
+def _numba() -> Any:
+    try:
+        import numba
+    except ImportError:  # the pure loops serve
+        return None
+    return numba
+
+
+def eligible(sim: Any) -> bool:
+    """Whether ``sim``'s design is a call-tree design (see above) and the core is available."""
+    doc = sim.document
+    if not ENABLED or doc.scenario.events or sim.workflows or any(sim.n_hook):
+        return False
+    for n, kind in enumerate(sim.n_kind):
+        if kind not in (CLIENT, LB, SERVICE, DATABASE, STORE, OBJECT, EXTERNAL):
+            return False
+        if kind == STORE and sim.n_cache[n]:
+            return False
+        if kind == LB and sim.lb_algo[n] not in _ALGOS:
+            return False
+        if kind == SERVICE and sim.n_params[n].get("autoscale"):
+            return False
+    if any(sim.e_async):
+        return False
+    if any(code not in (EV_EMIT, EV_LATER) for _, _, code, _ in sim.heap):
+        return False
+    return _core() is not None
+
+
+# ---------------------------------------------------------------------- the compiled core
+
+_CORE: Any = None
+
+
+def _core() -> Any:
+    """The compiled ``advance`` (None without numba)."""
+    global _CORE
+    if _CORE is None:
+        if _numba() is None:
+            return None
+        from playground.engine import jitcore
+
+        _CORE = jitcore.advance
+    return _CORE
+
+
+# ---------------------------------------------------------------------- the Python side
+
+
+def _owned() -> float:
+    raise RuntimeError("this stream belongs to the compiled core until its handover")
+
+
+class Core:
+    """The core's arrays for one simulation, and the glue to its lists and heap."""
+
+    def __init__(self, sim: Any) -> None:
+        self.sim = sim
+        self.advance = _core()
+        nn, ne, ni = len(sim.ids), len(sim.e_dst), len(sim.i_node)
+        nnz = max(nn, 1)
+        # Streams: every sampler the core may draw from, once each, taken apart (rng.split):
+        # the core draws from their blocks until the handover puts samplers back.
+        self.streams: list[tuple[list[float], rng.Blocks] | float] = []
+        self.holders: list[list[tuple[Any, Any]]] = []   # (container, key) of each stream
+        seen: dict[int, int] = {}
+
+        def stream(container: Any, key: Any) -> int:
+            fn = container[key]
+            if fn is None:
+                return -1
+            k = seen.get(id(fn))
+            if k is None:
+                k = seen[id(fn)] = len(self.streams)
+                self.streams.append(rng.split(fn))
+                self.holders.append([])
+            self.holders[k].append((container, key))
+            container[key] = _owned
+            return k
+
+        NI = np.zeros((_N_ROWS, nnz), dtype=np.int64)
+        NF = np.zeros((_F_ROWS, nnz), dtype=np.float64)
+        out: list[int] = []
+        view: list[int] = []
+        ups: list[int] = []
+        amode = {SERVICE: A_SERVICE, DATABASE: A_POOL, STORE: A_POOL}
+        for n in range(nn):
+            kind = sim.n_kind[n]
+            NI[N_KIND, n] = kind
+            NI[N_AMODE, n] = amode.get(kind, A_DELAY)
+            NI[N_PLAIN, n] = sim.n_plain[n]
+            NI[N_LBOF, n] = sim.lb_of[n]
+            NI[N_INST0, n] = sim.n_inst0[n]
+            NI[N_OUT0, n], NI[N_OUTN, n] = len(out), len(sim.n_out[n])
+            out.extend(sim.n_out[n])
+            NI[N_WORK_S, n] = stream(sim.n_work, n)
+            NI[N_OK_S, n] = stream(sim.n_ok_u, n) if kind == EXTERNAL else -1
+            NI[N_RR, n] = sim.n_rr[n]
+            NI[N_ALGO, n] = _ALGOS.get(sim.lb_algo[n], 0)
+            NI[N_LB_S, n] = stream(sim.lb_u, n) if kind == LB and sim.lb_algo[n] == "random" \
+                else -1
+            NI[N_VIEW0, n], NI[N_VIEWN, n] = len(view), len(sim.lb_view[n])
+            view.extend(sim.lb_view[n])
+            NI[N_UP0, n], NI[N_UPN, n] = len(ups), len(sim.n_up[n])
+            ups.extend(sim.n_up[n])
+            NF[F_SLOW, n] = sim.n_slow[n]
+            NF[F_ERROR, n] = sim.n_error[n]
+            NF[F_RPS, n] = sim.c_rps[n]
+            NF[F_BACKOFF, n] = sim.c_backoff[n]
+            NI[N_CRETRIES, n] = sim.c_retries[n]
+            NI[N_CTOK, n] = sim.c_tok[n]
+            NI[N_CSEG, n] = sim.c_seg[n]
+            NI[N_CEXP_S, n] = NI[N_CTHIN_S, n] = NI[N_CJIT_S, n] = -1
+        for n in sim.clients:
+            NI[N_CEXP_S, n] = stream(sim.c_exp, n)
+            NI[N_CTHIN_S, n] = stream(sim.c_thin, n)
+            NI[N_CJIT_S, n] = stream(sim.c_jitter, n)
+        RON = np.zeros((nnz, 7), dtype=np.int64)
+        for n in range(nn):
+            for cause in sim.c_retry_on[n]:
+                RON[n, cause] = 1
+        nez = max(ne, 1)
+        EI = np.zeros((5, nez), dtype=np.int64)
+        EF = np.zeros((2, nez), dtype=np.float64)
+        for e in range(ne):
+            EI[E_DST, e] = sim.e_dst[e]
+            EI[E_WHOLE, e] = sim.e_whole[e]
+            EI[E_RETRIES, e] = sim.e_retries[e]
+            EI[E_LAT_S, e] = stream(sim.e_lat, e)
+            EI[E_U_S, e] = stream(sim.e_u, e)
+            EF[EF_FRAC, e] = sim.e_frac[e]
+            EF[EF_TMO, e] = sim.e_tmo[e]
+        II = np.zeros((7, max(ni, 1)), dtype=np.int64)
+        for i in range(ni):
+            II[I_CAP, i] = sim.i_cap[i]
+            II[I_QCAP, i] = sim.i_qcap[i]
+            II[I_HASQ, i] = sim.i_q[i] is not None
+        ns = max(len(self.streams), 1)
+        SB = np.zeros((ns, _SCAP), dtype=np.float64)
+        SI = np.zeros((3, ns), dtype=np.int64)
+        SV = np.zeros(ns, dtype=np.float64)
+        for k, parts in enumerate(self.streams):
+            if isinstance(parts, float):
+                SI[S_CONST, k] = 1
+                SV[k] = parts
+            else:
+                rest = parts[0][:_SCAP]
+                SB[k, :len(rest)] = rest
+                SI[S_LEN, k] = len(rest)
+        # The heap as it stands (emissions and traffic notes), and the token counter.
+        hcap = 1 << 15
+        HT = np.zeros(hcap, dtype=np.float64)
+        HI = np.zeros((3, hcap), dtype=np.int64)
+        M = np.zeros(13, dtype=np.int64)
+        MF = np.zeros(3, dtype=np.float64)
+        for j, (t, s, code, a) in enumerate(sim.heap):
+            HT[j], HI[H_S, j], HI[H_C, j], HI[H_A, j] = t, s, code, a
+        M[M_HN] = len(sim.heap)
+        M[M_TOK] = _peek(sim.cnt)
+        M[M_MAXLIVE] = min(int(sim.limits.max_in_flight), 1 << 62)
+        M[M_FLAT] = sim._flat
+        pts = sim._profile
+        PT = np.array([[p[0] for p in pts], [p[1] for p in pts]], dtype=np.float64)
+        M[M_NPTS] = len(pts)
+        MF[MF_W0], MF[MF_W1] = sim.w0, sim.w1
+        vcap = 4096
+        self.S = [np.zeros((_V_ROWS, vcap), dtype=np.int64), np.zeros(vcap, dtype=np.float64),
+                  np.zeros(vcap, dtype=np.int64), NI, NF,
+                  np.zeros((nnz, 7), dtype=np.int64), RON, EI, EF, II,
+                  np.array(out or [0], dtype=np.int64), np.array(view or [0], dtype=np.int64),
+                  np.array(ups or [0], dtype=np.int64), HT, HI, SB, SI, SV,
+                  np.zeros(_BCAP), np.zeros(_BCAP), np.zeros(_BCAP),
+                  np.zeros(_BCAP, dtype=np.int64), np.zeros(N_COUNTERS, dtype=np.int64),
+                  np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT]
+        self._refill()
+
+    # -- streams and buffers
+
+    def _refill(self) -> None:
+        """Top up every stream with fewer than ``_SRES`` draws left by whole blocks."""
+        SB, SI = self.S[15], self.S[16]
+        low = np.flatnonzero((SI[S_LEN] - SI[S_POS] < _SRES) & (SI[S_CONST] == 0))
+        for k in low.tolist():
+            pos, n = int(SI[S_POS, k]), int(SI[S_LEN, k])
+            rest = n - pos
+            SB[k, :rest] = SB[k, pos:n]
+            source = self.streams[k][1]  # type: ignore[index]
+            while rest + rng.BLOCK <= _SCAP:
+                SB[k, rest:rest + rng.BLOCK] = source.array()
+                rest += rng.BLOCK
+            SI[S_POS, k], SI[S_LEN, k] = 0, rest
+        self.S[24][M_FLAG] = 0
+
+    def _flush(self) -> None:
+        """Move the core's result buffers into the simulation's lists. A tick's latencies are
+        only ever sorted (``summarize``), so they go in sorted runs, which Python's sort merges
+        in linear time; the window's keep their order (the histogram sums them)."""
+        sim, S = self.sim, self.S
+        LT, LW, WB, WN, M = S[18], S[19], S[20], S[21], S[24]
+        k = int(M[M_LT])
+        if k:
+            sim.lat_tick.extend(np.sort(LT[:k]).tolist())
+            M[M_LT] = 0
+        k = int(M[M_LW])
+        if k:
+            sim.lat_win.extend(LW[:k].tolist())
+            M[M_LW] = 0
+        k = int(M[M_WB])
+        if k:
+            values, nodes = WB[:k], WN[:k]
+            first = int(nodes[0])
+            if (nodes == first).all():
+                sim.n_wbuf[first].extend(values.tolist())
+            else:
+                for n in np.unique(nodes).tolist():
+                    sim.n_wbuf[n].extend(values[nodes == n].tolist())
+            M[M_WB] = 0
+
+    def _grow(self) -> None:
+        S, M = self.S, self.S[24]
+        vcap = S[1].shape[0]
+        if M[M_SLOTS] + _VRES > vcap:
+            VI = np.zeros((_V_ROWS, 2 * vcap), dtype=np.int64)
+            VI[:, :vcap] = S[0]
+            VT = np.zeros(2 * vcap)
+            VT[:vcap] = S[1]
+            FR = np.zeros(2 * vcap, dtype=np.int64)
+            FR[:vcap] = S[2]
+            S[0], S[1], S[2] = VI, VT, FR
+        hcap = S[13].shape[0]
+        if M[M_HN] + _HRES > hcap:
+            HT = np.zeros(2 * hcap)
+            HT[:hcap] = S[13]
+            HI = np.zeros((3, 2 * hcap), dtype=np.int64)
+            HI[:, :hcap] = S[14]
+            S[13], S[14] = HT, HI
+
+    # -- the simulation's lists, both ways
+
+    _NODE_INTS = ((N_BUSY, "n_busy"), (N_Q, "n_q"), (N_X, "n_x"), (N_ARR, "n_arr"),
+                  (N_SN, "n_sn"), (N_WZ, "n_wz"), (N_RR, "n_rr"), (N_CTOK, "c_tok"),
+                  (N_CSEG, "c_seg"))
+    _NODE_FLOATS = ((F_BACC, "b_acc"), (F_QACC, "q_acc"), (F_XACC, "x_acc"), (F_SS, "n_ss"))
+
+    def _load(self) -> None:
+        """The simulation's counters (frames reset some of them) into the arrays."""
+        sim, S = self.sim, self.S
+        nn = len(sim.ids)
+        NI, NF = S[3], S[4]
+        for row, name in self._NODE_INTS:
+            NI[row, :nn] = getattr(sim, name)
+        for row, name in self._NODE_FLOATS:
+            NF[row, :nn] = getattr(sim, name)
+        if nn:
+            S[5][:nn] = sim.n_err
+        S[22][:] = sim.F
+        S[23][:] = sim.W
+
+    def _store(self) -> None:
+        """The arrays into the simulation's lists (in place: the closures hold them)."""
+        sim, S = self.sim, self.S
+        nn = len(sim.ids)
+        NI, NF = S[3], S[4]
+        for row, name in self._NODE_INTS:
+            getattr(sim, name)[:] = NI[row, :nn].tolist()
+        for row, name in self._NODE_FLOATS:
+            getattr(sim, name)[:] = NF[row, :nn].tolist()
+        for n, errs in enumerate(S[5][:nn].tolist()):
+            sim.n_err[n][:] = errs
+        sim.F[:] = S[22].tolist()
+        sim.W[:] = S[23].tolist()
+        sim.i_busy[:] = S[9][I_BUSY, :len(sim.i_busy)].tolist()
+
+    def advance_to(self, until: float) -> None:
+        """Process every event before ``until`` (the simulation's ``_advance_to``)."""
+        sim = self.sim
+        self._load()
+        S = self.S
+        while True:
+            status = self.advance(tuple(S), until)
+            if status == R_DONE:
+                break
+            if status == R_LATER:
+                fn = sim.later.pop(int(S[24][M_LATER_S]), None)
+                if fn is not None:
+                    self._store()
+                    fn(float(S[25][MF_LATER_T]))
+                    self._load()
+                continue
+            if status == R_BROKEN:
+                raise RuntimeError("compiled core: a stream ran dry within one event")
+            self._flush()
+            self._grow()
+            self._refill()
+        self._flush()
+        self._store()
+        sim.clock = until
+
+    def live(self) -> int:
+        M = self.S[24]
+        return int(M[M_SLOTS] - M[M_FREE])
+
+    # -- handover
+
+    def handover(self) -> None:
+        """Give the run back to the general loop: lists, heap, deques, counter, samplers. (The
+        counters went to the simulation's lists at the end of the last ``advance_to``, and its
+        frame has changed some of them since.)"""
+        sim, S = self.sim, self.S
+        VI, VT, FR, M = S[0], S[1], S[2], S[24]
+        slots = int(M[M_SLOTS])
+        for row, name in ((V_NODE, "v_node"), (V_INST, "v_inst"), (V_PAR, "v_par"),
+                          (V_HOLD, "v_hold"), (V_EDGE, "v_edge"), (V_LEFT, "v_left"),
+                          (V_TRY, "v_try"), (V_TOK, "v_tok"), (V_WAIT, "v_wait"),
+                          (V_REQ, "v_req"), (V_AUX, "v_aux")):
+            getattr(sim, name)[:] = VI[row, :slots].tolist()
+        sim.v_ptok[:] = VI[V_PTOK, :slots].tolist()
+        sim.v_t0[:] = VT[:slots].tolist()
+        sim.free[:] = FR[:int(M[M_FREE])].tolist()
+        HT, HI = S[13], S[14]
+        hn = int(M[M_HN])
+        sim.heap[:] = list(zip(HT[:hn].tolist(), HI[H_S, :hn].tolist(),
+                               HI[H_C, :hn].tolist(), HI[H_A, :hn].tolist(), strict=True))
+        heapq.heapify(sim.heap)  # already a heap: same order, (time, token) is unique
+        II = S[9]
+        for i, q in enumerate(sim.i_q):
+            if q is None:
+                continue
+            q.clear()
+            c = int(II[I_QHEAD, i])
+            for _ in range(int(II[I_QLEN, i])):
+                q.append(c)
+                c = int(VI[V_QNEXT, c])
+        # The token counter: tokens the core handed out are used.
+        ahead = int(M[M_TOK]) - _peek(sim.cnt)
+        collections.deque(itertools.islice(sim.cnt, ahead), maxlen=0)
+        # Samplers again: the draws buffered but not used, then the stream's next blocks.
+        SB, SI = S[15], S[16]
+        for k, parts in enumerate(self.streams):
+            if isinstance(parts, float):
+                fn = rng.constant(parts)
+            else:
+                fn = rng.join(SB[k, int(SI[S_POS, k]):int(SI[S_LEN, k])].tolist(), parts[1])
+            for container, key in self.holders[k]:
+                container[key] = fn
+
+
+def _peek(counter: itertools.count) -> int:
+    """The next value of an ``itertools.count`` without taking it."""
+    text = repr(counter)
+    return int(text[text.index("(") + 1:text.index(")")].split(",")[0])
+
+
+def available() -> bool:
+    """Whether the compiled core can run here (numba installed, not switched off)."""
+    return ENABLED and _core() is not None
+
+
+def warm() -> None:
+    """Compile the core, or load it from numba's cache, now rather than in the first run."""
+    if not available():
+        return
+    from playground.engine.schema import load
+    from playground.engine.simulation import Simulation
+
+    Simulation(load({"schema_version": 1, "nodes": [
+        {"id": "c", "kind": "client", "params": {"rps": 50}},
+        {"id": "s", "kind": "service", "params": {"instances": 1}}],
+        "edges": [{"from": "c", "to": "s"}], "scenario": {"duration_s": 1}})).run()

@@ -1,0 +1,655 @@
+"""The compiled core of compiled.py: numba functions over its arrays (imported only when numba
+is installed; compiled.py documents the arrays and what the core does).
+
+Each function is simulation.py's closure of the same name (``advance`` is its ``advance_to``),
+restricted to call-tree designs; keep them in step.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+from playground.engine.codes import (
+    A_POOL,
+    A_SERVICE,
+    C_ATTEMPTS,
+    C_OK,
+    C_REQUESTS,
+    CLIENT,
+    ERROR,
+    EV_ARRIVE,
+    EV_DONE,
+    EV_EMIT,
+    EV_RETRY,
+    EV_TIMEOUT,
+    OK,
+    OVERLOAD,
+    RETRYABLE,
+    TIMEOUT,
+    UNAVAILABLE,
+)
+from playground.engine.compiled import (
+    _BRES,
+    _HRES,
+    _SRES,
+    _V_ROWS,
+    _VRES,
+    E_DST,
+    E_LAT_S,
+    E_RETRIES,
+    E_U_S,
+    E_WHOLE,
+    EF_FRAC,
+    EF_TMO,
+    F_BACC,
+    F_BACKOFF,
+    F_ERROR,
+    F_QACC,
+    F_RPS,
+    F_SLOW,
+    F_SS,
+    F_XACC,
+    H_A,
+    H_C,
+    H_S,
+    I_BUSY,
+    I_CAP,
+    I_HASQ,
+    I_QCAP,
+    I_QHEAD,
+    I_QLEN,
+    I_QTAIL,
+    M_ERR,
+    M_FLAG,
+    M_FLAT,
+    M_FREE,
+    M_HN,
+    M_LATER_S,
+    M_LT,
+    M_LW,
+    M_MAXLIVE,
+    M_NPTS,
+    M_SLOTS,
+    M_TOK,
+    M_WB,
+    MF_LATER_T,
+    MF_W0,
+    MF_W1,
+    N_ALGO,
+    N_AMODE,
+    N_ARR,
+    N_BUSY,
+    N_CEXP_S,
+    N_CJIT_S,
+    N_CRETRIES,
+    N_CSEG,
+    N_CTHIN_S,
+    N_CTOK,
+    N_INST0,
+    N_KIND,
+    N_LB_S,
+    N_LBOF,
+    N_OK_S,
+    N_OUT0,
+    N_OUTN,
+    N_PLAIN,
+    N_Q,
+    N_RR,
+    N_SN,
+    N_UP0,
+    N_UPN,
+    N_VIEW0,
+    N_VIEWN,
+    N_WORK_S,
+    N_WZ,
+    N_X,
+    R_BROKEN,
+    R_DONE,
+    R_LATER,
+    R_YIELD,
+    S_CONST,
+    S_LEN,
+    S_POS,
+    V_AUX,
+    V_EDGE,
+    V_HOLD,
+    V_INST,
+    V_LEFT,
+    V_NODE,
+    V_PAR,
+    V_PTOK,
+    V_QNEXT,
+    V_REQ,
+    V_TOK,
+    V_TRY,
+    V_WAIT,
+)
+
+jit = numba.njit(cache=True, error_model="numpy", boundscheck=False, _nrt=False)
+retryable = np.array(RETRYABLE, dtype=np.int64)
+inf = math.inf
+
+@jit
+def draw(SB, SI, SV, M, k):
+    if SI[S_CONST, k]:
+        return SV[k]
+    p = SI[S_POS, k]
+    if p >= SI[S_LEN, k]:
+        M[M_ERR] = 1
+        return 0.0
+    SI[S_POS, k] = p + 1
+    if p + 1 > SI[S_LEN, k] - _SRES:
+        M[M_FLAG] = 1
+    return SB[k, p]
+
+@jit
+def token(M):
+    s = M[M_TOK]
+    M[M_TOK] = s + 1
+    return s
+
+@jit
+def hpush(HT, HI, M, t, s, code, a):
+    j = M[M_HN]
+    M[M_HN] = j + 1
+    while j > 0:
+        parent = (j - 1) >> 1
+        pt = HT[parent]
+        if pt < t or (pt == t and HI[H_S, parent] < s):
+            break
+        HT[j] = pt
+        HI[H_S, j] = HI[H_S, parent]
+        HI[H_C, j] = HI[H_C, parent]
+        HI[H_A, j] = HI[H_A, parent]
+        j = parent
+    HT[j] = t
+    HI[H_S, j] = s
+    HI[H_C, j] = code
+    HI[H_A, j] = a
+
+@jit
+def hpop(HT, HI, M):
+    """Remove the top entry (the caller has read it)."""
+    n = M[M_HN] - 1
+    M[M_HN] = n
+    if n == 0:
+        return
+    t = HT[n]
+    s = HI[H_S, n]
+    code = HI[H_C, n]
+    a = HI[H_A, n]
+    j = 0
+    while True:
+        k = 2 * j + 1
+        if k >= n:
+            break
+        r = k + 1
+        if r < n and (HT[r] < HT[k] or (HT[r] == HT[k] and HI[H_S, r] < HI[H_S, k])):
+            k = r
+        if t < HT[k] or (t == HT[k] and s < HI[H_S, k]):
+            break
+        HT[j] = HT[k]
+        HI[H_S, j] = HI[H_S, k]
+        HI[H_C, j] = HI[H_C, k]
+        HI[H_A, j] = HI[H_A, k]
+        j = k
+    HT[j] = t
+    HI[H_S, j] = s
+    HI[H_C, j] = code
+    HI[H_A, j] = a
+
+@jit
+def alloc(VI, VT, FR, M, n, par, ptok, t, req):
+    if M[M_FREE] > 0:
+        M[M_FREE] -= 1
+        c = FR[M[M_FREE]]
+    else:
+        c = M[M_SLOTS]
+        M[M_SLOTS] = c + 1
+        for row in range(_V_ROWS):
+            VI[row, c] = 0
+    VI[V_NODE, c] = n
+    VI[V_INST, c] = -1
+    VI[V_PAR, c] = par
+    VI[V_PTOK, c] = ptok
+    VT[c] = t
+    VI[V_EDGE, c] = -1
+    VI[V_LEFT, c] = 0
+    VI[V_REQ, c] = req
+    return c
+
+@jit
+def release(VI, FR, M, c):
+    VI[V_NODE, c] = -1
+    VI[V_TOK, c] = 0
+    VI[V_WAIT, c] = 0
+    FR[M[M_FREE]] = c
+    M[M_FREE] += 1
+
+@jit
+def fail_at(S, c, n, cause):
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    NERR[n, cause] += 1
+    t0 = VT[c]
+    if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
+        NI[N_SN, n] += 1
+    release(VI, FR, M, c)
+    return cause
+
+@jit
+def arrive(S, c, t):
+    """``c`` reaches its node: 0, or the cause it failed with at once."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    n = VI[V_NODE, c]
+    NI[N_ARR, n] += 1
+    mode = NI[N_AMODE, n]
+    w0 = MF[MF_W0]
+    w1 = MF[MF_W1]
+    if mode == A_SERVICE:
+        i = VI[V_INST, c]
+        if i < 0:
+            nup = NI[N_UPN, n]
+            if nup == 0:
+                return fail_at(S, c, n, UNAVAILABLE)
+            r = NI[N_RR, n]
+            NI[N_RR, n] = r + 1
+            i = UPS[NI[N_UP0, n] + r % nup]
+    elif mode == A_POOL:
+        i = NI[N_INST0, n]
+    else:  # A_DELAY
+        VI[V_HOLD, c] = 0
+        NI[N_X, n] += 1
+        NF[F_XACC, n] -= t
+        if w0 <= t and t < w1:
+            NI[N_WZ, n] += 1
+        s = token(M)
+        VI[V_TOK, c] = s
+        hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
+              EV_DONE, c)
+        return 0
+    if II[I_BUSY, i] < II[I_CAP, i]:
+        II[I_BUSY, i] += 1
+        NI[N_BUSY, n] += 1
+        NF[F_BACC, n] -= t
+        VI[V_HOLD, c] = 1
+        VI[V_INST, c] = i
+        if w0 <= t and t < w1:
+            NI[N_WZ, n] += 1
+        s = token(M)
+        VI[V_TOK, c] = s
+        hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
+              EV_DONE, c)
+        return 0
+    if II[I_HASQ, i] and II[I_QLEN, i] < II[I_QCAP, i]:
+        VI[V_QNEXT, c] = -1
+        if II[I_QLEN, i] == 0:
+            II[I_QHEAD, i] = c
+        else:
+            VI[V_QNEXT, II[I_QTAIL, i]] = c
+        II[I_QTAIL, i] = c
+        II[I_QLEN, i] += 1
+        VI[V_HOLD, c] = 2
+        VI[V_INST, c] = i
+        NI[N_Q, n] += 1
+        NF[F_QACC, n] -= t
+        return 0
+    return fail_at(S, c, n, OVERLOAD)
+
+@jit
+def pick(S, n):
+    """The instance balancer ``n`` sends a visit to (-1: none)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    nv = NI[N_VIEWN, n]
+    if nv == 0:
+        return -1
+    v0 = NI[N_VIEW0, n]
+    algo = NI[N_ALGO, n]
+    if algo == 0:
+        r = NI[N_RR, n]
+        NI[N_RR, n] = r + 1
+        return VIEW[v0 + r % nv]
+    if algo == 1:
+        return VIEW[v0 + int(draw(SB, SI, SV, M, NI[N_LB_S, n]) * nv)]
+    best = -1
+    held = 1 << 62
+    for j in range(nv):
+        i = VIEW[v0 + j]
+        h = II[I_BUSY, i] + II[I_QLEN, i]
+        if h < held:
+            best = i
+            held = h
+    return best
+
+@jit
+def call(S, p, e, t):
+    """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    s = token(M)
+    VI[V_WAIT, p] = s
+    tmo = EF[EF_TMO, e]
+    if tmo != 0.0:
+        hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
+    d = EI[E_DST, e]
+    c = alloc(VI, VT, FR, M, d, p, s, t, VI[V_REQ, p])
+    pn = VI[V_NODE, p]
+    if NI[N_LBOF, pn]:
+        VI[V_INST, c] = pick(S, pn)
+    lat = EI[E_LAT_S, e]
+    if lat < 0:
+        r = arrive(S, c, t)
+        if r:
+            VI[V_WAIT, p] = 0
+        return r
+    hpush(HT, HI, M, t + draw(SB, SI, SV, M, lat), token(M), EV_ARRIVE, c)
+    return 0
+
+@jit
+def attempt(S, p, n, t):
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    F[C_ATTEMPTS] += 1
+    if VT[p] >= MF[MF_W0]:
+        W[C_ATTEMPTS] += 1
+    return call(S, p, OUT[NI[N_OUT0, n]], t)
+
+@jit
+def client_done(S, p, n, t, cause):
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    t0 = VT[p]
+    NI[N_X, n] -= 1
+    NF[F_XACC, n] += t
+    win = t0 >= MF[MF_W0]
+    if win:
+        NI[N_SN, n] += 1
+        NF[F_SS, n] += t - t0
+    if cause == OK:
+        ms = (t - t0) * 1e3
+        F[C_OK] += 1
+        LT[M[M_LT]] = ms
+        M[M_LT] += 1
+        if win:
+            W[C_OK] += 1
+            LW[M[M_LW]] = ms
+            M[M_LW] += 1
+    else:
+        F[2 + cause] += 1
+        if win:
+            W[2 + cause] += 1
+    release(VI, FR, M, p)
+
+@jit
+def client_answer(S, p, n, t, cause):
+    """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    while cause:
+        e = OUT[NI[N_OUT0, n]]
+        if retryable[cause] and VI[V_TRY, p] < EI[E_RETRIES, e]:
+            VI[V_TRY, p] += 1
+            cause = attempt(S, p, n, t)
+            continue
+        if RON[n, cause] and VI[V_AUX, p] < NI[N_CRETRIES, n]:
+            VI[V_AUX, p] += 1
+            cap = NF[F_BACKOFF, n] * float(1 << (VI[V_AUX, p] - 1))
+            s = token(M)
+            VI[V_TOK, p] = s
+            hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_CJIT_S, n]) * cap, s, EV_RETRY, p)
+            return
+        break
+    if cause == 0 and VI[V_WAIT, p]:
+        return
+    client_done(S, p, n, t, cause)
+
+@jit
+def next_queued(S, i, n, t):
+    """A server of instance ``i`` is free: the first queued visit takes it."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    c = II[I_QHEAD, i]
+    II[I_QHEAD, i] = VI[V_QNEXT, c]
+    II[I_QLEN, i] -= 1
+    NI[N_Q, n] -= 1
+    NF[F_QACC, n] += t
+    II[I_BUSY, i] += 1
+    NI[N_BUSY, n] += 1
+    NF[F_BACC, n] -= t
+    VI[V_HOLD, c] = 1
+    VI[V_INST, c] = i
+    t0 = VT[c]
+    if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
+        if t > t0:
+            WB[M[M_WB]] = (t - t0) * 1e3
+            WN[M[M_WB]] = n
+            M[M_WB] += 1
+        else:
+            NI[N_WZ, n] += 1
+    s = token(M)
+    VI[V_TOK, c] = s
+    hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
+          EV_DONE, c)
+
+@jit
+def proceed(S, c, t, cause, fin):
+    """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
+    calls or instance life)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    while True:
+        n = VI[V_NODE, c]
+        if not fin:
+            if NI[N_KIND, n] == CLIENT:
+                if cause:
+                    client_answer(S, c, n, t, cause)
+                else:
+                    client_done(S, c, n, t, OK)
+                return
+            o0 = NI[N_OUT0, n]
+            if cause:
+                e = OUT[o0 + VI[V_EDGE, c]]
+                if retryable[cause] and VI[V_TRY, c] < EI[E_RETRIES, e]:
+                    VI[V_TRY, c] += 1
+                    cause = call(S, c, e, t)
+                    if not cause:
+                        return
+                    continue
+                fin = True
+            else:
+                while True:
+                    if VI[V_LEFT, c]:
+                        VI[V_LEFT, c] -= 1
+                        VI[V_TRY, c] = 0
+                        e = OUT[o0 + VI[V_EDGE, c]]
+                        cause = call(S, c, e, t)
+                        if not cause:
+                            return
+                        break
+                    k = VI[V_EDGE, c] + 1
+                    if k >= NI[N_OUTN, n]:
+                        fin = True
+                        break
+                    VI[V_EDGE, c] = k
+                    e = OUT[o0 + k]
+                    u = EI[E_U_S, e]
+                    if u >= 0 and draw(SB, SI, SV, M, u) < EF[EF_FRAC, e]:
+                        VI[V_LEFT, c] = EI[E_WHOLE, e] + 1
+                    else:
+                        VI[V_LEFT, c] = EI[E_WHOLE, e]
+                if not fin:
+                    continue
+        # ``c`` leaves node ``n`` with ``cause`` and answers its caller.
+        h = VI[V_HOLD, c]
+        if h == 1:
+            i = VI[V_INST, c]
+            II[I_BUSY, i] -= 1
+            NI[N_BUSY, n] -= 1
+            NF[F_BACC, n] += t
+            if II[I_QLEN, i] > 0:
+                next_queued(S, i, n, t)
+        elif h == 0:
+            NI[N_X, n] -= 1
+            NF[F_XACC, n] += t
+        t0 = VT[c]
+        if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
+            NI[N_SN, n] += 1
+            NF[F_SS, n] += t - t0
+        p = VI[V_PAR, c]
+        tok = VI[V_PTOK, c]
+        release(VI, FR, M, c)
+        if p < 0 or VI[V_WAIT, p] != tok:
+            return
+        VI[V_WAIT, p] = 0
+        c = p
+        fin = False
+
+@jit
+def next_emission(S, n, t):
+    """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    rate = NF[F_RPS, n]
+    if rate <= 0:
+        return inf
+    last = M[M_NPTS] - 1
+    j = NI[N_CSEG, n]
+    while True:
+        if t >= MF[MF_W1]:
+            return inf
+        while j < last and PT[0, j + 1] <= t:
+            j += 1
+        NI[N_CSEG, n] = j
+        t0 = PT[0, j]
+        v0 = PT[1, j]
+        if j < last:
+            t1 = PT[0, j + 1]
+            v1 = PT[1, j + 1]
+            vt = v0 + (v1 - v0) * (t - t0) / (t1 - t0)
+        else:
+            t1 = inf
+            v1 = v0
+            vt = v0
+        vmax = vt if vt >= v1 else v1
+        top = rate * vmax
+        if top <= 0:
+            if t1 == inf:
+                return inf
+            t = t1
+            continue
+        tn = t + draw(SB, SI, SV, M, NI[N_CEXP_S, n]) / top
+        if tn == inf:
+            return inf
+        if tn >= t1:
+            t = t1
+            continue
+        if v1 == vt:
+            return tn
+        v = v0 + (v1 - v0) * (tn - t0) / (t1 - t0)
+        if draw(SB, SI, SV, M, NI[N_CTHIN_S, n]) * vmax < v:
+            return tn
+        t = tn
+
+@jit
+def start_request(S, n, t):
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    F[C_REQUESTS] += 1
+    F[C_ATTEMPTS] += 1
+    NI[N_ARR, n] += 1
+    win = t >= MF[MF_W0]
+    if win:
+        W[C_REQUESTS] += 1
+        W[C_ATTEMPTS] += 1
+        NI[N_WZ, n] += 1
+    if M[M_SLOTS] - M[M_FREE] >= M[M_MAXLIVE]:
+        F[2 + OVERLOAD] += 1
+        NERR[n, OVERLOAD] += 1
+        if win:
+            W[2 + OVERLOAD] += 1
+            NI[N_SN, n] += 1
+        return
+    p = alloc(VI, VT, FR, M, n, -1, 0, t, -1)
+    VI[V_EDGE, p] = 0
+    VI[V_REQ, p] = p
+    VI[V_HOLD, p] = 0
+    VI[V_TRY, p] = 0
+    VI[V_AUX, p] = 0
+    NI[N_X, n] += 1
+    NF[F_XACC, n] -= t
+    cause = call(S, p, OUT[NI[N_OUT0, n]], t)
+    if cause:
+        client_answer(S, p, n, t, cause)
+
+@jit
+def advance(S, until):
+    """Process events before ``until``; R_DONE when there, else why it stopped."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT) = S
+    vcap = VT.shape[0]
+    hcap = HT.shape[0]
+    bcap = LT.shape[0]
+    while M[M_HN] > 0 and HT[0] < until:
+        if M[M_ERR]:
+            return R_BROKEN
+        if (M[M_FLAG] or M[M_SLOTS] + _VRES > vcap or M[M_HN] + _HRES > hcap
+                or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
+                or M[M_WB] + _BRES > bcap):
+            return R_YIELD
+        t = HT[0]
+        s = HI[H_S, 0]
+        code = HI[H_C, 0]
+        a = HI[H_A, 0]
+        hpop(HT, HI, M)
+        if code == EV_DONE:
+            if VI[V_TOK, a] == s:
+                n = VI[V_NODE, a]
+                if NI[N_PLAIN, n]:
+                    proceed(S, a, t, OK, False)
+                elif draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_ERROR, n]:  # external
+                    NERR[n, ERROR] += 1
+                    proceed(S, a, t, ERROR, True)
+                else:
+                    proceed(S, a, t, OK, True)
+        elif code == EV_ARRIVE:
+            p = VI[V_PAR, a]
+            tok = VI[V_PTOK, a]
+            VT[a] = t
+            r = arrive(S, a, t)
+            if r and p >= 0 and VI[V_WAIT, p] == tok:
+                VI[V_WAIT, p] = 0
+                proceed(S, p, t, r, False)
+        elif code == EV_EMIT:
+            if NI[N_CTOK, a] == s:
+                if M[M_FLAT]:
+                    nt = t + draw(SB, SI, SV, M, NI[N_CEXP_S, a]) / NF[F_RPS, a]
+                else:
+                    nt = next_emission(S, a, t)
+                if nt < MF[MF_W1]:
+                    s2 = token(M)
+                    NI[N_CTOK, a] = s2
+                    hpush(HT, HI, M, nt, s2, EV_EMIT, a)
+                start_request(S, a, t)
+        elif code == EV_TIMEOUT:
+            if VI[V_WAIT, a] == s:
+                VI[V_WAIT, a] = 0
+                NERR[VI[V_NODE, a], TIMEOUT] += 1
+                proceed(S, a, t, TIMEOUT, False)
+        elif code == EV_RETRY:
+            if VI[V_TOK, a] == s:
+                VI[V_TOK, a] = 0
+                VI[V_TRY, a] = 0
+                n = VI[V_NODE, a]
+                r = attempt(S, a, n, t)
+                if r:
+                    client_answer(S, a, n, t, r)
+        else:  # EV_LATER: Python's to run
+            M[M_LATER_S] = s
+            MF[MF_LATER_T] = t
+            return R_LATER
+    return R_DONE

@@ -1,0 +1,265 @@
+"""The compiled core (compiled.py) gives the general event loop's output byte for byte: on the
+reference designs, on every feature a call-tree design may use, on random call-tree designs, and
+across a handover to the general loop for a live control."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from playground.engine import compiled, station
+from playground.engine.limits import Limits
+from playground.engine.schema import load
+from playground.engine.simulation import Simulation
+from tests.engine.helpers import design, node
+from tests.engine.helpers import station as station_design
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.skipif(not compiled.available(),
+                                reason="numba is not installed: nothing to compare")
+
+
+def _output(doc: dict[str, Any], core: bool, limits: Limits | None = None,
+            controls: list[tuple[int, dict[str, Any]]] | None = None) -> tuple[str, bool]:
+    """The run's frames and summary as JSON, on the compiled core or on the general loop; and
+    whether the core took the run."""
+    compiled.ENABLED = core
+    station.ENABLED = False
+    try:
+        sim = Simulation(load(doc), limits=limits)
+        took = sim.core is not None
+        frames = []
+        while not sim.done:
+            for at, control in controls or ():
+                if sim.k == at:
+                    sim.apply(control)
+            frames.append(sim.step())
+        out = {"frames": frames, "summary": sim.summary()}
+    finally:
+        compiled.ENABLED = station.ENABLED = True
+    return json.dumps(out, sort_keys=True, allow_nan=False), took
+
+
+def _same(doc: dict[str, Any], limits: Limits | None = None,
+          controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
+    fast, took = _output(doc, True, limits, controls)
+    general, _ = _output(doc, False, limits, controls)
+    assert took, "the design should take the compiled core"
+    assert fast == general
+    return fast
+
+
+def three_tier(duration_s: float = 10.0, rps: float = 2000.0) -> dict[str, Any]:
+    return design([node("users", "client", rps=rps),
+                   node("lb", "load_balancer", algorithm="round_robin"),
+                   node("api", "service", instances=8, workers=16,
+                        service_ms={"dist": "lognormal", "mean": 12, "cv": 1}),
+                   node("redis", "store", role="state", latency_ms=1),
+                   node("db", "database", latency_ms=5)],
+                  [("users", "lb"), ("lb", "api"), ("api", "redis"),
+                   {"from": "api", "to": "db", "calls": 0.3}], duration_s, warmup_s=2)
+
+
+def tree(client: dict[str, Any] | None = None, edge: dict[str, Any] | None = None,
+         algorithm: str = "round_robin", **scenario: Any) -> dict[str, Any]:
+    """client -> balancer -> api (2 x 2 workers, queue 4) -> db and an external service."""
+    return design([node("c", "client", rps=300, **(client or {})),
+                   node("lb", "load_balancer", algorithm=algorithm),
+                   node("api", "service", instances=2, workers=2, queue=4, service_ms=4),
+                   node("db", "database", connections=3, queue=5, latency_ms=3),
+                   node("ext", "external", latency_ms=2, error_rate=0.05)],
+                  [("c", "lb"), ("lb", "api"), {"from": "api", "to": "db", **(edge or {})},
+                   {"from": "api", "to": "ext", "calls": 0.5}],
+                  scenario.pop("duration_s", 12), **scenario)
+
+
+CASES: dict[str, tuple[dict[str, Any], Limits | None]] = {
+    "three-tier": (three_tier(), None),
+    "overload-and-errors": (tree(), None),
+    "random-balancer": (tree(algorithm="random"), None),
+    "least-connections": (tree(algorithm="least_connections"), None),
+    "client-timeouts-retries-backoff": (
+        tree(client={"timeout_ms": 15, "retries": 2, "backoff_ms": 5,
+                     "retry_on": ["timeout", "overload", "error"]}), None),
+    "edge-latency-timeout-retries": (
+        tree(edge={"latency_ms": {"dist": "uniform", "min": 0.5, "max": 3}, "timeout_ms": 6,
+                   "retries": 2, "calls": 2.5}), None),
+    "traffic-ramps-warmup-ticks": (
+        tree(tick_s=2, warmup_s=4, duration_s=20,
+             traffic=[{"at_s": 4, "multiplier": 3, "ramp_s": 5},
+                      {"at_s": 12, "multiplier": 0.2, "ramp_s": 0}]), None),
+    "in-flight-cap": (station_design(1000, 50, 1, queue=None, duration_s=5),
+                      Limits(max_in_flight=41)),
+    "drain-incomplete": (station_design(20, {"dist": "const", "mean": 61000}, 100,
+                                        duration_s=3), None),
+    "no-request-at-all": (station_design(0.01, 1, 1, duration_s=2), None),
+    "object-storage-and-erlang": (
+        design([node("c", "client", rps=200),
+                node("s", "service", instances=3, workers=1, queue=None,
+                     service_ms={"dist": "erlang", "mean": 9, "k": 3}),
+                node("o", "object_storage", latency_ms={"dist": "const", "mean": 2})],
+               [("c", "s"), ("s", "o")], 10), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_compiled_core_output_equals_the_general_loop_byte_for_byte(name):
+    doc, limits = CASES[name]
+    _same(doc, limits)
+
+
+def test_the_cases_exercise_what_they_name():
+    summary = json.loads(_same(*CASES["client-timeouts-retries-backoff"]))["summary"]
+    assert summary["attempts"] > summary["requests"]
+    assert summary["errors"]["timeout"] > 0 or summary["errors"]["overload"] > 0
+    summary = json.loads(_same(*CASES["overload-and-errors"]))["summary"]
+    assert summary["errors"]["overload"] > 0 and summary["errors"]["error"] > 0
+    summary = json.loads(_same(*CASES["drain-incomplete"]))["summary"]
+    assert summary["incomplete"] > 0
+
+
+def _random_design(r: random.Random) -> dict[str, Any]:
+    """A random call-tree design: clients, maybe balancers, services calling each other (to
+    higher-numbered ones only, so no cycle) and leaves, with random distributions, edge
+    parameters, client retries and traffic."""
+    def dist() -> Any:
+        mean = r.choice([0.5, 2, 5, 12])
+        return r.choice([mean, {"dist": "const", "mean": mean},
+                         {"dist": "lognormal", "mean": mean, "cv": r.choice([0.5, 2])},
+                         {"dist": "uniform", "min": 0, "max": 2 * mean},
+                         {"dist": "erlang", "mean": mean, "k": 2}])
+
+    nodes, edges = [], []
+    services = [f"s{i}" for i in range(r.randint(1, 3))]
+    for sid in services:
+        nodes.append(node(sid, "service", instances=r.randint(1, 3), workers=r.randint(1, 6),
+                          queue=r.choice([None, 0, 3, 20]), service_ms=dist()))
+    leaves = []
+    for j in range(r.randint(0, 3)):
+        kind = r.choice(["database", "store", "object_storage", "external"])
+        lid = f"l{j}"
+        params: dict[str, Any] = {"latency_ms": dist()}
+        if kind == "database":
+            params.update(connections=r.randint(1, 8), queue=r.choice([None, 2]))
+        elif kind == "store":
+            params.update(role="state", capacity=r.randint(2, 50))
+        elif kind == "external":
+            params.update(error_rate=r.choice([0, 0.1]))
+        nodes.append(node(lid, kind, **params))
+        leaves.append(lid)
+
+    def edge(src: str, dst: str) -> dict[str, Any]:
+        e: dict[str, Any] = {"from": src, "to": dst}
+        if r.random() < 0.5:
+            e["calls"] = r.choice([0.3, 1, 2, 2.5])
+        if r.random() < 0.3:
+            e["latency_ms"] = dist()
+        if r.random() < 0.3:
+            e["timeout_ms"] = r.choice([5, 30])
+            e["retries"] = r.randint(0, 2)
+        return e
+
+    for i, sid in enumerate(services):
+        for later in services[i + 1:] + leaves:
+            if r.random() < 0.5:
+                edges.append(edge(sid, later))
+    for k in range(r.randint(1, 2)):
+        cid = f"c{k}"
+        cp: dict[str, Any] = {"rps": r.choice([50, 200, 600])}
+        if r.random() < 0.4:
+            cp.update(timeout_ms=r.choice([10, 50]), retries=r.randint(0, 2),
+                      backoff_ms=r.choice([1, 20]),
+                      retry_on=r.sample(["timeout", "overload", "unavailable", "error"], 2))
+        nodes.insert(0, node(cid, "client", **cp))
+        target = r.choice(services)
+        if r.random() < 0.6:
+            lb = f"lb{k}"
+            nodes.append(node(lb, "load_balancer", latency_ms=r.choice([0, 0.1]),
+                              algorithm=r.choice(["round_robin", "random",
+                                                  "least_connections"])))
+            edges.append({"from": cid, "to": lb})
+            edges.append({"from": lb, "to": target})
+        else:
+            edges.append({"from": cid, "to": target})
+    tick = r.choice([0.5, 1, 2])
+    scenario: dict[str, Any] = {"warmup_s": tick * r.randint(0, 2)}
+    if r.random() < 0.4:
+        scenario["traffic"] = [{"at_s": 2, "multiplier": r.choice([0.5, 3]),
+                                "ramp_s": r.choice([0, 3])}]
+    return design(nodes, edges, tick * r.randint(4, 12), tick_s=tick,
+                  seed=r.randint(0, 10**6), **scenario)
+
+
+@pytest.mark.parametrize("k", range(40))
+def test_random_call_tree_designs_give_the_same_bytes_on_both_loops(k):
+    doc = _random_design(random.Random(k))
+    _same(doc)
+
+
+@pytest.mark.parametrize("control", [
+    {"kind": "traffic", "multiplier": 2, "ramp_s": 3},
+    {"kind": "event", "action": "outage", "node": "db", "duration_s": 2},
+    {"kind": "event", "action": "kill_instance", "node": "api"},
+    {"kind": "event", "action": "slowdown", "node": "api", "factor": 3, "duration_s": 2},
+])
+def test_a_live_control_hands_over_to_the_general_loop_seamlessly(control):
+    # Timeouts and retries leave stale events and visits in flight at the handover.
+    doc = tree(client={"timeout_ms": 15, "retries": 1, "backoff_ms": 5,
+                       "retry_on": ["timeout", "overload"]},
+               edge={"latency_ms": 1, "timeout_ms": 6, "retries": 1},
+               traffic=[{"at_s": 9, "multiplier": 1.5, "ramp_s": 1}])
+    doc["nodes"][2]["params"]["startup_s"] = 2
+    _same(doc, controls=[(5, control)])
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["nodes"][0]["params"].update(workflow="session"),
+    lambda d: d["nodes"][1]["params"].update(algorithm="sticky"),
+    lambda d: d["nodes"].append(node("cache", "store", role="cache")),
+    lambda d: d["scenario"].update(events=[{"at_s": 2, "action": "slowdown", "node": "api",
+                                            "factor": 2, "duration_s": 1}]),
+    lambda d: d["nodes"][2]["params"].update(
+        autoscale={"min": 1, "max": 4, "target_utilization": 0.6}),
+    lambda d: d["nodes"].append(node("fn", "serverless")),
+])
+def test_designs_beyond_a_call_tree_take_the_pure_loops(change):
+    doc = tree()
+    assert Simulation(load(doc)).core is not None
+    change(doc)
+    assert Simulation(load(doc)).core is None
+
+
+def test_without_numba_every_design_runs_in_pure_python(monkeypatch):
+    monkeypatch.setattr(compiled, "_CORE", None)
+    monkeypatch.setattr(compiled, "_numba", lambda: None)
+    sim = Simulation(load(three_tier(3)))
+    assert sim.core is None and not compiled.available()
+    sim.run()
+
+
+def test_the_switch_in_the_environment_turns_the_core_off():
+    code = ("from playground.engine import compiled; "
+            "print(compiled.ENABLED, compiled.available())")
+    env = {"PATH": "/usr/bin:/bin", "PLAYGROUND_ENGINE_COMPILED": "0", "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def test_memory_follows_requests_in_flight_not_run_length():
+    sim = Simulation(load(station_design(500, 4, 4, queue=10, duration_s=200,
+                                         balancer="round_robin")))
+    assert sim.core is not None
+    peak = 0
+    while not sim.done:
+        sim.step()
+        peak = max(peak, sim.live_visits())
+    assert 0 < peak < 200
+    assert sim.core.S[0].shape[1] == 4096  # the visit arrays never had to grow
