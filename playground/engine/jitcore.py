@@ -128,12 +128,27 @@ from playground.engine.compiled import (
     V_WAIT,
 )
 
+#: Compiled once and cached on disk. Without numba's reference counting (``_nrt=False``): the
+#: core allocates nothing, and counting references to two dozen arrays on every call between
+#: these functions cost more than the simulation itself. Without Python's division checks
+#: (``error_model="numpy"``): no division here can be by zero.
 jit = numba.njit(cache=True, error_model="numpy", boundscheck=False, _nrt=False)
 retryable = np.array(RETRYABLE, dtype=np.int64)
 inf = math.inf
 
+# The state tuple ``S`` each function unpacks (compiled.Core builds it):
+# VI visit ints [row, slot], VT visit start times, FR free slots (a stack), NI node ints
+# [row, node], NF node floats, NERR failures started [node, cause], RON client retry_on
+# [node, cause], EI/EF edge ints/floats, II instance ints, OUT/VIEW/UPS out edges, balancer
+# views and instances up (ranges given in NI), HT/HI the heap's times and (token, code,
+# slot), SB/SI/SV streams (buffered draws, position/length/constant, constant value),
+# LT/LW/WB/WN result buffers (tick latencies, window latencies, waits and their nodes),
+# F/W tick and window counters, M/MF scalars, PT the traffic profile (times, multipliers).
+
+
 @jit
 def draw(SB, SI, SV, M, k):
+    """The next draw of stream ``k``; flags a refill when the stream runs low."""
     if SI[S_CONST, k]:
         return SV[k]
     p = SI[S_POS, k]
@@ -145,11 +160,13 @@ def draw(SB, SI, SV, M, k):
         M[M_FLAG] = 1
     return SB[k, p]
 
+
 @jit
 def token(M):
     s = M[M_TOK]
     M[M_TOK] = s + 1
     return s
+
 
 @jit
 def hpush(HT, HI, M, t, s, code, a):
@@ -169,6 +186,7 @@ def hpush(HT, HI, M, t, s, code, a):
     HI[H_S, j] = s
     HI[H_C, j] = code
     HI[H_A, j] = a
+
 
 @jit
 def hpop(HT, HI, M):
@@ -201,6 +219,7 @@ def hpop(HT, HI, M):
     HI[H_C, j] = code
     HI[H_A, j] = a
 
+
 @jit
 def alloc(VI, VT, FR, M, n, par, ptok, t, req):
     if M[M_FREE] > 0:
@@ -221,6 +240,7 @@ def alloc(VI, VT, FR, M, n, par, ptok, t, req):
     VI[V_REQ, c] = req
     return c
 
+
 @jit
 def release(VI, FR, M, c):
     VI[V_NODE, c] = -1
@@ -228,6 +248,7 @@ def release(VI, FR, M, c):
     VI[V_WAIT, c] = 0
     FR[M[M_FREE]] = c
     M[M_FREE] += 1
+
 
 @jit
 def fail_at(S, c, n, cause):
@@ -239,6 +260,7 @@ def fail_at(S, c, n, cause):
         NI[N_SN, n] += 1
     release(VI, FR, M, c)
     return cause
+
 
 @jit
 def arrive(S, c, t):
@@ -300,6 +322,7 @@ def arrive(S, c, t):
         return 0
     return fail_at(S, c, n, OVERLOAD)
 
+
 @jit
 def pick(S, n):
     """The instance balancer ``n`` sends a visit to (-1: none)."""
@@ -326,6 +349,7 @@ def pick(S, n):
             held = h
     return best
 
+
 @jit
 def call(S, p, e, t):
     """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
@@ -350,6 +374,7 @@ def call(S, p, e, t):
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, lat), token(M), EV_ARRIVE, c)
     return 0
 
+
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
@@ -358,6 +383,7 @@ def attempt(S, p, n, t):
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
     return call(S, p, OUT[NI[N_OUT0, n]], t)
+
 
 @jit
 def client_done(S, p, n, t, cause):
@@ -385,6 +411,7 @@ def client_done(S, p, n, t, cause):
             W[2 + cause] += 1
     release(VI, FR, M, p)
 
+
 @jit
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
@@ -407,6 +434,7 @@ def client_answer(S, p, n, t, cause):
     if cause == 0 and VI[V_WAIT, p]:
         return
     client_done(S, p, n, t, cause)
+
 
 @jit
 def next_queued(S, i, n, t):
@@ -435,6 +463,7 @@ def next_queued(S, i, n, t):
     VI[V_TOK, c] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
           EV_DONE, c)
+
 
 @jit
 def proceed(S, c, t, cause, fin):
@@ -509,6 +538,7 @@ def proceed(S, c, t, cause, fin):
         c = p
         fin = False
 
+
 @jit
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
@@ -555,6 +585,7 @@ def next_emission(S, n, t):
             return tn
         t = tn
 
+
 @jit
 def start_request(S, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
@@ -585,6 +616,7 @@ def start_request(S, n, t):
     cause = call(S, p, OUT[NI[N_OUT0, n]], t)
     if cause:
         client_answer(S, p, n, t, cause)
+
 
 @jit
 def advance(S, until):
