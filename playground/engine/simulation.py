@@ -52,7 +52,10 @@ Output, beyond SCHEMA.md (extensions): a frame's ``latency_ms`` also has ``mean`
 ``instance_stopped``, each with its ``instance`` number); a frame's per-node ``errors`` lists
 only causes that occurred, and ``queue`` is the tick's time-average. The summary's nodes also
 have ``mean_present`` (time-average of requests at the node: queued, in service, or waiting on
-its calls), which with ``arrivals`` and ``mean_sojourn_ms`` checks Little's law. Users, charges
+its calls), which with ``arrivals`` and ``mean_sojourn_ms`` checks Little's law. So that it does,
+``mean_sojourn_ms`` is the mean stay per arrival: an arrival refused at once (overload,
+unavailable) counts as a stay of 0, while ``wait_ms`` covers only arrivals that were admitted
+(for the admitted alone, scale by arrivals / (arrivals - refused)). Users, charges
 and uploads in the summary count events from ``warmup_s`` on (drain included); ``cost`` is the
 spend over the window and its hourly rate.
 """

@@ -263,3 +263,19 @@ def test_memory_follows_requests_in_flight_not_run_length():
         peak = max(peak, sim.live_visits())
     assert 0 < peak < 200
     assert sim.core.S[0].shape[1] == 4096  # the visit arrays never had to grow
+
+
+def test_the_command_line_gives_the_same_bytes_with_and_without_the_core(tmp_path):
+    path = tmp_path / "three-tier.json"
+    path.write_text(json.dumps(three_tier(4)))
+
+    def cli(switch: str) -> str:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
+               "PLAYGROUND_ENGINE_COMPILED": switch, "PYTHONHASHSEED": switch}
+        return subprocess.run([sys.executable, "-m", "playground.engine", str(path), "--frames",
+                               "--seed", "5"], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=120, check=True).stdout
+
+    on, off = cli("1"), cli("0")
+    assert json.loads(on)["summary"]["requests"] > 3000
+    assert on == off
