@@ -4,10 +4,10 @@ Terms
 -----
 call-tree design
     Stateless clients (timeouts, retries and backoff allowed) calling, synchronously, load
-    balancers (round robin, random, least connections), services, databases, state stores,
-    object storage and external services, along edges with any latency, ``calls``, timeout and
-    retries; traffic steps allowed; no workflow state, no scheduled events, no autoscaling,
-    and no cache, cdn, queue, worker or serverless node. The reference three-tier design of
+    balancers (round robin, random, least connections), services, databases, stores (state, or
+    cache with up to 2**24 keys), cdns, object storage and external services, along edges with
+    any latency, ``calls``, timeout and retries; traffic steps allowed; no workflow state, no
+    scheduled events, no autoscaling, and no queue, worker or serverless node. The reference three-tier design of
     the benchmark, the queueing models of the accuracy tests and most designs built to explore
     capacity are call-tree designs.
 core
@@ -48,6 +48,7 @@ from playground.engine.codes import (
     A_DELAY,
     A_POOL,
     A_SERVICE,
+    CDN,
     CLIENT,
     DATABASE,
     EV_EMIT,
@@ -72,10 +73,10 @@ _V_ROWS = 13
 # Rows of the node arrays NI (ints) and NF (floats).
 (N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
- N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES) = range(28)
-_N_ROWS = 28
-F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF = range(8)
-_F_ROWS = 8
+ N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN) = range(32)
+_N_ROWS = 32
+F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT = range(9)
+_F_ROWS = 9
 # Edges (EI ints, EF floats) and instances (II).
 E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S = range(5)
 EF_FRAC, EF_TMO = range(2)
@@ -120,9 +121,9 @@ def eligible(sim: Any) -> bool:
     if not ENABLED or doc.scenario.events or sim.workflows or any(sim.n_hook):
         return False
     for n, kind in enumerate(sim.n_kind):
-        if kind not in (CLIENT, LB, SERVICE, DATABASE, STORE, OBJECT, EXTERNAL):
+        if kind not in (CLIENT, LB, SERVICE, DATABASE, STORE, CDN, OBJECT, EXTERNAL):
             return False
-        if kind == STORE and sim.n_cache[n]:
+        if sim.n_cache[n] and sim.n_seen[n] is None:  # a key model beyond 2**24 keys
             return False
         if kind == LB and sim.lb_algo[n] not in _ALGOS:
             return False
@@ -192,6 +193,8 @@ class Core:
         view: list[int] = []
         ups: list[int] = []
         amode = {SERVICE: A_SERVICE, DATABASE: A_POOL, STORE: A_POOL}
+        keys_seen: list[np.ndarray] = []
+        offset = 0
         for n in range(nn):
             kind = sim.n_kind[n]
             NI[N_KIND, n] = kind
@@ -219,6 +222,16 @@ class Core:
             NI[N_CTOK, n] = sim.c_tok[n]
             NI[N_CSEG, n] = sim.c_seg[n]
             NI[N_CEXP_S, n] = NI[N_CTHIN_S, n] = NI[N_CJIT_S, n] = -1
+            NI[N_KEY_S, n] = -1
+            if sim.n_cache[n]:
+                NI[N_OK_S, n] = stream(sim.n_ok_u, n)
+                NI[N_KEY_S, n] = stream(sim.n_key_u, n)
+                NI[N_KEYS, n] = sim.n_keys[n]
+                NI[N_NSEEN, n] = sim.n_nseen[n]
+                NI[N_SEEN0, n] = offset
+                NF[F_HIT, n] = sim.n_hit[n]
+                keys_seen.append(np.frombuffer(sim.n_seen[n], dtype=np.uint8))
+                offset += sim.n_keys[n]
         for n in sim.clients:
             NI[N_CEXP_S, n] = stream(sim.c_exp, n)
             NI[N_CTHIN_S, n] = stream(sim.c_thin, n)
@@ -279,7 +292,8 @@ class Core:
                   np.array(ups or [0], dtype=np.int64), HT, HI, SB, SI, SV,
                   np.zeros(_BCAP), np.zeros(_BCAP), np.zeros(_BCAP),
                   np.zeros(_BCAP, dtype=np.int64), np.zeros(N_COUNTERS, dtype=np.int64),
-                  np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT]
+                  np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT,
+                  np.concatenate(keys_seen) if keys_seen else np.zeros(1, dtype=np.uint8)]
         self._refill()
 
     # -- streams and buffers
@@ -439,6 +453,13 @@ class Core:
             for _ in range(int(II[I_QLEN, i])):
                 q.append(c)
                 c = int(VI[V_QNEXT, c])
+        # Caches: the keys seen since the last flush.
+        NI, SEEN = S[3], S[27]
+        for n in range(len(sim.ids)):
+            if sim.n_cache[n]:
+                off, keys = int(NI[N_SEEN0, n]), sim.n_keys[n]
+                sim.n_seen[n] = bytearray(SEEN[off:off + keys].tobytes())
+                sim.n_nseen[n] = int(NI[N_NSEEN, n])
         # The token counter: tokens the core handed out are used.
         ahead = int(M[M_TOK]) - _peek(sim.cnt)
         collections.deque(itertools.islice(sim.cnt, ahead), maxlen=0)

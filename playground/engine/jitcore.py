@@ -25,6 +25,7 @@ from playground.engine.codes import (
     EV_EMIT,
     EV_RETRY,
     EV_TIMEOUT,
+    EXTERNAL,
     OK,
     OVERLOAD,
     RETRYABLE,
@@ -47,6 +48,7 @@ from playground.engine.compiled import (
     F_BACC,
     F_BACKOFF,
     F_ERROR,
+    F_HIT,
     F_QACC,
     F_RPS,
     F_SLOW,
@@ -89,15 +91,19 @@ from playground.engine.compiled import (
     N_CTHIN_S,
     N_CTOK,
     N_INST0,
+    N_KEY_S,
+    N_KEYS,
     N_KIND,
     N_LB_S,
     N_LBOF,
+    N_NSEEN,
     N_OK_S,
     N_OUT0,
     N_OUTN,
     N_PLAIN,
     N_Q,
     N_RR,
+    N_SEEN0,
     N_SN,
     N_UP0,
     N_UPN,
@@ -143,7 +149,8 @@ inf = math.inf
 # views and instances up (ranges given in NI), HT/HI the heap's times and (token, code,
 # slot), SB/SI/SV streams (buffered draws, position/length/constant, constant value),
 # LT/LW/WB/WN result buffers (tick latencies, window latencies, waits and their nodes),
-# F/W tick and window counters, M/MF scalars, PT the traffic profile (times, multipliers).
+# F/W tick and window counters, M/MF scalars, PT the traffic profile (times, multipliers), SEEN
+# the caches' keys seen since the last flush (one byte per key, each cache's from N_SEEN0).
 
 
 @jit
@@ -253,7 +260,7 @@ def release(VI, FR, M, c):
 @jit
 def fail_at(S, c, n, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -266,7 +273,7 @@ def fail_at(S, c, n, cause):
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     mode = NI[N_AMODE, n]
@@ -327,7 +334,7 @@ def arrive(S, c, t):
 def pick(S, n):
     """The instance balancer ``n`` sends a visit to (-1: none)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     nv = NI[N_VIEWN, n]
     if nv == 0:
         return -1
@@ -354,7 +361,7 @@ def pick(S, n):
 def call(S, p, e, t):
     """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     s = token(M)
     VI[V_WAIT, p] = s
     tmo = EF[EF_TMO, e]
@@ -378,7 +385,7 @@ def call(S, p, e, t):
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -388,7 +395,7 @@ def attempt(S, p, n, t):
 @jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -416,7 +423,7 @@ def client_done(S, p, n, t, cause):
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if retryable[cause] and VI[V_TRY, p] < EI[E_RETRIES, e]:
@@ -440,7 +447,7 @@ def client_answer(S, p, n, t, cause):
 def next_queued(S, i, n, t):
     """A server of instance ``i`` is free: the first queued visit takes it."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     c = II[I_QHEAD, i]
     II[I_QHEAD, i] = VI[V_QNEXT, c]
     II[I_QLEN, i] -= 1
@@ -470,7 +477,7 @@ def proceed(S, c, t, cause, fin):
     """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
     calls or instance life)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -540,10 +547,37 @@ def proceed(S, c, t, cause, fin):
 
 
 @jit
+def cache_done(S, c, n, t):
+    """``c``'s own work at a cache store or cdn is over: a hit answers; a miss frees the
+    store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
+    ``cache_hit``, for a cache with a bitmap of keys)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+    u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
+    j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
+    was = SEEN[j]
+    if not was:
+        SEEN[j] = 1
+        NI[N_NSEEN, n] += 1
+    if was and draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_HIT, n]:
+        proceed(S, c, t, OK, True)
+        return
+    if VI[V_HOLD, c] == 1:
+        i = VI[V_INST, c]
+        II[I_BUSY, i] -= 1
+        NI[N_BUSY, n] -= 1
+        NF[F_BACC, n] += t
+        VI[V_HOLD, c] = 0
+        NI[N_X, n] += 1
+        NF[F_XACC, n] -= t
+    proceed(S, c, t, OK, False)
+
+
+@jit
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -589,7 +623,7 @@ def next_emission(S, n, t):
 @jit
 def start_request(S, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -622,7 +656,7 @@ def start_request(S, n, t):
 def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
@@ -643,11 +677,14 @@ def advance(S, until):
                 n = VI[V_NODE, a]
                 if NI[N_PLAIN, n]:
                     proceed(S, a, t, OK, False)
-                elif draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_ERROR, n]:  # external
-                    NERR[n, ERROR] += 1
-                    proceed(S, a, t, ERROR, True)
+                elif NI[N_KIND, n] == EXTERNAL:
+                    if draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_ERROR, n]:
+                        NERR[n, ERROR] += 1
+                        proceed(S, a, t, ERROR, True)
+                    else:
+                        proceed(S, a, t, OK, True)
                 else:
-                    proceed(S, a, t, OK, True)
+                    cache_done(S, a, n, t)
         elif code == EV_ARRIVE:
             p = VI[V_PAR, a]
             tok = VI[V_PTOK, a]

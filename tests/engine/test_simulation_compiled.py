@@ -100,6 +100,20 @@ CASES: dict[str, tuple[dict[str, Any], Limits | None]] = {
     "drain-incomplete": (station_design(20, {"dist": "const", "mean": 61000}, 100,
                                         duration_s=3), None),
     "no-request-at-all": (station_design(0.01, 1, 1, duration_s=2), None),
+    "cache-aside-warming": (
+        design([node("c", "client", rps=400),
+                node("lb", "load_balancer", algorithm="least_connections"),
+                node("api", "service", instances=2, workers=4, queue=10, service_ms=3),
+                node("cache", "store", role="cache", keys=500, hit_ratio=0.8, capacity=3),
+                node("db", "database", connections=4, latency_ms=4)],
+               [("c", "lb"), ("lb", "api"), ("api", "cache"), ("cache", "db")], 10,
+               warmup_s=1), None),
+    "cdn-in-front-and-a-cache-without-a-backend": (
+        design([node("c", "client", rps=300),
+                node("edge", "cdn", hit_ratio=0.7, latency_ms=3),
+                node("s", "service", instances=2, workers=2, queue=2, service_ms=5),
+                node("cache", "store", role="cache", keys=50)],
+               [("c", "edge"), ("edge", "s"), ("s", "cache")], 10), None),
     "object-storage-and-erlang": (
         design([node("c", "client", rps=200),
                 node("s", "service", instances=3, workers=1, queue=None,
@@ -143,7 +157,7 @@ def _random_design(r: random.Random) -> dict[str, Any]:
                           queue=r.choice([None, 0, 3, 20]), service_ms=dist()))
     leaves = []
     for j in range(r.randint(0, 3)):
-        kind = r.choice(["database", "store", "object_storage", "external"])
+        kind = r.choice(["database", "store", "object_storage", "external", "cache"])
         lid = f"l{j}"
         params: dict[str, Any] = {"latency_ms": dist()}
         if kind == "database":
@@ -152,6 +166,10 @@ def _random_design(r: random.Random) -> dict[str, Any]:
             params.update(role="state", capacity=r.randint(2, 50))
         elif kind == "external":
             params.update(error_rate=r.choice([0, 0.1]))
+        elif kind == "cache":
+            kind = "store"
+            params.update(role="cache", keys=r.choice([20, 3000]), hit_ratio=r.random(),
+                          capacity=r.randint(2, 50))
         nodes.append(node(lid, kind, **params))
         leaves.append(lid)
 
@@ -170,6 +188,12 @@ def _random_design(r: random.Random) -> dict[str, Any]:
         for later in services[i + 1:] + leaves:
             if r.random() < 0.5:
                 edges.append(edge(sid, later))
+    # A miss at a cache goes to a database, if there is one after it.
+    for j, lid in enumerate(leaves):
+        later_dbs = [m for m in leaves[j + 1:] if nodes[len(services) + leaves.index(m)]["kind"]
+                     == "database"]
+        if nodes[len(services) + j]["params"].get("role") == "cache" and later_dbs:
+            edges.append(edge(lid, later_dbs[0]))
     for k in range(r.randint(1, 2)):
         cid = f"c{k}"
         cp: dict[str, Any] = {"rps": r.choice([50, 200, 600])}
@@ -186,15 +210,20 @@ def _random_design(r: random.Random) -> dict[str, Any]:
                                                   "least_connections"])))
             edges.append({"from": cid, "to": lb})
             edges.append({"from": lb, "to": target})
+        elif r.random() < 0.3:
+            cdn = f"cdn{k}"
+            nodes.append(node(cdn, "cdn", hit_ratio=r.random(), latency_ms=dist()))
+            edges.append({"from": cid, "to": cdn})
+            edges.append({"from": cdn, "to": target})
         else:
             edges.append({"from": cid, "to": target})
     tick = r.choice([0.5, 1, 2])
+    duration = tick * r.randint(4, 12)
     scenario: dict[str, Any] = {"warmup_s": tick * r.randint(0, 2)}
     if r.random() < 0.4:
-        scenario["traffic"] = [{"at_s": 2, "multiplier": r.choice([0.5, 3]),
+        scenario["traffic"] = [{"at_s": duration / 3, "multiplier": r.choice([0.5, 3]),
                                 "ramp_s": r.choice([0, 3])}]
-    return design(nodes, edges, tick * r.randint(4, 12), tick_s=tick,
-                  seed=r.randint(0, 10**6), **scenario)
+    return design(nodes, edges, duration, tick_s=tick, seed=r.randint(0, 10**6), **scenario)
 
 
 @pytest.mark.parametrize("k", range(40))
@@ -208,6 +237,7 @@ def test_random_call_tree_designs_give_the_same_bytes_on_both_loops(k):
     {"kind": "event", "action": "outage", "node": "db", "duration_s": 2},
     {"kind": "event", "action": "kill_instance", "node": "api"},
     {"kind": "event", "action": "slowdown", "node": "api", "factor": 3, "duration_s": 2},
+    {"kind": "event", "action": "flush_cache", "node": "cache"},
 ])
 def test_a_live_control_hands_over_to_the_general_loop_seamlessly(control):
     # Timeouts and retries leave stale events and visits in flight at the handover.
@@ -216,13 +246,16 @@ def test_a_live_control_hands_over_to_the_general_loop_seamlessly(control):
                edge={"latency_ms": 1, "timeout_ms": 6, "retries": 1},
                traffic=[{"at_s": 9, "multiplier": 1.5, "ramp_s": 1}])
     doc["nodes"][2]["params"]["startup_s"] = 2
+    # A cache the handover must carry over (its keys seen), and a flush after it.
+    doc["nodes"].append(node("cache", "store", role="cache", keys=2000))
+    doc["edges"].append({"from": "api", "to": "cache"})
     _same(doc, controls=[(5, control)])
 
 
 @pytest.mark.parametrize("change", [
     lambda d: d["nodes"][0]["params"].update(workflow="session"),
     lambda d: d["nodes"][1]["params"].update(algorithm="sticky"),
-    lambda d: d["nodes"].append(node("cache", "store", role="cache")),
+    lambda d: d["nodes"].append(node("cache", "store", role="cache", keys=2**25)),
     lambda d: d["scenario"].update(events=[{"at_s": 2, "action": "slowdown", "node": "api",
                                             "factor": 2, "duration_s": 1}]),
     lambda d: d["nodes"][2]["params"].update(
