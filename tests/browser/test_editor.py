@@ -282,10 +282,6 @@ def test_calls_are_reordered_in_the_panel_and_events_added_in_the_scenario(page,
     page.click("button[value=add-event]")
     page.wait_for_function("(document.getElementById('editor').editor.document().scenario || {}).events?.length === 1")
     assert editor_doc(page)["scenario"]["events"] == [{"at_s": 30, "action": "kill_instance", "node": "api"}]
-    # Let the panel's requests settle first, as a person would: a change made while an earlier
-    # panel request is still in flight can be overwritten by it (seen under load; to be fixed in
-    # the editor's panel requests, which are not yet serialised with the form's own).
-    page.wait_for_load_state("networkidle")
     page.select_option("#e-0-action", "outage")
     page.locator("#f-e-0-duration_s").wait_for()  # the outage's own field, with its error until set
     assert "required" in page.locator("#f-e-0-duration_s-error").inner_text()
@@ -328,3 +324,88 @@ def test_the_document_model_keeps_call_order_and_renames_everywhere(page, daphne
     assert out["renamed"]["layout"] == {"api": {"x": 1, "y": 3}}
     assert out["left"]["edges"] == [{"from": "api", "to": "api-2"}]
     assert out["left"]["scenario"]["events"] == []
+
+
+LATE = {"title": "Late", "nodes": [{"id": "users", "kind": "client"}, {"id": "api", "kind": "service"}],
+        "edges": [{"from": "users", "to": "api"}],
+        "scenario": {"duration_s": 60, "events": [{"at_s": 30, "action": "kill_instance", "node": "api"}]}}
+
+
+def hold_first_panel_request(page, applying):
+    """Hold back the first scenario panel request that applies the form (``applying``) or only loads
+    it; the list it returns gets the held route, to ``continue_()`` when the test says."""
+    held = []
+
+    def handle(route):
+        if not held and ("apply=1" in (route.request.post_data or "")) == applying:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/editor/panel/scenario", handle)
+    return held
+
+
+def release(page, held):
+    """Let the held request through and return once the page has dealt with its answer."""
+    page.evaluate("""() => { window.heldAnswered = new Promise((resolve) => {
+        const seen = (e) => { if (e.detail.xhr.responseURL.endsWith('/editor/panel/scenario')) resolve(); };
+        document.body.addEventListener('htmx:afterRequest', seen);
+        document.getElementById('inspector').addEventListener('htmx:afterRequest', seen);
+    }); }""")
+    held[0].continue_()
+    page.evaluate("window.heldAnswered")
+
+
+def wait_held(page, held):
+    for _ in range(500):
+        if held:
+            return
+        page.wait_for_timeout(10)
+    raise AssertionError("the panel request to hold was never sent")
+
+
+def open_late_scenario(page, daphne_server):
+    Template.objects.create(slug="late", title="Late", summary="s", document_json=jsontext.dumps(LATE))
+    open_editor(page, daphne_server + "/templates/late/edit/")
+    page.click("#tab-scenario")
+    page.wait_for_selector("#e-0-action")
+
+
+def test_a_panel_reload_answered_after_a_change_does_not_revert_it(page, daphne_server):
+    open_late_scenario(page, daphne_server)
+    held = hold_first_panel_request(page, applying=False)
+    page.click("#tab-scenario")  # the open panel loads again; its answer is held back
+    wait_held(page, held)
+    page.select_option("#e-0-action", "outage")
+    page.locator("#f-e-0-duration_s").wait_for()
+    release(page, held)  # the reload's answer, rendered from the document before the change
+    assert page.input_value("#e-0-action") == "outage"
+    page.fill("#f-e-0-duration_s", "10")
+    page.press("#f-e-0-duration_s", "Tab")
+    page.wait_for_selector("#problems li.ok")
+    wait_saved(page)
+    expected = [{"at_s": 30, "action": "outage", "node": "api", "duration_s": 10}]
+    assert editor_doc(page)["scenario"]["events"] == expected
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert Design.objects.get(slug=slug).document["scenario"]["events"] == expected
+    assert page.console_log.errors == []
+
+
+def test_a_field_changed_while_the_forms_last_change_is_in_flight_is_kept(page, daphne_server):
+    open_late_scenario(page, daphne_server)
+    held = hold_first_panel_request(page, applying=True)
+    page.fill("#f-s-duration_s", "90")
+    page.press("#f-s-duration_s", "Tab")
+    wait_held(page, held)
+    page.fill("#f-s-warmup_s", "5")
+    page.press("#f-s-warmup_s", "Tab")
+    release(page, held)  # the first change's answer: the form without the second change
+    page.wait_for_function("document.getElementById('editor').editor.document().scenario.warmup_s === 5")
+    assert page.input_value("#f-s-warmup_s") == "5"
+    assert page.input_value("#f-s-duration_s") == "90"
+    wait_saved(page)
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    scenario = Design.objects.get(slug=slug).document["scenario"]
+    assert (scenario["duration_s"], scenario["warmup_s"]) == (90, 5)
+    assert page.console_log.errors == []

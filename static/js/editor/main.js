@@ -218,11 +218,40 @@ function panelValues(extra) {
   return { document: text(), readonly: canEdit ? "" : "1", ...extra };
 }
 
+// Panel requests and the user's edits. A panel form sends itself on each change and its answer
+// replaces the panel; a load (a new selection, an undo) replaces it too. An answer is rendered
+// from the document and form as they were sent, so two rules keep it from reverting a newer edit:
+// - an answer to a request sent before the user's latest edit in the panel does not replace the
+//   panel (a form's answer still gives its change to the document); the form on screen is newer;
+// - a load waits while the form has an edit in progress or a request in flight, so that it goes
+//   out with the document that holds the edit.
+// An *edit* is an input, change or submit in a panel form; ``editing`` means one that no request
+// has carried yet (the change that sends it has not happened, or is queued behind another).
+
 let shownPanel = "";
+let edits = 0;
+let editing = false;
+let formRequests = 0;
+let clock = 0; // orders panel loads wanted and requests sent
+let wanted = null; // {at}: a load held back, or overtaken, that still has to happen
+let lastForm = null; // {at, key}: the latest form request sent
+const requests = new WeakMap(); // xhr -> {at, edits, key, form}
+
+function panelKey(url, values) {
+  return `${url} ${values.node || ""} ${values.edge || ""}`;
+}
+
+/** The panel the selection and tab call for: [url, values], or null for the empty panel. */
+function panelFor() {
+  if (tab === "scenario") return [boot.urls.panelScenario, {}];
+  if (selection && selection.type === "node") return [boot.urls.panelNode, { node: selection.id }];
+  if (selection && selection.type === "edge") return [boot.urls.panelEdge, { edge: String(selection.index) }];
+  return null;
+}
 
 function loadPanel(url, values) {
   // Another selection starts at the top of the panel; the same one keeps its scroll position.
-  const key = `${url} ${values.node || ""} ${values.edge || ""}`;
+  const key = panelKey(url, values);
   const fresh = key !== shownPanel;
   shownPanel = key;
   htmx.ajax("POST", url, { target: "#inspector", swap: "innerHTML", values: panelValues(values) }).then(() => {
@@ -231,30 +260,96 @@ function loadPanel(url, values) {
 }
 
 function showPanel() {
-  if (tab === "scenario") {
-    loadPanel(boot.urls.panelScenario, {});
-  } else if (selection && selection.type === "node") {
-    loadPanel(boot.urls.panelNode, { node: selection.id });
-  } else if (selection && selection.type === "edge") {
-    loadPanel(boot.urls.panelEdge, { edge: String(selection.index) });
-  } else {
-    shownPanel = "";
-    const box = document.createElement("div");
-    box.className = "panel-empty";
-    const p = document.createElement("p");
-    p.textContent = canEdit
-      ? "Select a node or a call to edit it, or add a node from the palette. To connect two nodes, select the caller, press “Connect to…”, then click the node it calls."
-      : "Select a node or a call to see its parameters.";
-    box.append(p);
-    inspector.replaceChildren(box);
+  if (editing || formRequests > 0) {
+    wanted = { at: ++clock };
+    return;
   }
+  wanted = null;
+  const panel = panelFor();
+  if (panel) {
+    loadPanel(...panel);
+    return;
+  }
+  shownPanel = "";
+  const box = document.createElement("div");
+  box.className = "panel-empty";
+  const p = document.createElement("p");
+  p.textContent = canEdit
+    ? "Select a node or a call to edit it, or add a node from the palette. To connect two nodes, select the caller, press “Connect to…”, then click the node it calls."
+    : "Select a node or a call to see its parameters.";
+  box.append(p);
+  inspector.replaceChildren(box);
 }
+
+/** The load held back happens once the form is quiet. */
+function settlePanel() {
+  if (wanted && !editing && formRequests === 0) showPanel();
+}
+
+function panelForm(elt) {
+  return elt instanceof Element && inspector.contains(elt) ? elt.closest("form[hx-post]") : null;
+}
+
+// Capture: an edit counts before htmx, listening on the form, sends the request that carries it.
+for (const name of ["input", "change", "submit"]) {
+  inspector.addEventListener(name, (e) => {
+    if (!panelForm(e.target)) return;
+    edits += 1;
+    editing = true;
+  }, true);
+}
+// Leaving a field ends its edit: its change, if any, fired first and is sent or queued (a queued
+// request keeps ``formRequests`` above zero: htmx sends it before the one ahead of it ends).
+inspector.addEventListener("focusout", (e) => {
+  if (!panelForm(e.target)) return;
+  editing = false;
+  settlePanel();
+});
 
 // A form in the panel posts the current document along with its fields.
 document.body.addEventListener("htmx:configRequest", (e) => {
   if (!inspector.contains(e.detail.elt)) return;
   e.detail.parameters.document = text();
   if (!canEdit) e.detail.parameters.readonly = "1";
+});
+
+document.body.addEventListener("htmx:beforeRequest", (e) => {
+  if (e.detail.target !== inspector) return;
+  const form = panelForm(e.detail.elt);
+  const params = e.detail.requestConfig.parameters;
+  const info = { at: ++clock, edits, key: panelKey(e.detail.requestConfig.path, { node: params.node, edge: params.edge }), form: Boolean(form) };
+  requests.set(e.detail.xhr, info);
+  if (!form) return;
+  editing = false; // this request carries every edit so far
+  formRequests += 1;
+  lastForm = info;
+  // On the request (not the form, which its answer may replace): it ends on any outcome.
+  e.detail.xhr.addEventListener("loadend", () => {
+    formRequests -= 1;
+    settlePanel();
+  });
+});
+
+inspector.addEventListener("htmx:beforeSwap", (e) => {
+  const info = requests.get(e.detail.xhr);
+  if (!info || !e.detail.shouldSwap) return;
+  const current = panelFor();
+  if (info.edits === edits) {
+    // A form's answer for the panel wanted, sent after the load was wanted, stands for that load.
+    if (info.form && wanted && info.at > wanted.at && current && info.key === panelKey(...current)) wanted = null;
+    return;
+  }
+  e.detail.shouldSwap = false;
+  if (info.form) {
+    const answer = document.createElement("template");
+    answer.innerHTML = e.detail.serverResponse;
+    const script = answer.content.querySelector("#panel-result");
+    if (script) takeResult(JSON.parse(script.textContent));
+  } else if (!(lastForm && lastForm.at > info.at && current && lastForm.key === panelKey(...current))) {
+    // An overtaken load happens again, unless a later form request renders the same panel.
+    wanted = { at: ++clock };
+    settlePanel();
+  }
 });
 
 for (const name of ["htmx:responseError", "htmx:sendError"]) {
@@ -271,6 +366,10 @@ inspector.addEventListener("htmx:afterSwap", () => {
   if (!script) return;
   const result = JSON.parse(script.textContent);
   script.remove();
+  takeResult(result);
+});
+
+function takeResult(result) {
   if (result.node !== undefined) {
     const followed = selection && selection.type === "node" && selection.id === result.node;
     const previous = selection;
@@ -288,7 +387,7 @@ inspector.addEventListener("htmx:afterSwap", () => {
       d.scenario = result.scenario;
     }, { refreshPanel: false });
   }
-});
+}
 
 inspector.addEventListener("click", (e) => {
   const button = e.target.closest("[data-action]");
