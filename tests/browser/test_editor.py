@@ -409,3 +409,20 @@ def test_a_field_changed_while_the_forms_last_change_is_in_flight_is_kept(page, 
     scenario = Design.objects.get(slug=slug).document["scenario"]
     assert (scenario["duration_s"], scenario["warmup_s"]) == (90, 5)
     assert page.console_log.errors == []
+
+
+def test_typing_in_a_field_then_clicking_another_node_keeps_the_value_and_shows_that_node(
+        page, daphne_server):
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    click_node(page, "api")
+    page.wait_for_selector("#inspector form[data-panel=node] input[name=node][value='api']",
+                           state="attached")
+    page.fill("#f-p-workers", "7")  # typed, the field not yet left
+    click_node(page, "users")
+    page.wait_for_selector("#inspector form[data-panel=node] input[name=node][value='users']",
+                           state="attached", timeout=10000)
+    page.wait_for_function(
+        "document.getElementById('editor').editor.document().nodes[1].params.workers === 7")
+    page.wait_for_url("**/d/*/")
+    wait_saved(page)
