@@ -49,6 +49,23 @@ def celery_worker_process(tmp_path, transactional_db):
     worker.stop()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_async_test_connections(request):
+    """Close the database connection that async tests (consumers under WebsocketCommunicator)
+    leave open in asgiref's thread for thread-sensitive calls, so that the test database can be
+    dropped at the end (PostgreSQL refuses while a session is using it). Asking for the test
+    database here, in sessions that use it, makes this run before it is dropped."""
+    if not any(item.get_closest_marker("django_db") for item in request.session.items):
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def daphne_server(tmp_path_factory, django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
