@@ -6,8 +6,8 @@ call-tree design
     Stateless clients (timeouts, retries and backoff allowed) calling, synchronously, load
     balancers (round robin, random, least connections), services, databases, stores (state, or
     cache with up to 2**24 keys), cdns, object storage and external services, along edges with
-    any latency, ``calls``, timeout and retries; traffic steps allowed; no workflow state, no
-    scheduled events, no autoscaling, and no queue, worker or serverless node. The reference three-tier design of
+    any latency, ``calls``, timeout and retries; traffic steps and scheduled events allowed; no
+    workflow state, and no queue, worker or serverless node. The reference three-tier design of
     the benchmark, the queueing models of the accuracy tests and most designs built to explore
     capacity are call-tree designs.
 core
@@ -23,9 +23,15 @@ stream buffer
     low, a buffer of results fills up, the visit or event arrays need to grow, or a Python
     event (a traffic step's note) comes due. Draws taken from a sampler but not used go back
     in front of it at handover, so the sequence of each stream is never disturbed.
+scheduled events
+    The core yields to Python when one comes due. An outage, a slowdown, a cache flush, their
+    ends and a traffic step's note change only a node's flags (``NODE_ONLY``): Python applies
+    them to its lists and the core reads the flags back and goes on. Anything else (an instance
+    killed, a deploy, a scale, autoscaling) hands over, then runs in the general loop.
 handover
-    A live control needs the general loop: the arrays become the simulation's lists, heap and
-    deques again, the token counter is advanced to the core's, and the run goes on there.
+    A live control, or a scheduled event beyond ``NODE_ONLY``, needs the general loop: the arrays
+    become the simulation's lists, heap and deques again, the token counter is advanced to the
+    core's, and the run goes on there.
 
 The core is used when numba imports and ``ENABLED`` is true (the environment variable
 ``PLAYGROUND_ENGINE_COMPILED=0`` turns it off); without it every design runs in pure Python with
@@ -66,6 +72,11 @@ ENABLED = os.environ.get("PLAYGROUND_ENGINE_COMPILED", "1") != "0"
 
 _ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2}
 
+#: Scheduled callbacks (``Simulation._schedule``'s ``touches``) that change only node flags the
+#: core reads back (down, slowdown factor, a cache's keys) or record a frame event.
+NODE_ONLY = frozenset({"traffic", "outage", "outage_end", "slowdown", "slowdown_end",
+                       "flush_cache"})
+
 # Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
 (V_NODE, V_INST, V_PAR, V_PTOK, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_TOK, V_WAIT, V_REQ, V_AUX,
  V_QNEXT) = range(13)
@@ -73,8 +84,8 @@ _V_ROWS = 13
 # Rows of the node arrays NI (ints) and NF (floats).
 (N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
- N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN) = range(32)
-_N_ROWS = 32
+ N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN) = range(33)
+_N_ROWS = 33
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT = range(9)
 _F_ROWS = 9
 # Edges (EI ints, EF floats) and instances (II).
@@ -117,8 +128,7 @@ def _numba() -> Any:
 
 def eligible(sim: Any) -> bool:
     """Whether ``sim``'s design is a call-tree design (see above) and the core is available."""
-    doc = sim.document
-    if not ENABLED or doc.scenario.events or sim.workflows or any(sim.n_hook):
+    if not ENABLED or sim.workflows or any(sim.n_hook):
         return False
     for n, kind in enumerate(sim.n_kind):
         if kind not in (CLIENT, LB, SERVICE, DATABASE, STORE, CDN, OBJECT, EXTERNAL):
@@ -126,8 +136,6 @@ def eligible(sim: Any) -> bool:
         if sim.n_cache[n] and sim.n_seen[n] is None:  # a key model beyond 2**24 keys
             return False
         if kind == LB and sim.lb_algo[n] not in _ALGOS:
-            return False
-        if kind == SERVICE and sim.n_params[n].get("autoscale"):
             return False
     if any(sim.e_async):
         return False
@@ -223,6 +231,7 @@ class Core:
             NI[N_CSEG, n] = sim.c_seg[n]
             NI[N_CEXP_S, n] = NI[N_CTHIN_S, n] = NI[N_CJIT_S, n] = -1
             NI[N_KEY_S, n] = -1
+            NI[N_DOWN, n] = sim.n_down[n]
             if sim.n_cache[n]:
                 NI[N_OK_S, n] = stream(sim.n_ok_u, n)
                 NI[N_KEY_S, n] = stream(sim.n_key_u, n)
@@ -277,6 +286,7 @@ class Core:
         for j, (t, s, code, a) in enumerate(sim.heap):
             HT[j], HI[H_S, j], HI[H_C, j], HI[H_A, j] = t, s, code, a
         M[M_HN] = len(sim.heap)
+        sim.heap.clear()  # the core's now; Python's callbacks may schedule more (_callback)
         M[M_TOK] = _peek(sim.cnt)
         M[M_MAXLIVE] = min(int(sim.limits.max_in_flight), 1 << 62)
         M[M_FLAT] = sim._flat
@@ -294,6 +304,7 @@ class Core:
                   np.zeros(_BCAP, dtype=np.int64), np.zeros(N_COUNTERS, dtype=np.int64),
                   np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT,
                   np.concatenate(keys_seen) if keys_seen else np.zeros(1, dtype=np.uint8)]
+        self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
         self._refill()
 
     # -- streams and buffers
@@ -403,12 +414,22 @@ class Core:
             if status == R_DONE:
                 break
             if status == R_LATER:
-                fn = sim.later.pop(int(S[24][M_LATER_S]), None)
-                if fn is not None:
-                    self._store()
-                    fn(float(S[25][MF_LATER_T]))
+                token = int(S[24][M_LATER_S])
+                fn = sim.later.pop(token, None)
+                touches = sim.later_touches.pop(token, "")
+                if fn is None:
+                    continue
+                t = float(S[25][MF_LATER_T])
+                self._flush()
+                self._store()
+                if touches in NODE_ONLY:
+                    self._callback(fn, t)
                     self._load()
-                continue
+                    continue
+                sim.leave_core()
+                fn(t)
+                sim._advance_to(until)
+                return
             if status == R_BROKEN:
                 raise RuntimeError("compiled core: a stream ran dry within one event")
             self._flush()
@@ -418,6 +439,34 @@ class Core:
         self._store()
         sim.clock = until
 
+    def _callback(self, fn: Any, t: float) -> None:
+        """Run a NODE_ONLY callback on the simulation's lists, then take back what it changed:
+        node flags, caches flushed, events it scheduled, the tokens it used."""
+        sim, S = self.sim, self.S
+        NI, NF, M, SEEN = S[3], S[4], S[24], S[27]
+        counter = sim.cnt
+        sim.cnt = itertools.count(int(M[M_TOK]))
+        try:
+            fn(t)
+        finally:
+            M[M_TOK] = _peek(sim.cnt)
+            sim.cnt = counter
+        nn = len(sim.ids)
+        NI[N_DOWN, :nn] = sim.n_down
+        NF[F_SLOW, :nn] = sim.n_slow
+        for n in range(nn):
+            if sim.n_cache[n] and sim.n_seen[n] is not self._keys_seen[n]:  # flushed
+                off = int(NI[N_SEEN0, n])
+                SEEN[off:off + sim.n_keys[n]] = np.frombuffer(sim.n_seen[n], dtype=np.uint8)
+                NI[N_NSEEN, n] = sim.n_nseen[n]
+                self._keys_seen[n] = sim.n_seen[n]
+        from playground.engine import jitcore
+
+        self._grow()
+        for t2, s2, code, a in sim.heap:
+            jitcore.hpush(S[13], S[14], M, t2, s2, code, a)
+        sim.heap.clear()
+
     def live(self) -> int:
         M = self.S[24]
         return int(M[M_SLOTS] - M[M_FREE])
@@ -426,8 +475,8 @@ class Core:
 
     def handover(self) -> None:
         """Give the run back to the general loop: lists, heap, deques, counter, samplers. (The
-        counters went to the simulation's lists at the end of the last ``advance_to``, and its
-        frame has changed some of them since.)"""
+        counters went to the simulation's lists when the core last stopped, and a frame may have
+        changed some of them since.)"""
         sim, S = self.sim, self.S
         VI, VT, FR, M = S[0], S[1], S[2], S[24]
         slots = int(M[M_SLOTS])

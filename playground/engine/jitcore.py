@@ -90,6 +90,7 @@ from playground.engine.compiled import (
     N_CSEG,
     N_CTHIN_S,
     N_CTOK,
+    N_DOWN,
     N_INST0,
     N_KEY_S,
     N_KEYS,
@@ -276,6 +277,8 @@ def arrive(S, c, t):
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
+    if NI[N_DOWN, n]:
+        return fail_at(S, c, n, UNAVAILABLE)
     mode = NI[N_AMODE, n]
     w0 = MF[MF_W0]
     w1 = MF[MF_W1]

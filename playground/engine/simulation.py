@@ -1075,21 +1075,26 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 return tn
             t = tn
 
-    def _schedule(self, t: float, fn: Callable[[float], None]) -> None:
-        """Run ``fn(t)`` at ``t`` (for rare events: operations, instance life)."""
+    def _schedule(self, t: float, fn: Callable[[float], None], touches: str = "") -> None:
+        """Run ``fn(t)`` at ``t`` (for rare events: operations, instance life). ``touches`` says
+        what ``fn`` changes when it is only a node's flags (``compiled.NODE_ONLY``): the
+        compiled core runs those itself; anything else hands the run to the general loop."""
         s = next(self.cnt)
         self.later[s] = fn
+        if touches:
+            self.later_touches[s] = touches
         heapq.heappush(self.heap, (t, s, EV_LATER, 0))
 
     def _start(self) -> None:
+        self.later_touches: dict[int, str] = {}
         for n in self.clients:
             self._schedule_emission(n, 0.0)
         self._start_ops()
         for ev in self.document.scenario.events:
-            self._schedule(ev.at_s, lambda t, ev=ev: self._do_event(ev, t))
+            self._schedule(ev.at_s, lambda t, ev=ev: self._do_event(ev, t), ev.action)
         for at, mult, ramp in self._steps:
             self._schedule(at, lambda t, m=mult, r=ramp: self._note(
-                {"t": t, "action": "traffic", "multiplier": m, "ramp_s": r}))
+                {"t": t, "action": "traffic", "multiplier": m, "ramp_s": r}), "traffic")
         self._tick_events: list[dict[str, Any]] = []
 
     def _schedule_emission(self, n: int, t: float) -> None:
@@ -1115,12 +1120,13 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._note({"t": t, "action": action, "node": ev.node, **args})
         if action == "outage":
             self.n_down[n] = True
-            self._schedule(t + float(args["duration_s"]), lambda t2: self._end_outage(n, t2))
+            self._schedule(t + float(args["duration_s"]), lambda t2: self._end_outage(n, t2),
+                           "outage_end")
         elif action == "slowdown":
             self.n_slow[n] *= float(args["factor"])
             factor = float(args["factor"])
             self._schedule(t + float(args["duration_s"]),
-                           lambda t2: self._end_slowdown(n, factor, t2))
+                           lambda t2: self._end_slowdown(n, factor, t2), "slowdown_end")
         elif action == "flush_cache":
             if self.n_seen[n] is not None:
                 self.n_seen[n] = bytearray(self.n_keys[n])
@@ -1178,9 +1184,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             raise StopIteration
         t = self.k * self.tick_s
         if self._pending and self.core is not None:
-            self.core.handover()
-            self.core = None
-            self._advance_to = self._general_advance
+            self.leave_core()
         if self._pending and self.station is not None:
             station.handover(self, self._general_advance)
         for control in self._pending:
@@ -1193,6 +1197,13 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         end = self.k * self.tick_s
         self._advance_to(end)
         return self._close_tick(end)
+
+    def leave_core(self) -> None:
+        """Go on in the general loop from here (compiled.py's handover)."""
+        assert self.core is not None
+        self.core.handover()
+        self.core = None
+        self._advance_to = self._general_advance
 
     def _close_tick(self, end: float) -> dict[str, Any]:
         tick = self.tick_s

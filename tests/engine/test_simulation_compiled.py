@@ -223,10 +223,43 @@ def _random_design(r: random.Random) -> dict[str, Any]:
     if r.random() < 0.4:
         scenario["traffic"] = [{"at_s": duration / 3, "multiplier": r.choice([0.5, 3]),
                                 "ramp_s": r.choice([0, 3])}]
+    if r.random() < 0.5:
+        scenario["events"] = [_random_event(r, nodes, duration) for _ in range(r.randint(1, 3))]
+    if r.random() < 0.15:
+        svc = next(n for n in nodes if n["kind"] == "service")
+        svc["params"]["autoscale"] = {"min": 1, "max": 4, "target_utilization": 0.5,
+                                      "eval_s": tick * 2, "cooldown_s": tick}
     return design(nodes, edges, duration, tick_s=tick, seed=r.randint(0, 10**6), **scenario)
 
 
-@pytest.mark.parametrize("k", range(40))
+def _random_event(r: random.Random, nodes: list[dict[str, Any]], duration: float
+                  ) -> dict[str, Any]:
+    """A scheduled event on a random node it fits."""
+    at = round(r.uniform(0, duration * 0.8), 2)
+    services = [n["id"] for n in nodes if n["kind"] == "service"]
+    caches = [n["id"] for n in nodes
+              if n["kind"] == "cdn" or n["params"].get("role") == "cache"]
+    others = [n["id"] for n in nodes if n["kind"] != "client"]
+    actions = ["outage", "slowdown", "kill_instance", "rolling_deploy", "scale"]
+    action = r.choice(actions + (["flush_cache"] * 2 if caches else []))
+    if action == "outage":
+        return {"at_s": at, "action": action, "node": r.choice(others),
+                "duration_s": r.choice([0.5, 2])}
+    if action == "slowdown":
+        return {"at_s": at, "action": action, "node": r.choice(others),
+                "factor": r.choice([0.5, 4]), "duration_s": 2}
+    if action == "flush_cache":
+        return {"at_s": at, "action": action, "node": r.choice(caches)}
+    node_id = r.choice(services)
+    if action == "kill_instance":
+        return {"at_s": at, "action": action, "node": node_id}
+    if action == "rolling_deploy":
+        return {"at_s": at, "action": action, "node": node_id, "interval_s": 1,
+                "drain": r.random() < 0.5}
+    return {"at_s": at, "action": action, "node": node_id, "instances": r.randint(1, 4)}
+
+
+@pytest.mark.parametrize("k", range(60))
 def test_random_call_tree_designs_give_the_same_bytes_on_both_loops(k):
     doc = _random_design(random.Random(k))
     _same(doc)
@@ -256,17 +289,42 @@ def test_a_live_control_hands_over_to_the_general_loop_seamlessly(control):
     lambda d: d["nodes"][0]["params"].update(workflow="session"),
     lambda d: d["nodes"][1]["params"].update(algorithm="sticky"),
     lambda d: d["nodes"].append(node("cache", "store", role="cache", keys=2**25)),
-    lambda d: d["scenario"].update(events=[{"at_s": 2, "action": "slowdown", "node": "api",
-                                            "factor": 2, "duration_s": 1}]),
-    lambda d: d["nodes"][2]["params"].update(
-        autoscale={"min": 1, "max": 4, "target_utilization": 0.6}),
     lambda d: d["nodes"].append(node("fn", "serverless")),
+    lambda d: (d["nodes"].extend([node("q", "queue"), node("w", "worker")]),
+               d["edges"].append({"from": "q", "to": "w"})),
 ])
 def test_designs_beyond_a_call_tree_take_the_pure_loops(change):
     doc = tree()
     assert Simulation(load(doc)).core is not None
     change(doc)
     assert Simulation(load(doc)).core is None
+
+
+@pytest.mark.parametrize("action", [
+    {"action": "outage", "node": "db", "duration_s": 2},
+    {"action": "slowdown", "node": "api", "factor": 4, "duration_s": 2},
+    {"action": "flush_cache", "node": "cache"},
+    {"action": "kill_instance", "node": "api"},
+    {"action": "rolling_deploy", "node": "api", "interval_s": 1},
+    {"action": "scale", "node": "api", "instances": 3},
+])
+def test_scheduled_events_run_in_the_core_or_hand_over_mid_tick(action):
+    doc = tree(tick_s=2, duration_s=12)
+    doc["nodes"][2]["params"]["startup_s"] = 1
+    doc["nodes"].append(node("cache", "store", role="cache", keys=300))
+    doc["edges"].append({"from": "api", "to": "cache"})
+    doc["scenario"]["events"] = [{"at_s": 5.3, **action}]
+    out = json.loads(_same(doc))
+    frame = out["frames"][2]  # the tick of [4, 6) s
+    assert frame["events"][0]["action"] == action["action"]
+    compiled.ENABLED = True
+    try:
+        sim = Simulation(load(doc))
+        sim.step(), sim.step(), sim.step()
+        # Node flags stay in the core; instance life is the general loop's.
+        assert (sim.core is not None) == (action["action"] in compiled.NODE_ONLY)
+    finally:
+        compiled.ENABLED = True
 
 
 def test_without_numba_every_design_runs_in_pure_python(monkeypatch):
