@@ -11,7 +11,7 @@ call-tree design
     the benchmark, the queueing models of the accuracy tests and most designs built to explore
     capacity are call-tree designs.
 core
-    ``_advance``: the general event loop of simulation.py (``advance_to`` and the closures it
+    ``jitcore.advance``: the general event loop of simulation.py (``advance_to`` and the closures it
     calls, restricted to what a call-tree design can reach) written over numpy arrays and
     compiled by numba. It keeps the general loop's data model (visit slots and their free
     stack, one event heap ordered by (time, token), tokens from one counter, instance FIFOs)
@@ -20,8 +20,8 @@ core
 stream buffer
     The core cannot call Python, so each random stream's next draws are copied from its
     sampler into a row of ``SB``; the core yields back to Python between events when a row runs
-    low, a buffer of results fills up, the visit or event arrays need to grow, or a Python
-    event (a traffic step's note) comes due. Draws taken from a sampler but not used go back
+    low, a buffer of results fills up, the visit or event arrays need to grow, or a scheduled
+    event comes due. Draws taken from a sampler but not used go back
     in front of it at handover, so the sequence of each stream is never disturbed.
 scheduled events
     The core yields to Python when one comes due. An outage, a slowdown, a cache flush, their
