@@ -16,12 +16,15 @@ tolerance
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from playground.engine import compiled
+from playground.engine import station as station_path
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
 
@@ -70,6 +73,28 @@ def simulate(doc: dict[str, Any], probe: Callable[[Simulation], Any] | None = No
         if probe is not None:
             probes.append(probe(sim))
     return sim.summary(), frames, probes
+
+
+def output_on(doc: dict[str, Any], core: bool, station_loop: bool, limits: Any = None,
+              controls: list[tuple[int, dict[str, Any]]] | None = None) -> tuple[str, str]:
+    """Run ``doc`` with the compiled core and the single-station loop on or off, applying each
+    ``(tick, control)`` live before that tick: its frames and summary as JSON, and the path that
+    took the run ("compiled", "station" or "general")."""
+    compiled.ENABLED, station_path.ENABLED = core, station_loop
+    try:
+        sim = Simulation(load(doc), limits=limits)
+        path = ("compiled" if sim.core is not None
+                else "station" if sim.station is not None else "general")
+        frames = []
+        while not sim.done:
+            for at, control in controls or ():
+                if sim.k == at:
+                    sim.apply(control)
+            frames.append(sim.step())
+        out = {"frames": frames, "summary": sim.summary()}
+    finally:
+        compiled.ENABLED = station_path.ENABLED = True
+    return json.dumps(out, sort_keys=True, allow_nan=False), path
 
 
 def batch_se(values: list[float] | np.ndarray, weights: list[float] | np.ndarray | None = None,

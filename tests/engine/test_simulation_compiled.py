@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from playground.engine import compiled, station
+from playground.engine import compiled
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
-from tests.engine.helpers import design, node
+from tests.engine.helpers import design, node, output_on
 from tests.engine.helpers import station as station_design
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,32 +26,11 @@ pytestmark = pytest.mark.skipif(not compiled.available(),
                                 reason="numba is not installed: nothing to compare")
 
 
-def _output(doc: dict[str, Any], core: bool, limits: Limits | None = None,
-            controls: list[tuple[int, dict[str, Any]]] | None = None) -> tuple[str, bool]:
-    """The run's frames and summary as JSON, on the compiled core or on the general loop; and
-    whether the core took the run."""
-    compiled.ENABLED = core
-    station.ENABLED = False
-    try:
-        sim = Simulation(load(doc), limits=limits)
-        took = sim.core is not None
-        frames = []
-        while not sim.done:
-            for at, control in controls or ():
-                if sim.k == at:
-                    sim.apply(control)
-            frames.append(sim.step())
-        out = {"frames": frames, "summary": sim.summary()}
-    finally:
-        compiled.ENABLED = station.ENABLED = True
-    return json.dumps(out, sort_keys=True, allow_nan=False), took
-
-
 def _same(doc: dict[str, Any], limits: Limits | None = None,
           controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
-    fast, took = _output(doc, True, limits, controls)
-    general, _ = _output(doc, False, limits, controls)
-    assert took, "the design should take the compiled core"
+    fast, path = output_on(doc, True, False, limits, controls)
+    general, _ = output_on(doc, False, False, limits, controls)
+    assert path == "compiled", "the design should take the compiled core"
     assert fast == general
     return fast
 

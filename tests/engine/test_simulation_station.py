@@ -3,34 +3,20 @@ byte, request by request on the same draws, and hands over to it for live contro
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from playground.engine import compiled, station
+from playground.engine import compiled
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
-from tests.engine.helpers import design, node
+from tests.engine.helpers import design, node, output_on
 from tests.engine.helpers import station as station_design
 
 
 def _output(doc, fast: bool, limits=None, controls=None) -> tuple[str, bool]:
-    station.ENABLED = fast
-    compiled.ENABLED = False  # the compiled core would take these designs first
-    try:
-        sim = Simulation(load(doc), limits=limits)
-        took = sim.station is not None
-        frames = []
-        while not sim.done:
-            for at, control in controls or ():
-                if sim.k == at:
-                    sim.apply(control)
-            frames.append(sim.step())
-        out = {"frames": frames, "summary": sim.summary()}
-    finally:
-        station.ENABLED = compiled.ENABLED = True
-    return json.dumps(out, sort_keys=True, allow_nan=False), took
+    # The compiled core would take these designs first.
+    text, path = output_on(doc, False, fast, limits, controls)
+    return text, path == "station"
 
 
 STATIONS = {
