@@ -209,7 +209,9 @@ def main() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * args.viewers + 256)), hard))
     with tempfile.TemporaryDirectory(prefix="bench-reliability-") as tmp:
-        site = Site(Path(tmp), daphnes=2, load_templates=True, TRUSTED_PROXY_COUNT="1")
+        # Every viewer connects from this machine: lift the per-address socket cap above their number.
+        site = Site(Path(tmp), daphnes=2, load_templates=True, TRUSTED_PROXY_COUNT="1",
+                    WS_MAX_CONNECTIONS_PER_ADDRESS=str(args.viewers + 100))
         try:
             v = asyncio.run(viewers_benchmark(site, args.viewers, args.duration))
             print(f"{v['viewers']} viewers of one live run at 1x on two Daphne processes, {v['frames']} frames: "

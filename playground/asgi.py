@@ -1,6 +1,7 @@
 """The ASGI application Daphne serves: Django's HTTP views and the WebSocket consumers, one process.
 
-WebSockets pass the Origin check against ALLOWED_HOSTS and carry the session's user.
+A WebSocket passes the same-origin check (scheme, host and port; ``playground/sockets.py``), then
+the cap on open sockets per client address, and carries the session's user.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ django_asgi_app = get_asgi_application()  # Before importing consumers: it sets 
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from playground.routing import websocket_urlpatterns  # noqa: E402
+from playground.sockets import ConnectionCap, SameOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(ConnectionCap(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

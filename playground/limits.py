@@ -17,7 +17,8 @@ NUL
     text, which would otherwise be a 500.
 message rate
     A WebSocket client may send at most ``WS_MAX_MESSAGES`` messages in any ``WS_RATE_WINDOW_S``
-    seconds; past that the socket is closed with code 1008 (policy violation).
+    seconds; past that the socket is closed with code 4008 (see ``playground/sockets.py`` for every
+    close code).
 """
 
 from __future__ import annotations

@@ -212,6 +212,12 @@ WS_MAX_MESSAGE_BYTES = envint("WS_MAX_MESSAGE_BYTES", 1024, minimum=16)
 WS_MAX_MESSAGES = envint("WS_MAX_MESSAGES", 20, minimum=1)
 WS_RATE_WINDOW_S = envint("WS_RATE_WINDOW_S", 10, minimum=1)
 
+# Abuse limits (issue 13; README "Configuration", docs/reliability.md "Limits"). Open WebSockets per
+# client address, counted in Redis across every Daphne process (playground/sockets.py); a socket
+# whose process died stops counting after WS_CONNECTION_TTL_S.
+WS_MAX_CONNECTIONS_PER_ADDRESS = envint("WS_MAX_CONNECTIONS_PER_ADDRESS", 100, minimum=1)
+WS_CONNECTION_TTL_S = envint("WS_CONNECTION_TTL_S", 60, minimum=3)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

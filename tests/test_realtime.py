@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 
 from playground.asgi import application
 
-ORIGIN = [(b"origin", b"http://localhost")]
+ORIGIN = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
 
 @pytest.mark.asyncio

@@ -28,6 +28,8 @@ from playground.engine import DocumentError, Problem
 router = Router(tags=["designs"])
 
 MAX_PAGE = 100
+#: The largest ``offset``: beyond it a database's integer (SQLite's 64-bit, PostgreSQL's bigint) overflows.
+MAX_OFFSET = 2**31 - 1
 
 _BODY = json_request_body({
     "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
@@ -99,8 +101,8 @@ def _owned(request: HttpRequest, slug: str) -> Design:
 
 @router.get("/designs", auth=ApiTokenAuth(), response=dict, summary="Your designs, newest change first")
 def list_designs(request: HttpRequest, limit: int = 50, offset: int = 0):
-    if not 1 <= limit <= MAX_PAGE or offset < 0:
-        raise HttpError(400, f"limit must be 1-{MAX_PAGE} and offset >= 0")
+    if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
+        raise HttpError(400, f"limit must be 1-{MAX_PAGE} and offset from 0 to {MAX_OFFSET}")
     rows = Design.objects.filter(owner=request.auth)
     return {"count": rows.count(), "designs": [_summary(request, d) for d in rows[offset:offset + limit]]}
 

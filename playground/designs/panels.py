@@ -316,6 +316,8 @@ def editor_export(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("format must be json or yaml", content_type="text/plain")
     try:
         doc = documents.read_json(request.POST.get("document", ""))
+        if not isinstance(doc, dict):
+            raise DocumentError([documents.Problem("document", "must be a JSON object")])
     except DocumentError as exc:
         return _bad_document(exc)
     content_type = "application/json" if fmt == "json" else "application/yaml"

@@ -20,7 +20,7 @@ from playground.designs.models import Template
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem
 from playground.limits import client_address
-from playground.runs import service
+from playground.runs import service, stream
 from playground.runs.models import Run
 
 router = Router(tags=["runs"])
@@ -132,8 +132,12 @@ def get_frames(request: HttpRequest, slug: str, after: int = 0, limit: int = 360
     run, missing = _run_or_404(request, slug)
     if missing:
         return missing
-    if after < 0 or not 1 <= limit <= 3600:
-        return error_response(request, 400, "after must be >= 0 and limit from 1 to 3600")
+    problem = stream.after_problem(after)
+    if problem:
+        return error_response(request, 400, problem, [{"path": "after", "message": problem}])
+    if not 1 <= limit <= 3600:
+        return error_response(request, 400, "limit must be from 1 to 3600",
+                              [{"path": "limit", "message": "must be from 1 to 3600"}])
     return {"frames": service.frames_after(run, after, limit)}
 
 

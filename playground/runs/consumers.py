@@ -11,8 +11,18 @@ dropped) re-joins the group and reads the log and the row itself.
 ``PingConsumer`` (``/ws/ping/``) is the diagnostics socket: every text message goes out through the
 channel layer and back, proving that Daphne, the WebSocket stack and the channel layer work.
 
-Both close a socket whose client sends a message over ``WS_MAX_MESSAGE_BYTES`` (code 1009) or more
-than ``WS_MAX_MESSAGES`` in ``WS_RATE_WINDOW_S`` seconds (code 1008).
+Close codes a client can receive (all in the 4000 range: autobahn, under Daphne, lets an application
+close only with 1000 or 3000-4999; see ``playground/sockets.py`` and docs/reliability.md):
+
+- 1000: the run ended and everything was sent (the client usually closes first);
+- 4008: more than ``WS_MAX_MESSAGES`` messages in ``WS_RATE_WINDOW_S`` seconds (either consumer);
+- 4009: a message over ``WS_MAX_MESSAGE_BYTES``, or a binary one (either consumer);
+- 4400: ``?after=`` is not a whole number from 0 to 2**31-1 (``RunConsumer``);
+- 4404: no run has that id (``RunConsumer``);
+- 4429: the client's address has ``WS_MAX_CONNECTIONS_PER_ADDRESS`` sockets open already (before
+  either consumer, ``sockets.ConnectionCap``).
+
+A socket refused with a code is accepted first and closed at once, so the client reads the code.
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 from django.conf import settings
 
+from playground import sockets
 from playground.limits import MessageRate
 from playground.runs import service, stream
 from playground.runs.models import Run
@@ -45,12 +56,31 @@ class LimitedMessages:
             self.rate = MessageRate(settings.WS_MAX_MESSAGES, settings.WS_RATE_WINDOW_S)
         size = len(bytes_data) if bytes_data is not None else len((text_data or "").encode())
         if bytes_data is not None or size > settings.WS_MAX_MESSAGE_BYTES:
-            await self.close(code=1009)  # message too big
+            await self.close(code=sockets.CLOSE_MESSAGE_TOO_BIG)
             return True
         if not self.rate.allow():
-            await self.close(code=1008)  # policy violation: too many messages
+            await self.close(code=sockets.CLOSE_TOO_MANY_MESSAGES)
             return True
         return False
+
+    async def refuse(self, code: int) -> None:
+        """Accept and close at once, so the client reads ``code`` (a close before accepting is an
+        HTTP 403 at the handshake, with no code)."""
+        await self.accept()
+        await self.close(code=code)
+
+
+def after_from(query_string: bytes) -> int | None:
+    """The ``after`` of a viewer's query (0 when absent); None when it is not a whole number from 0
+    to ``stream.MAX_SEQ``."""
+    try:
+        raw = parse_qs(query_string.decode("latin1")).get("after", ["0"])[0].strip()
+    except ValueError:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 12:
+        return None
+    after = int(raw)
+    return None if stream.after_problem(after) else after
 
 
 class PingConsumer(LimitedMessages, AsyncWebsocketConsumer):
@@ -83,14 +113,14 @@ class RunConsumer(LimitedMessages, AsyncJsonWebsocketConsumer):
 
     async def connect(self):
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
-        query = parse_qs(self.scope.get("query_string", b"").decode())
-        try:
-            self.last_seq = max(0, int(query.get("after", ["0"])[0]))
-        except ValueError:
-            self.last_seq = 0
+        after = after_from(self.scope.get("query_string", b""))
+        if after is None:
+            await self.refuse(sockets.CLOSE_BAD_QUERY)
+            return
+        self.last_seq = after
         run = await _get_run(self.slug)
         if run is None:
-            await self.close(code=4404)
+            await self.refuse(sockets.CLOSE_NO_SUCH_RUN)
             return
         self.lock = asyncio.Lock()
         self.heard_at = time.monotonic()

@@ -33,6 +33,18 @@ from django.conf import settings
 from playground import jsontext
 
 STREAM_TTL_S = 24 * 3600
+#: The largest seq a viewer may ask to read after (``?after=``): a frame's seq fits the database's
+#: integer column and a stream id, and a run has at most RUN_MAX_FRAMES frames anyway. A larger
+#: ``after`` is refused (400 from the API, close code 4400 on the WebSocket) instead of reaching
+#: Redis ("Invalid stream ID") or the database (integer out of range) as a 500.
+MAX_SEQ = 2**31 - 1
+
+
+def after_problem(after: int) -> str | None:
+    """Why ``after`` cannot be read after, or None."""
+    if not 0 <= after <= MAX_SEQ:
+        return f"after must be a whole number from 0 to {MAX_SEQ}"
+    return None
 
 
 def frames_key(slug: str) -> str:
@@ -157,7 +169,10 @@ def append_frame(slug: str, token: str, seq: int, text: str, ttl_s: float) -> bo
 
 
 def read_log(slug: str, after: int, limit: int | None = None) -> list[dict[str, Any]]:
-    """Frames with seq > after from the replay log (empty if the log has expired)."""
+    """Frames with seq > after from the replay log (empty if the log has expired, or if ``after``
+    is past MAX_SEQ)."""
+    if after >= MAX_SEQ:
+        return []
     entries = client().xrange(frames_key(slug), min=f"{after + 1}-0", max="+", count=limit)
     return [json.loads(fields[b"f"]) for _id, fields in entries]
 

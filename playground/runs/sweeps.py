@@ -227,7 +227,10 @@ def parse_axis(raw: Any, path: str) -> tuple[Axis | None, list[Problem]]:
             return None, [Problem(f"{path}", "give values, or from, to and step as numbers")]
         if step <= 0 or stop < start:
             return None, [Problem(f"{path}.step", "must be > 0, with from <= to")]
-        count = math.floor((stop - start) / step + 1e-9) + 1
+        span = (stop - start) / step  # inf when it overflows a float (from 1 to 1e18 in steps of 1e-300)
+        if not math.isfinite(span):
+            return None, [Problem(f"{path}", f"gives more values than can be counted; at most {MAX_VALUES_PER_AXIS}")]
+        count = math.floor(span + 1e-9) + 1
         if count > MAX_VALUES_PER_AXIS:
             return None, [Problem(f"{path}", f"gives {count} values; at most {MAX_VALUES_PER_AXIS}")]
         values = [_tidy(start + i * step) for i in range(count)]

@@ -17,7 +17,7 @@ from playground.runs import service, stream
 from playground.runs.models import Run
 from tests.runs.designs import web_fleet
 
-ORIGIN = [(b"origin", b"http://localhost")]
+ORIGIN = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
 
 @pytest.fixture
@@ -292,7 +292,7 @@ def test_message_rate_is_a_sliding_window():
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", ["/ws/ping/", "run"])
-async def test_a_websocket_message_over_the_size_cap_closes_the_socket_1009(path, settings, clean_runs):
+async def test_a_websocket_message_over_the_size_cap_closes_the_socket_4009(path, settings, clean_runs):
     from asgiref.sync import sync_to_async
 
     if path == "run":
@@ -305,14 +305,14 @@ async def test_a_websocket_message_over_the_size_cap_closes_the_socket_1009(path
         output = await communicator.receive_output(timeout=5)
         if output["type"] == "websocket.close":
             break
-    assert output["code"] == 1009
+    assert output["code"] == 4009
     await communicator.wait()
 
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("path", ["/ws/ping/", "run"])
-async def test_too_many_websocket_messages_close_the_socket_1008(path, settings, clean_runs):
+async def test_too_many_websocket_messages_close_the_socket_4008(path, settings, clean_runs):
     from asgiref.sync import sync_to_async
 
     settings.WS_MAX_MESSAGES = 5
@@ -328,7 +328,7 @@ async def test_too_many_websocket_messages_close_the_socket_1008(path, settings,
         output = await communicator.receive_output(timeout=5)
         if output["type"] == "websocket.close":
             codes.append(output["code"])
-    assert codes == [1008]
+    assert codes == [4008]
     await communicator.wait()
 
 

@@ -22,7 +22,7 @@ from tests.processes import ROOT, start_celery_worker
 from tests.runs.designs import web_fleet
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
-ORIGIN = [(b"origin", b"http://localhost")]
+ORIGIN = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
 
 
 @pytest.fixture

@@ -1,0 +1,277 @@
+"""Issue 13's abuse findings: the former 500s are 4xx naming the problem; WebSocket close codes are
+valid (through WebsocketCommunicator and a real Daphne); open sockets are capped per address in
+Redis; the origin check compares scheme, host and port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from playground import sockets
+from playground.accounts.models import ApiToken
+from playground.asgi import application
+from playground.runs import service, stream
+from playground.runs.models import Run
+from tests.processes import start_daphne
+from tests.runs.designs import web_fleet
+
+HUGE = "99999999999999999999"
+
+
+@pytest.fixture
+def clean_runs():
+    yield
+    for slug in Run.objects.values_list("slug", flat=True):
+        stream.delete_keys(slug)
+
+
+@pytest.fixture
+def clean_slots():
+    yield
+    r = stream.client()
+    for key in r.scan_iter("ws:conns:*"):
+        r.delete(key)
+
+
+# --- the four 500s ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_sweep_range_that_overflows_is_a_422_naming_the_axis(client):
+    axes = [{"path": "nodes.api.params.instances", "from": 1, "to": 1e18, "step": 1e-300}]
+    response = client.post("/api/sweeps", json.dumps({"document": web_fleet(), "axes": axes}),
+                           content_type="application/json")
+    assert response.status_code == 422, response.content
+    problem = response.json()["problems"][0]
+    assert problem["path"] == "axes[0]" and "at most 200" in problem["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("after", [HUGE, str(2**31), "-1"])
+def test_frames_after_a_seq_out_of_range_is_a_400_naming_after(client, clean_runs, after):
+    run, _ = service.create_run(web_fleet(), owner=service.Owner(key="addr:f", address="f"))
+    response = client.get(f"/api/runs/{run.slug}/frames?after={after}")
+    assert response.status_code == 400, response.content
+    assert response.json()["problems"] == [{"path": "after", "message": "after must be a whole number from 0 to "
+                                                                        f"{2**31 - 1}"}]
+
+
+@pytest.mark.django_db
+def test_frames_after_the_largest_seq_is_an_empty_list(client, clean_runs):
+    run, _ = service.create_run(web_fleet(), owner=service.Owner(key="addr:f", address="f"))
+    response = client.get(f"/api/runs/{run.slug}/frames?after={stream.MAX_SEQ}")
+    assert response.status_code == 200 and response.json() == {"frames": []}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("document", ["5", "[]", '"text"', "null"])
+def test_exporting_a_document_that_is_not_an_object_is_a_400(client, document):
+    response = client.post("/editor/export", {"document": document, "format": "json"})
+    assert response.status_code == 400
+    assert b"must be a JSON object" in response.content
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("offset", ["9223372036854775808", str(2**31), "-1"])
+def test_a_designs_offset_out_of_range_is_a_400_naming_it(client, django_user_model, offset):
+    user = django_user_model.objects.create_user("offset", password="pw-123456789")
+    token = ApiToken.issue(user, "t")[1]
+    response = client.get(f"/api/designs?offset={offset}", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 400
+    assert "offset from 0 to 2147483647" in response.json()["error"]
+
+
+# --- close codes, through WebsocketCommunicator -----------------------------------------------------
+
+ORIGIN = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+
+
+async def close_code(path: str, address: str = "10.0.0.1", headers=ORIGIN) -> int:
+    """The code the socket at ``path`` is closed with, right after connecting."""
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    communicator.scope["client"] = [address, 5000]
+    connected, _ = await communicator.connect()
+    assert connected
+    output = await communicator.receive_output(timeout=5)
+    assert output["type"] == "websocket.close", output
+    await communicator.wait()
+    return output["code"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("query", [f"after={HUGE}", "after=x", "after=-3", "after=1e5", f"after={2**31}"])
+async def test_a_viewer_with_a_bad_after_is_closed_4400(query, clean_runs, clean_slots):
+    run, _ = await sync_to_async(service.create_run)(web_fleet(), owner=service.Owner(key="addr:w", address="w"))
+    assert await close_code(f"/ws/runs/{run.slug}/?{query}") == sockets.CLOSE_BAD_QUERY
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_viewer_of_no_run_is_closed_4404(clean_slots):
+    assert await close_code("/ws/runs/no-such-run-at-all/") == sockets.CLOSE_NO_SUCH_RUN
+
+
+def test_after_from_reads_whole_numbers_up_to_the_largest_seq():
+    assert sockets.CLOSE_BAD_QUERY == 4400
+    from playground.runs.consumers import after_from
+
+    assert after_from(b"") == 0
+    assert after_from(b"after=17") == 17
+    assert after_from(f"after={2**31 - 1}".encode()) == 2**31 - 1
+    assert [after_from(q) for q in (b"after=%2B5", b"after=\xd9\xa3", b"after=2147483648", b"after=")] == [
+        None, None, None, 0]
+
+
+# --- connections per address -------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_sockets_past_the_per_address_cap_are_closed_4429_and_a_freed_slot_is_reused(settings, clean_slots):
+    settings.WS_MAX_CONNECTIONS_PER_ADDRESS = 2
+    open_ones = []
+    for _ in range(2):
+        communicator = WebsocketCommunicator(application, "/ws/ping/", headers=ORIGIN)
+        communicator.scope["client"] = ["10.1.1.1", 4000]
+        assert (await communicator.connect())[0]
+        open_ones.append(communicator)
+    assert await close_code("/ws/ping/", address="10.1.1.1") == sockets.CLOSE_TOO_MANY_CONNECTIONS
+    other = WebsocketCommunicator(application, "/ws/ping/", headers=ORIGIN)
+    other.scope["client"] = ["10.1.1.2", 4000]
+    assert (await other.connect())[0]  # another address has its own count
+    await other.disconnect()
+    await open_ones[0].disconnect()
+    again = WebsocketCommunicator(application, "/ws/ping/", headers=ORIGIN)
+    again.scope["client"] = ["10.1.1.1", 4000]
+    assert (await again.connect())[0]
+    await again.send_to(text_data="still works")
+    assert await again.receive_from(timeout=5) == "still works"
+    for communicator in (again, open_ones[1]):
+        await communicator.disconnect()
+    assert stream.client().zcard(sockets.slots_key("10.1.1.1")) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_slot_whose_process_died_lapses_after_its_ttl(settings, clean_slots):
+    settings.WS_MAX_CONNECTIONS_PER_ADDRESS = 2
+    settings.WS_CONNECTION_TTL_S = 1
+    # Two sockets in a process that died: taken, never released nor refreshed.
+    assert await sockets.take_slot("10.2.2.2", "dead-1")
+    assert await sockets.take_slot("10.2.2.2", "dead-2")
+    assert not await sockets.take_slot("10.2.2.2", "new")
+    await asyncio.sleep(1.2)
+    assert await sockets.take_slot("10.2.2.2", "new")
+    assert stream.client().ttl(sockets.slots_key("10.2.2.2")) <= 2
+
+
+@pytest.mark.asyncio
+async def test_an_open_socket_keeps_its_slot_past_the_ttl(settings, clean_slots):
+    settings.WS_MAX_CONNECTIONS_PER_ADDRESS = 1
+    settings.WS_CONNECTION_TTL_S = 0.6
+    assert await sockets.take_slot("10.3.3.3", "alive")
+    keeper = asyncio.create_task(sockets._keep_slot("10.3.3.3", "alive"))
+    try:
+        await asyncio.sleep(1.5)
+        assert not await sockets.take_slot("10.3.3.3", "another")
+    finally:
+        keeper.cancel()
+
+
+def test_the_socket_address_believes_x_forwarded_for_only_from_trusted_proxies(settings):
+    scope = {"client": ["10.0.0.9", 1], "headers": [(b"x-forwarded-for", b"6.6.6.6, 1.2.3.4")]}
+    settings.TRUSTED_PROXY_COUNT = 0
+    assert sockets.scope_address(scope) == "10.0.0.9"
+    settings.TRUSTED_PROXY_COUNT = 1
+    assert sockets.scope_address(scope) == "1.2.3.4"
+
+
+# --- the origin check -------------------------------------------------------------------------------
+
+
+def ws_scope(origin: str | None, host: str, scheme: str = "ws", **headers: str) -> dict:
+    raw = [(b"host", host.encode())] + ([(b"origin", origin.encode())] if origin is not None else [])
+    raw += [(name.replace("_", "-").encode(), value.encode()) for name, value in headers.items()]
+    return {"type": "websocket", "scheme": scheme, "headers": raw}
+
+
+@pytest.mark.parametrize(("origin", "host", "scheme", "headers", "same"), [
+    ("http://localhost:8000", "localhost:8000", "ws", {}, True),
+    ("http://localhost", "localhost", "ws", {}, True),
+    ("http://localhost:80", "localhost", "ws", {}, True),
+    ("http://localhost:9000", "localhost:8000", "ws", {}, False),  # another port
+    ("https://localhost:8000", "localhost:8000", "ws", {}, False),  # another scheme
+    ("http://127.0.0.1:8000", "localhost:8000", "ws", {}, False),  # another host, though allowed
+    ("https://localhost", "localhost", "wss", {}, True),
+    ("http://localhost", "localhost", "wss", {}, False),
+    ("https://localhost", "localhost", "ws", {"x_forwarded_proto": "https"}, True),  # TLS ended at the proxy
+    ("http://localhost", "localhost", "ws", {"x_forwarded_proto": "https"}, False),
+    ("http://evil.example", "evil.example", "ws", {}, False),  # a Host not in ALLOWED_HOSTS
+    (None, "localhost", "ws", {}, False),
+    ("null", "localhost", "ws", {}, False),
+    ("https://app.example.com", "localhost", "ws", {}, True),  # in CSRF_TRUSTED_ORIGINS
+    ("https://app.example.com:444", "localhost", "ws", {}, False),
+])
+def test_the_origin_must_be_the_sites_own_scheme_host_and_port(settings, origin, host, scheme, headers, same):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com"]
+    assert sockets.same_origin(ws_scope(origin, host, scheme, **headers)) is same
+
+
+@pytest.mark.asyncio
+async def test_a_socket_from_another_port_of_the_same_host_is_refused():
+    communicator = WebsocketCommunicator(application, "/ws/ping/",
+                                         headers=[(b"origin", b"http://localhost:9999"), (b"host", b"localhost")])
+    connected, _ = await communicator.connect()
+    assert not connected
+
+
+# --- the codes a client receives through a real Daphne ----------------------------------------------
+
+
+@pytest.fixture
+def capped_daphne(tmp_path, transactional_db, clean_slots):
+    server, base = start_daphne(tmp_path / "daphne.log", WS_MAX_CONNECTIONS_PER_ADDRESS="3", WS_MAX_MESSAGES="3")
+    yield server, base
+    server.stop()
+
+
+def test_a_client_of_a_real_daphne_receives_each_documented_close_code(capped_daphne):
+    server, base = capped_daphne
+    ws_base = base.replace("http://", "ws://")
+
+    async def code_after(path: str, messages: list[str] | None = None) -> int:
+        async with websockets.connect(ws_base + path, origin=base, open_timeout=5) as ws:
+            for message in messages or []:
+                await ws.send(message)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 5)
+            return closed.value.rcvd.code
+
+    async def scenario() -> dict:
+        codes = {
+            "no such run": await code_after("/ws/runs/no-such-run-at-all/"),
+            "bad after": await code_after(f"/ws/runs/no-such-run-at-all/?after={HUGE}"),
+            "too big": await code_after("/ws/ping/", ["x" * 2000]),
+            "too many": await code_after("/ws/ping/", ["a", "b", "c", "d"]),
+        }
+        held = [await websockets.connect(ws_base + "/ws/ping/", origin=base, open_timeout=5) for _ in range(3)]
+        try:
+            codes["fourth socket"] = await code_after("/ws/ping/")
+        finally:
+            for ws in held:
+                await ws.close()
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(ws_base + "/ws/ping/", origin=base.replace("127.0.0.1", "localhost"))
+        codes["foreign origin"] = refused.value.response.status_code
+        return codes
+
+    assert asyncio.run(scenario()) == {"no such run": 4404, "bad after": 4400, "too big": 4009, "too many": 4008,
+                                       "fourth socket": 4429, "foreign origin": 403}
+    log = server.log()
+    assert "invalid close code" not in log and "Traceback" not in log, log
