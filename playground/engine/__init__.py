@@ -31,6 +31,7 @@ from playground.engine.schema import (
     validate,
     validate_control,
 )
+from playground.engine.work import WorkBudgetExceeded, estimate_document
 
 __all__ = [
     "ENGINE_VERSION",
@@ -49,6 +50,8 @@ __all__ = [
     "upgrade",
     "validate",
     "validate_control",
+    "WorkBudgetExceeded",
+    "estimate_document",
 ]
 
 _LAZY = {"Simulation": "simulation", "run": "simulation", "ENGINE_VERSION": "version"}

@@ -98,11 +98,11 @@ H_S, H_C, H_A = range(3)
 S_POS, S_LEN, S_CONST = range(3)
 # Scalars: M (ints) and MF (floats).
 (M_SLOTS, M_FREE, M_TOK, M_HN, M_LT, M_LW, M_WB, M_FLAG, M_MAXLIVE, M_FLAT, M_LATER_S,
- M_NPTS, M_ERR) = range(13)
+ M_NPTS, M_ERR, M_LEFT) = range(14)
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
 # What the core returns.
-R_DONE, R_YIELD, R_LATER, R_BROKEN = range(4)
+R_DONE, R_YIELD, R_LATER, R_BROKEN, R_SLICE = range(5)
 
 #: How many draws must be left in a stream's row of SB for an event to start (one event takes at
 #: most a few draws from a stream: one per node it passes, up to 11 with at-once retries), and
@@ -281,7 +281,7 @@ class Core:
         hcap = 1 << 15
         HT = np.zeros(hcap, dtype=np.float64)
         HI = np.zeros((3, hcap), dtype=np.int64)
-        M = np.zeros(13, dtype=np.int64)
+        M = np.zeros(14, dtype=np.int64)
         MF = np.zeros(3, dtype=np.float64)
         for j, (t, s, code, a) in enumerate(sim.heap):
             HT[j], HI[H_S, j], HI[H_C, j], HI[H_A, j] = t, s, code, a
@@ -409,10 +409,17 @@ class Core:
         sim = self.sim
         self._load()
         S = self.S
+        M = S[24]
+        M[M_LEFT] = sim._left
         while True:
             status = self.advance(tuple(S), until)
             if status == R_DONE:
                 break
+            if status == R_SLICE:  # a slice of events done: the simulation's checkpoint
+                sim._left = 0
+                sim._checkpoint()
+                M[M_LEFT] = sim._left
+                continue
             if status == R_LATER:
                 token = int(S[24][M_LATER_S])
                 fn = sim.later.pop(token, None)
@@ -426,6 +433,7 @@ class Core:
                     self._callback(fn, t)
                     self._load()
                     continue
+                sim._left = int(M[M_LEFT])
                 sim.leave_core()
                 fn(t)
                 sim._advance_to(until)
@@ -435,6 +443,7 @@ class Core:
             self._flush()
             self._grow()
             self._refill()
+        sim._left = int(M[M_LEFT])
         self._flush()
         self._store()
         sim.clock = until

@@ -70,6 +70,7 @@ from playground.engine.compiled import (
     M_FREE,
     M_HN,
     M_LATER_S,
+    M_LEFT,
     M_LT,
     M_LW,
     M_MAXLIVE,
@@ -116,6 +117,7 @@ from playground.engine.compiled import (
     R_BROKEN,
     R_DONE,
     R_LATER,
+    R_SLICE,
     R_YIELD,
     S_CONST,
     S_LEN,
@@ -657,7 +659,8 @@ def start_request(S, n, t):
 
 @jit
 def advance(S, until):
-    """Process events before ``until``; R_DONE when there, else why it stopped."""
+    """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
+    slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
     vcap = VT.shape[0]
@@ -670,6 +673,9 @@ def advance(S, until):
                 or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
                 or M[M_WB] + _BRES > bcap):
             return R_YIELD
+        if M[M_LEFT] <= 0:
+            return R_SLICE
+        M[M_LEFT] -= 1
         t = HT[0]
         s = HI[H_S, 0]
         code = HI[H_C, 0]

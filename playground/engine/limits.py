@@ -12,11 +12,17 @@ calls per request
 in flight
     Requests emitted and not yet finished, at any moment of a run. Validation cannot predict it;
     the simulation enforces ``max_in_flight`` while it runs.
+work
+    The calls a run makes at worst (``work.py``): validation refuses a document whose estimate is
+    over ``max_work``, and the simulation stops a run that processes more than ``max_events``
+    events (``EVENTS_PER_CALL`` per call of ``max_work``), whatever its estimate said.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from playground.engine.work import EVENTS_PER_CALL
 
 MiB = 1024 * 1024
 
@@ -30,9 +36,14 @@ class Limits:
     max_expected_requests: float = 10_000_000
     max_calls_per_request: float = 1000
     max_in_flight: int = 1_000_000
+    max_work: float = 100_000_000
+
+    @property
+    def max_events(self) -> int:
+        return int(min(self.max_work * EVENTS_PER_CALL, 1 << 62))
 
 
 #: What the command line allows: it runs on the user's own machine, so it may run longer.
-CLI_LIMITS = Limits(max_expected_requests=50_000_000)
+CLI_LIMITS = Limits(max_expected_requests=50_000_000, max_work=1_000_000_000)
 
 DEFAULT_LIMITS = Limits()

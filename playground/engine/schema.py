@@ -44,7 +44,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
-from playground.engine import traffic
+from playground.engine import traffic, work
 from playground.engine.document import (
     ERROR_CAUSES,
     SCHEMA_VERSION,
@@ -798,6 +798,20 @@ def _check_load(c: _Checker, g: _Graph, scenario: Scenario, limits: Limits) -> N
                 c.add(join("nodes", g.index[node]), f"each request would cause about "
                       f"{fanout:,.0f} calls downstream; the limit is "
                       f"{limits.max_calls_per_request:,.0f} (lower the edges' calls)")
+    est = estimate_of(g, scenario)
+    if est.calls > limits.max_work:
+        c.add("scenario", work.describe(est, limits.max_work))
+
+
+def estimate_of(g: _Graph, scenario: Scenario) -> work.Estimate:
+    """The work estimate (``work.py``) of a design whose graph passed its checks."""
+    out: dict[str, list[work.EdgeWork]] = {}
+    for _, src, dst, f in g.edges:
+        out.setdefault(src, []).append((dst, float(f["calls"]), int(f.get("retries") or 0)))
+    clients = [(n, float(g.params[n]["rps"]), int(g.params[n].get("retries") or 0))
+               for n, k in g.kind.items() if k == "client"]
+    steps = [(s.at_s, s.multiplier, s.ramp_s) for s in scenario.traffic]
+    return work.estimate(clients, out, steps, scenario.duration_s)
 
 
 # ---------------------------------------------------------------------------------------------

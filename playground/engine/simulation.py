@@ -121,10 +121,14 @@ from playground.engine.histogram import Histogram, summarize
 from playground.engine.limits import DEFAULT_LIMITS, Limits
 from playground.engine.operations import OperationsMixin
 from playground.engine.version import ENGINE_VERSION
+from playground.engine.work import WorkBudgetExceeded
 from playground.engine.workflows import WorkflowsMixin
 
 #: How long requests in flight at ``duration_s`` may take to finish (SCHEMA).
 DRAIN_S = 60.0
+#: Events between two checkpoints: a few milliseconds of CPU in the compiled core, a few tens in
+#: pure Python, so a runner hears from a run several times a second however long its ticks are.
+SLICE_EVENTS = 1 << 14
 _NO_QUEUE = -1
 _UNBOUNDED = 1 << 62
 #: Caches with more keys than this track the expected share of keys seen instead of each key.
@@ -175,6 +179,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.clock = 0.0
         self._pending: list[Event | TrafficStep] = []
         self._summary: dict[str, Any] | None = None
+        # Checkpoints: every SLICE_EVENTS events the loop calls _checkpoint (see ``events``).
+        self.on_checkpoint: Callable[[], None] | None = None
+        self._slice = SLICE_EVENTS
+        self._left = SLICE_EVENTS
+        self._counted = 0
         self._lat_hist = Histogram()
         self._compile()
         self._bind()
@@ -964,7 +973,13 @@ class Simulation(WorkflowsMixin, OperationsMixin):
 
         def advance_to(until: float) -> None:
             """Process every event before ``until``."""
+            left = sim._left
             while heap and heap[0][0] < until:
+                if left <= 0:
+                    sim._left = 0
+                    sim._checkpoint()
+                    left = sim._left
+                left -= 1
                 t, s, code, a = pop(heap)
                 if code == EV_DONE:
                     if v_tok[a] == s:
@@ -1001,6 +1016,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                     fn = later.pop(s, None)
                     if fn is not None:
                         fn(t)
+            sim._left = left
             sim.clock = until
 
         self._advance_to = advance_to
@@ -1152,6 +1168,24 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         for n in self.clients:
             self.c_seg[n] = 0
             self._schedule_emission(n, t)
+
+    # ------------------------------------------------------------------ checkpoints
+
+    @property
+    def events(self) -> int:
+        """Events processed so far: what the work budget counts (``work.py``)."""
+        return self._counted + self._slice - self._left
+
+    def _checkpoint(self) -> None:
+        """Every ``SLICE_EVENTS`` events, whichever loop runs: enforce the event budget, then give
+        ``on_checkpoint`` (the runner's) its turn; it may raise to stop the run. Neither touches
+        the simulation's state, so checkpoints never change what is simulated."""
+        self._counted += self._slice - self._left
+        self._left = self._slice
+        if self._counted > self.limits.max_events:
+            raise WorkBudgetExceeded(self._counted, self.limits.max_events)
+        if self.on_checkpoint is not None:
+            self.on_checkpoint()
 
     # ------------------------------------------------------------------ public API
 

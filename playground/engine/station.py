@@ -119,11 +119,17 @@ def fast_advance(sim: Any) -> Callable[[float], None]:
         f_ok, f_ovl = F[C_OK], F[2 + OVERLOAD]
         w_ok, w_ovl = W[C_OK], W[2 + OVERLOAD]
         s_ovl, c_ovl = serr[OVERLOAD], cerr[OVERLOAD]
+        left = sim._left
         while True:
             d = deps[0][0]
+            if (d if d < nxt else nxt) >= until:
+                break
+            if left <= 0:
+                sim._left = 0
+                sim._checkpoint()
+                left = sim._left
+            left -= 1
             if d < nxt:
-                if d >= until:
-                    break
                 # A departure: as the general loop's finish, then the client's answer.
                 a = pop(deps)[1]
                 busy -= 1
@@ -154,8 +160,6 @@ def fast_advance(sim: Any) -> Callable[[float], None]:
                     lat_win_append(ms)
                 continue
             t = nxt
-            if t >= until:
-                break
             # An emission: as the general loop's emit, start_request and arrive.
             nt = t + draw() / rate
             nxt = nt if nt < t_stop else inf
@@ -207,6 +211,7 @@ def fast_advance(sim: Any) -> Callable[[float], None]:
             W[C_ATTEMPTS] += emitted
             n_wz[c0] += emitted
         serr[OVERLOAD], cerr[OVERLOAD] = s_ovl, c_ovl
+        sim._left = left
         sim.clock = until
 
     return advance_to

@@ -76,13 +76,17 @@ def simulate(doc: dict[str, Any], probe: Callable[[Simulation], Any] | None = No
 
 
 def output_on(doc: dict[str, Any], core: bool, station_loop: bool, limits: Any = None,
-              controls: list[tuple[int, dict[str, Any]]] | None = None) -> tuple[str, str]:
+              controls: list[tuple[int, dict[str, Any]]] | None = None,
+              prepare: Callable[[Simulation], None] | None = None) -> tuple[str, str]:
     """Run ``doc`` with the compiled core and the single-station loop on or off, applying each
     ``(tick, control)`` live before that tick: its frames and summary as JSON, and the path that
-    took the run ("compiled", "station" or "general")."""
+    took the run ("compiled", "station" or "general"). ``prepare(sim)`` runs before the first
+    tick."""
     compiled.ENABLED, station_path.ENABLED = core, station_loop
     try:
         sim = Simulation(load(doc), limits=limits)
+        if prepare is not None:
+            prepare(sim)
         path = ("compiled" if sim.core is not None
                 else "station" if sim.station is not None else "general")
         frames = []

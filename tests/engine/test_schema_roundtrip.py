@@ -16,7 +16,7 @@ from playground.engine.document import ERROR_CAUSES
 from playground.engine.params import AUTOSCALE_FIELDS, EDGE_PARAMS, KINDS, Param, node_params
 from tests.engine.conftest import KITCHEN_SINK, resolves, schema_md_examples
 
-UNBOUNDED = Limits(max_expected_requests=math.inf, max_calls_per_request=math.inf)
+UNBOUNDED = Limits(max_expected_requests=math.inf, max_calls_per_request=math.inf, max_work=math.inf)
 
 
 def number(p: Param) -> st.SearchStrategy[Any]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from playground.engine import DocumentError, Limits, Problem, load, validate
+from playground.engine import DocumentError, Limits, Problem, estimate_document, load, validate
 from tests.engine.conftest import EXAMPLE, KITCHEN_SINK, resolves
 
 Doc = dict[str, Any]
@@ -477,10 +478,36 @@ def test_fan_out_beyond_the_cap_is_refused(example):
     example["nodes"].append({"id": "svc", "kind": "service"})
     example["edges"].append({"from": "api", "to": "svc", "calls": 100})
     example["edges"].append({"from": "svc", "to": "db", "calls": 100})
-    problems = validate(example)
+    problems = validate(example, Limits(max_work=math.inf))
     assert [p.path for p in problems] == ["nodes[0]"]
     assert "calls downstream" in problems[0].message
-    assert validate(example, Limits(max_calls_per_request=1e6)) == []
+    assert validate(example, Limits(max_calls_per_request=1e6, max_work=math.inf)) == []
+
+
+def test_the_work_estimate_counts_every_call_with_retries_at_their_worst(example):
+    # 115,000 requests (see above). Per request: the client's attempt, then lb, api, redis and
+    # 0.3 db calls: 4.3 calls.
+    assert estimate_document(load(example)).calls == pytest.approx(115_000 * 4.3)
+    # Two client retries (3 attempts) and three retries on api -> db (4 tries of 0.3 calls):
+    # W(api) = 1 + 0.3 x 4 = 2.2, W(lb) = 3.2, W(guests) = 4.2: 5.2 calls per attempt, 15.6 per request.
+    example["nodes"][0]["params"]["retries"] = 2
+    example["edges"][3]["retries"] = 3
+    assert estimate_document(load(example)).calls == pytest.approx(115_000 * 15.6)
+
+
+def test_work_over_the_limit_is_refused_naming_the_estimate_and_the_limit(example):
+    example["edges"][3]["calls"] = 31
+    example["nodes"].append({"id": "svc", "kind": "service"})
+    example["edges"].append({"from": "api", "to": "svc", "calls": 31})
+    example["edges"].append({"from": "svc", "to": "db", "calls": 31})
+    # W(svc) = 31, W(api) = 1 + 31 + 31 x 32 = 1,024; 1,027 calls per request.
+    assert estimate_document(load(example, Limits(max_calls_per_request=1e6, max_work=math.inf))).calls_per_request == pytest.approx(1027)
+    problems = validate(example, Limits(max_calls_per_request=1e6, max_work=100_000_000))
+    assert [p.path for p in problems] == ["scenario"]
+    assert "about 118,105,000 calls at worst" in problems[0].message
+    assert "1,027.0 calls each" in problems[0].message
+    assert "at most 100,000,000 calls per run" in problems[0].message
+    assert validate(example, Limits(max_calls_per_request=1e6, max_work=118_105_000)) == []
 
 
 def test_the_node_and_edge_caps_are_configurable(example):
