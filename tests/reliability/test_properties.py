@@ -3,7 +3,10 @@
 - any JSON value given to the validator yields a document or a list of problems, never an exception;
 - any valid generated document (kept small) simulates without error, and its frames and summary
   hold no NaN or infinity;
-- the API and the editor never answer 5xx to generated bodies.
+- the API and the editor never answer 5xx to generated bodies;
+- no GET endpoint answers 5xx to a generated query string (the names the views read, and junk:
+  huge and negative numbers, overflowing floats, text);
+- a WebSocket viewer with any ``?after=`` gets the run or a 4400 close, never an error (300 examples).
 
 The start rate limit is lifted by the tests' settings (``RUN_STARTS_PER_MINUTE = 0``); the active
 runs cap is lifted here so generated valid documents go all the way to a stored run.
@@ -306,3 +309,83 @@ def test_the_api_never_answers_5xx_to_a_generated_body(client, api_setup, body, 
 def test_parse_refuses_deep_nesting_without_recursion_error():
     with pytest.raises(DocumentError):
         parse("[" * 100_000, "json")
+
+
+# --- every GET endpoint under generated query strings ---------------------------------------------
+
+# The names the site's GET views and API read, and junk: huge and negative numbers, floats that
+# overflow, text, empty values, repeated names.
+query_names = st.sampled_from(["after", "limit", "offset", "design", "a", "b", "concept", "company", "q", "variant",
+                               "template", "run", "model", "rho", "workers", "queue", "seed", "choice", "next",
+                               "format"]) | st.text(max_size=8)
+query_values = st.one_of(
+    st.integers(-(10**30), 10**30).map(str),
+    st.sampled_from(["9223372036854775808", "99999999999999999999", "-1", "0", "1e999", "nan", "inf", "-inf",
+                     "1e-300", "0x10", "", " 7 ", "\u0663", "None", "true", "[]", "{}"]),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=30),
+)
+queries = st.lists(st.tuples(query_names, query_values), max_size=6)
+GET_PATHS = ["/api/runs/{run}/frames", "/api/designs", "/api/runs/{run}", "/api/designs/{design}", "/api/sweeps/{sweep}",
+             "/templates/", "/templates/{template}/", "/templates/{template}/edit/", "/runs/", "/compare/",
+             "/sweeps/new/", "/s/{sweep}/", "/s/{sweep}/progress/", "/r/{run}/", "/r/{run}/checks/", "/d/new/",
+             "/d/{design}/", "/d/{design}/document", "/designs/", "/reference/", "/lessons/stateless-services/",
+             "/accuracy/", "/login/", "/signup/", "/account/", "/"]
+
+
+@pytest.fixture
+def query_setup(api_setup, client):
+    from django.core.management import call_command
+
+    from playground.designs.models import Template
+    from playground.runs.models import Sweep
+
+    call_command("loadtemplates", verbosity=0)
+    response = client.post("/api/sweeps", json.dumps({"template": "netflix", "axes": [], "seeds": 1}),
+                           content_type="application/json")
+    assert response.status_code == 201, response.content
+    yield {**api_setup, "template": Template.objects.order_by("slug").first().slug,
+           "sweep": Sweep.objects.get(slug=response.json()["id"]).slug}
+
+
+@PROPERTY
+@given(path=st.sampled_from(GET_PATHS), query=queries, htmx=st.booleans())
+def test_no_get_endpoint_answers_5xx_to_a_generated_query_string(client, query_setup, path, query, htmx):
+    from urllib.parse import urlencode
+
+    url = path.format(**query_setup) + "?" + urlencode(query)
+    extra = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    response = client.get(url, HTTP_AUTHORIZATION=f"Bearer {query_setup['token']}", **extra)
+    assert response.status_code < 500, (url, response.content[:500])
+
+
+# --- the WebSocket's ?after= ------------------------------------------------------------------------
+
+afters = st.one_of(st.integers(-(10**30), 10**30).map(str), query_values)
+
+
+@settings(PROPERTY, max_examples=min(EXAMPLES, 300))
+@given(after=afters)
+def test_a_viewer_with_any_after_gets_the_run_or_a_4400_close_never_an_error(api_setup, transactional_db, after):
+    import asyncio
+    from urllib.parse import quote
+
+    from channels.testing import WebsocketCommunicator
+
+    from playground.asgi import application
+
+    async def first_output() -> dict:
+        communicator = WebsocketCommunicator(application, f"/ws/runs/{api_setup['run']}/?after={quote(after)}",
+                                             headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")])
+        communicator.scope["client"] = ["10.9.9.9", 1]
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        output = await communicator.receive_output(timeout=5)
+        await communicator.disconnect()
+        return output
+
+    output = asyncio.run(first_output())
+    if output["type"] == "websocket.close":
+        assert output["code"] == 4400, (after, output)
+    else:
+        assert json.loads(output["text"])["type"] in ("status", "frame", "done", "end"), (after, output)
