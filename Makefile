@@ -9,7 +9,7 @@ CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup setup-dev engine-core run test lint migrate clean
+.PHONY: help setup setup-dev engine-core collectstatic run test lint migrate clean
 
 help:
 	@echo "make run    start the site, its Celery worker and beat (http://127.0.0.1:$${PORT:-8000}/)"
@@ -43,7 +43,17 @@ engine-core: setup
 migrate: setup
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 
-run: setup migrate engine-core
+# The collected, hashed static files that WhiteNoise serves when DEBUG is off (DEBUG serves them
+# from the sources). Collected again only when a file under static/, the npm packages or the Python
+# packages (Django's admin, htmx) changed. The placeholder key is only for this command.
+STATIC_SOURCES := $(shell find static)
+staticfiles/.collected: $(STATIC_SOURCES) node_modules/.installed $(VENV)/.runtime-installed
+	DEBUG=0 SECRET_KEY=collectstatic-only STATIC_FROM_FINDERS=0 $(PY) manage.py collectstatic --noinput -v 0
+	@touch $@
+
+collectstatic: setup staticfiles/.collected
+
+run: setup migrate engine-core collectstatic
 	DEBUG=$${DEBUG:-1} $(PY) manage.py loadtemplates
 	DEBUG=$${DEBUG:-1} $(PY) scripts/devserver.py
 
