@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Router
 from ninja.responses import Status
@@ -96,7 +96,10 @@ def _refused(request: HttpRequest, exc: service.RunRefused):
 
 
 @router.post("/runs", auth=OptionalApiTokenAuth(), openapi_extra=_RUN_BODY, response={201: dict}, summary="Start a run")
-def start_run(request: HttpRequest):
+def start_run(request: HttpRequest, response: HttpResponse):
+    # The answer carries the run's control token: no cache may keep it (ninja's temporal response
+    # lends these headers to whatever the operation returns).
+    response["Cache-Control"] = "no-store"
     body = json_object_body(request)
     document, template, variant = document_from_request(body)
     try:

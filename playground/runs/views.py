@@ -209,7 +209,7 @@ def my_runs(request: HttpRequest) -> HttpResponse:
     design = None
     if request.GET.get("design"):
         design = get_object_or_404(Design, slug=request.GET["design"])
-        runs = Run.objects.filter(design=design)
+        runs = runs.filter(design=design)  # still only the viewer's own runs of it
     return render(request, "runs/list.html", {"runs": runs.select_related("template")[:200], "design": design})
 
 

@@ -275,3 +275,44 @@ def test_a_client_of_a_real_daphne_receives_each_documented_close_code(capped_da
                                        "fourth socket": 4429, "foreign origin": 403}
     log = server.log()
     assert "invalid close code" not in log and "Traceback" not in log, log
+
+
+# --- tokens are not cached; a design's run list is the viewer's own ----------------------------------
+
+
+@pytest.mark.django_db
+def test_the_account_page_showing_a_new_token_is_no_store(client, django_user_model):
+    user = django_user_model.objects.create_user("tok", password="pw-123456789")
+    client.force_login(user)
+    response = client.post("/account/", {"name": "ci"})
+    assert response.status_code == 200 and response.context["new_token"]
+    assert "no-store" in response["Cache-Control"]
+    assert "no-store" in client.get("/account/")["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_a_run_start_answer_with_its_control_token_is_no_store(client, clean_runs):
+    response = client.post("/api/runs", json.dumps({"document": web_fleet()}), content_type="application/json")
+    assert response.status_code == 201 and response.json()["control_token"]
+    assert response["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_a_designs_run_list_shows_only_the_viewers_runs(client, django_user_model, clean_runs):
+    from django.test import Client
+
+    from playground.designs.models import Design
+
+    owner = django_user_model.objects.create_user("owner", password="pw-123456789")
+    design = Design.objects.create(owner=owner, document_json=json.dumps(web_fleet()))
+    theirs, _ = service.create_run(web_fleet(), owner=service.Owner(key=f"user:{owner.pk}", user=owner, is_user=True),
+                                   design=design)
+    client.get("/d/new/")  # this browser's owner token
+    client.post("/runs/start/", {"design": design.slug})
+    mine = Run.objects.exclude(pk=theirs.pk).get(design=design)
+    page = client.get(f"/runs/?design={design.slug}").content.decode()
+    assert mine.slug in page and theirs.slug not in page
+    owners_page = Client()
+    owners_page.force_login(owner)
+    page = owners_page.get(f"/runs/?design={design.slug}").content.decode()
+    assert theirs.slug in page and mine.slug not in page
