@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "django_ratelimit",
     "ninja",
     "playground.designs",
     "playground.runs",
@@ -127,6 +128,9 @@ def redis_settings(url: str) -> dict:
         },
         "CELERY_BROKER_URL": url,
         "CELERY_RESULT_BACKEND": url,
+        # Shared by every process: the log-in and sign-up attempt counts (accounts/throttle.py).
+        "CACHES": {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                               "KEY_PREFIX": "playground:cache"}},
     }
 
 
@@ -217,6 +221,15 @@ WS_RATE_WINDOW_S = envint("WS_RATE_WINDOW_S", 10, minimum=1)
 # whose process died stops counting after WS_CONNECTION_TTL_S.
 WS_MAX_CONNECTIONS_PER_ADDRESS = envint("WS_MAX_CONNECTIONS_PER_ADDRESS", 100, minimum=1)
 WS_CONNECTION_TTL_S = envint("WS_CONNECTION_TTL_S", 60, minimum=3)
+# Log-in attempts per client address and per username, sign-ups per address, in each window of
+# LOGIN_RATE_WINDOW_S seconds (accounts/throttle.py, django-ratelimit on the Redis cache). Its W001
+# ("not officially supported") names only the backends it was written for: Django's own RedisCache
+# adds with SET NX and counts with INCRBY, both atomic, which is what it needs.
+LOGIN_ATTEMPTS_PER_ADDRESS = envint("LOGIN_ATTEMPTS_PER_ADDRESS", 30, minimum=1)
+LOGIN_ATTEMPTS_PER_ACCOUNT = envint("LOGIN_ATTEMPTS_PER_ACCOUNT", 10, minimum=1)
+SIGNUPS_PER_ADDRESS = envint("SIGNUPS_PER_ADDRESS", 10, minimum=1)
+LOGIN_RATE_WINDOW_S = envint("LOGIN_RATE_WINDOW_S", 900, minimum=1)
+SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "django_ratelimit.W001"]
 
 LOGGING = {
     "version": 1,

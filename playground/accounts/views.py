@@ -1,10 +1,12 @@
-"""Sign-up, the account page and its API tokens. Log in and log out are Django's own views;
+"""Sign-up, the account page and its API tokens. Log in and log out are Django's own views (log-in
+with its attempts limited, as sign-up's are: ``throttle``);
 logging in (and signing up, which logs in) claims this browser's designs (``designs.ownership``)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from playground.accounts import throttle
 from playground.accounts.models import ApiToken
 
 MAX_TOKENS = 20
@@ -29,10 +32,31 @@ def _next_url(request: HttpRequest, default: str) -> str:
     return default
 
 
+class LoginView(auth_views.LoginView):
+    """Django's log-in, with each attempt counted per address and per account (``throttle``)."""
+
+    template_name = "accounts/login.html"
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        refusal = throttle.take_attempt(request, throttle.LOGIN_LIMITS)
+        if refusal is None:
+            return super().post(request, *args, **kwargs)
+        # The form again, unbound (checking it would try the password), with the name typed.
+        form = self.form_class(request, initial={"username": request.POST.get("username", "")[:150]})
+        return throttle.refused(request, refusal, lambda: self.render_to_response(
+            self.get_context_data(form=form, refusal=refusal.message)))
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("my-designs")
+    if request.method == "POST":
+        refusal = throttle.take_attempt(request, throttle.SIGNUP_LIMITS)
+        if refusal is not None:
+            form = UserCreationForm(initial={"username": request.POST.get("username", "")[:150]})
+            return throttle.refused(request, refusal, lambda: render(request, "accounts/signup.html", {
+                "form": form, "next": _next_url(request, ""), "refusal": refusal.message}))
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()

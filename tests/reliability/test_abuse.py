@@ -316,3 +316,82 @@ def test_a_designs_run_list_shows_only_the_viewers_runs(client, django_user_mode
     owners_page.force_login(owner)
     page = owners_page.get(f"/runs/?design={design.slug}").content.decode()
     assert theirs.slug in page and mine.slug not in page
+
+
+# --- log-in and sign-up attempts ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def attempt_limits(settings):
+    settings.LOGIN_ATTEMPTS_PER_ADDRESS = 5
+    settings.LOGIN_ATTEMPTS_PER_ACCOUNT = 3
+    settings.SIGNUPS_PER_ADDRESS = 2
+    yield settings
+    r = stream.client()
+    for key in r.scan_iter("playground:cache:*"):
+        r.delete(key)
+
+
+def _address() -> str:
+    import secrets
+
+    return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+
+
+@pytest.mark.django_db
+def test_log_ins_past_the_per_account_limit_are_refused_even_with_the_right_password(client, django_user_model,
+                                                                                     attempt_limits):
+    django_user_model.objects.create_user("victim", password="right-password-1")
+    for _ in range(3):  # each from another address: the account's own count binds
+        wrong = client.post("/login/", {"username": "victim", "password": "wrong"}, REMOTE_ADDR=_address())
+        assert wrong.status_code == 200
+    refused = client.post("/login/", {"username": "Victim", "password": "right-password-1"}, REMOTE_ADDR=_address())
+    assert refused.status_code == 429
+    text = refused.content.decode()
+    assert "too many log-in attempts for this account: at most 3 in 15 minutes; try again in" in text
+    assert 'name="username"' in text and 'value="Victim"' in text  # the form again
+    assert 0 < int(refused["Retry-After"]) <= 900
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_log_ins_past_the_per_address_limit_are_refused_for_any_account(client, attempt_limits):
+    address = _address()
+    answers = [client.post("/login/", {"username": f"user{i}", "password": "x"}, REMOTE_ADDR=address).status_code
+               for i in range(6)]
+    assert answers == [200] * 5 + [429]
+    other = client.post("/login/", {"username": "user9", "password": "x"}, REMOTE_ADDR=_address())
+    assert other.status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_refused_log_in_answers_json_to_a_client_that_asks(client, attempt_limits):
+    address = _address()
+    for _ in range(5):
+        client.post("/login/", {"username": "j", "password": "x"}, REMOTE_ADDR=address)
+    response = client.post("/login/", {"username": "k", "password": "x"}, REMOTE_ADDR=address,
+                           HTTP_ACCEPT="application/json")
+    assert response.status_code == 429 and response["Retry-After"]
+    assert response.json()["error"].startswith("too many log-in attempts from your address: at most 5")
+
+
+@pytest.mark.django_db
+def test_sign_ups_past_the_per_address_limit_are_refused_and_make_no_account(client, django_user_model,
+                                                                             attempt_limits):
+    from django.test import Client
+
+    address = _address()
+    for i in range(2):
+        Client().post("/signup/", {"username": f"new{i}", "password1": "a-long-pass-123", "password2": "a-long-pass-123"},
+                      REMOTE_ADDR=address)
+    refused = client.post("/signup/", {"username": "new2", "password1": "a-long-pass-123",
+                                       "password2": "a-long-pass-123"}, REMOTE_ADDR=address)
+    assert refused.status_code == 429
+    assert "too many sign-ups from your address: at most 2 in 15 minutes" in refused.content.decode()
+    assert 'value="new2"' in refused.content.decode()
+    assert sorted(django_user_model.objects.values_list("username", flat=True)) == ["new0", "new1"]
+
+
+def test_the_attempt_counts_live_in_the_redis_cache_every_process_shares(settings):
+    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["LOCATION"] == settings.REDIS_URL
