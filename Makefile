@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 .PHONY: help setup setup-dev engine-core collectstatic run test lint migrate clean
 
 help:
-	@echo "make run    start the site, its Celery worker and beat (http://127.0.0.1:$${PORT:-8000}/)"
+	@echo "make run    start the site, its Celery workers and beat (http://127.0.0.1:$${PORT:-8000}/)"
 	@echo "make test   lint and run every test, browser tests included"
 
 $(PY):
