@@ -136,10 +136,27 @@ class Supervisor:
         return child
 
     def _spawn(self, child: Child) -> None:
-        child.proc = subprocess.Popen(child.argv, cwd=ROOT, env=self.env, start_new_session=True, **child.kwargs)
         child.started_at = time.monotonic()
+        try:
+            child.proc = subprocess.Popen(child.argv, cwd=ROOT, env=self.env, start_new_session=True,
+                                          **child.kwargs)
+        except OSError as exc:
+            child.proc = None
+            self._retry(child, f"could not be started ({exc})")
+            return
         child.restart_at = None
         log(f"started {child.name} (pid {child.proc.pid})")
+
+    def _retry(self, child: Child, what: str) -> None:
+        now = time.monotonic()
+        uptime = now - child.started_at
+        if uptime >= STABLE_S:
+            child.deaths = 0
+        delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2**child.deaths)
+        child.deaths += 1
+        child.restart_at = now + delay
+        at = time.strftime("%H:%M:%S", time.localtime(time.time() + delay))
+        log(f"{child.name} {what} after {uptime:.1f} s; restarting it in {delay:.0f} s, at {at}")
 
     def check(self) -> None:
         """Notice children that died and restart those whose back-off has passed."""
@@ -152,14 +169,7 @@ class Supervisor:
             if child.proc is None or child.proc.poll() is None:
                 continue
             _kill_group(child.proc.pid)  # pool processes it left behind
-            uptime = now - child.started_at
-            if uptime >= STABLE_S:
-                child.deaths = 0
-            delay = min(BACKOFF_MAX_S, BACKOFF_MIN_S * 2**child.deaths)
-            child.deaths += 1
-            child.restart_at = now + delay
-            log(f"{child.name} (pid {child.proc.pid}) {describe_exit(child.proc.returncode)} after "
-                f"{uptime:.1f} s; restarting it in {delay:.0f} s, at {time.strftime('%H:%M:%S', time.localtime(time.time() + delay))}")
+            self._retry(child, f"(pid {child.proc.pid}) {describe_exit(child.proc.returncode)}")
 
     def stop(self, reason: str) -> None:
         if self.stopping:
@@ -168,23 +178,21 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a second Ctrl-C cannot cut this short
             signal.signal(signum, signal.SIG_IGN)
         log(f"stopping ({reason})")
-        running = [child.proc for child in reversed(self.children) if child.restart_at is None and child.proc]
+        running = [(child.name, child.proc) for child in reversed(self.children)
+                   if child.restart_at is None and child.proc is not None]
         # Reverse order: the web and workers before the Redis they use.
-        for proc in running:
+        for _name, proc in running:
             if proc.poll() is None:
                 try:
                     os.killpg(proc.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         deadline = time.monotonic() + GRACE_S
-        for child in reversed(self.children):
-            proc = child.proc
-            if proc is None:
-                continue
+        for name, proc in running:  # (a child waiting to be restarted was cleared up when it died)
             try:
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                log(f"{child.name} did not stop in {GRACE_S:.0f} s; killing it")
+                log(f"{name} did not stop in {GRACE_S:.0f} s; killing it")
             _kill_group(proc.pid)  # whatever the child left in its group (pool processes) goes too
             proc.wait()
         log("all processes stopped")
