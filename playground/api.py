@@ -85,7 +85,10 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return error_response(request, exc.status_code, str(exc.message) if hasattr(exc, "message") else str(exc))
+    response = error_response(request, exc.status_code, str(exc.message) if hasattr(exc, "message") else str(exc))
+    if getattr(exc, "retry_after", None) is not None:  # a rate limit says when to try again
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _mount_routers() -> None:

@@ -84,7 +84,7 @@ def refusal(request: HttpRequest, status: int, message: str, path: str = "body")
     return render(request, "refused.html", {"status": status, "message": message}, status=status)
 
 
-def _size_text(n: int) -> str:
+def size_text(n: int) -> str:
     if n % (1024 * 1024) == 0:
         return f"{n // (1024 * 1024)} MiB"
     if n % 1024 == 0:
@@ -109,7 +109,7 @@ class BodySizeLimitMiddleware:
             return refusal(request, 400, "the Content-Length header is not a number")
         if limit is not None and length > limit:
             return refusal(request, 413, f"the request body is {length:,} bytes; the site accepts at most "
-                                         f"{_size_text(limit)}")
+                                         f"{size_text(limit)}")
         return self.get_response(request)
 
 

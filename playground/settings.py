@@ -230,6 +230,15 @@ LOGIN_ATTEMPTS_PER_ACCOUNT = envint("LOGIN_ATTEMPTS_PER_ACCOUNT", 10, minimum=1)
 SIGNUPS_PER_ADDRESS = envint("SIGNUPS_PER_ADDRESS", 10, minimum=1)
 LOGIN_RATE_WINDOW_S = envint("LOGIN_RATE_WINDOW_S", 900, minimum=1)
 SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "django_ratelimit.W001"]
+# Designs each owner may keep (count, and bytes of document text together), and new designs a minute
+# per owner and, for browsers without an account, per client address (designs/quota.py).
+DESIGN_MAX_COUNT_ANONYMOUS = envint("DESIGN_MAX_COUNT_ANONYMOUS", 50, minimum=1)
+DESIGN_MAX_COUNT_USER = envint("DESIGN_MAX_COUNT_USER", 500, minimum=1)
+DESIGN_MAX_BYTES_ANONYMOUS = envint("DESIGN_MAX_BYTES_ANONYMOUS", 10 * 1024 * 1024, minimum=1024)
+DESIGN_MAX_BYTES_USER = envint("DESIGN_MAX_BYTES_USER", 50 * 1024 * 1024, minimum=1024)
+DESIGN_CREATES_PER_MINUTE = envint("DESIGN_CREATES_PER_MINUTE", 20, minimum=1)
+DESIGN_CREATES_PER_MINUTE_PER_ADDRESS = envint("DESIGN_CREATES_PER_MINUTE_PER_ADDRESS", 40, minimum=1)
+DESIGN_CREATE_WINDOW_S = 60
 
 LOGGING = {
     "version": 1,

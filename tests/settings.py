@@ -22,3 +22,4 @@ RUN_STARTS_PER_MINUTE = 0
 # Likewise the log-in and sign-up attempt limits (tested in tests/reliability/test_abuse.py): the
 # counts live in Redis for a window, across tests and test runs.
 LOGIN_ATTEMPTS_PER_ADDRESS = LOGIN_ATTEMPTS_PER_ACCOUNT = SIGNUPS_PER_ADDRESS = 10**6
+DESIGN_CREATES_PER_MINUTE = DESIGN_CREATES_PER_MINUTE_PER_ADDRESS = 10**6

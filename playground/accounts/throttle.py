@@ -44,13 +44,18 @@ class Limit:
     what: str  # "log-in attempts from your address"
     setting: str  # the number's setting
     key: Callable[[str, HttpRequest], str]
+    window_setting: str = "LOGIN_RATE_WINDOW_S"
 
     @property
     def number(self) -> int:
         return getattr(settings, self.setting)
 
+    @property
+    def window(self) -> int:
+        return getattr(settings, self.window_setting)
 
-def _address(group: str, request: HttpRequest) -> str:
+
+def address_key(group: str, request: HttpRequest) -> str:
     return client_address(request)
 
 
@@ -59,10 +64,10 @@ def _username(group: str, request: HttpRequest) -> str:
 
 
 LOGIN_LIMITS = (
-    Limit("login-address", "log-in attempts from your address", "LOGIN_ATTEMPTS_PER_ADDRESS", _address),
+    Limit("login-address", "log-in attempts from your address", "LOGIN_ATTEMPTS_PER_ADDRESS", address_key),
     Limit("login-account", "log-in attempts for this account", "LOGIN_ATTEMPTS_PER_ACCOUNT", _username),
 )
-SIGNUP_LIMITS = (Limit("signup-address", "sign-ups from your address", "SIGNUPS_PER_ADDRESS", _address),)
+SIGNUP_LIMITS = (Limit("signup-address", "sign-ups from your address", "SIGNUPS_PER_ADDRESS", address_key),)
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,13 @@ def _window_text(seconds: int) -> str:
 
 
 def take_attempt(request: HttpRequest, limits: tuple[Limit, ...]) -> Refusal | None:
-    """Count this POST against each limit; a Refusal naming the first one it goes past, else None."""
-    window = settings.LOGIN_RATE_WINDOW_S
+    """Count this POST against each limit; a Refusal naming the first one it goes past, else None.
+    (Also the designs' create rate: ``designs/quota.py``.)"""
     refusal = None
     for limit in limits:
         if not limit.key(limit.group, request):
             continue
+        window = limit.window
         try:
             usage = get_usage(request, group=limit.group, key=limit.key, rate=f"{limit.number}/{window}s",
                               method="POST", increment=True)

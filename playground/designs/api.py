@@ -21,7 +21,7 @@ from ninja.responses import Status
 from playground import jsontext
 from playground.accounts.auth import ApiTokenAuth, OptionalApiTokenAuth, api_user
 from playground.api import api, json_object_body, json_request_body
-from playground.designs import documents
+from playground.designs import documents, quota
 from playground.designs.models import Design
 from playground.engine import DocumentError, Problem
 
@@ -85,6 +85,21 @@ def _full(request: HttpRequest, design: Design, problems: list[Problem] | None =
     }
 
 
+class QuotaError(HttpError):
+    """A quota or create-rate refusal: its status, message and Retry-After (``designs/quota.py``)."""
+
+    def __init__(self, exc: quota.StorageRefused) -> None:
+        super().__init__(exc.status, exc.message)
+        self.retry_after = exc.retry_after
+
+
+def _within_quota(request: HttpRequest, text: str, replacing: Design | None = None) -> None:
+    try:
+        quota.check(request, text, replacing=replacing, user=request.auth)
+    except quota.StorageRefused as exc:
+        raise QuotaError(exc) from None
+
+
 def _design(slug: str) -> Design:
     design = Design.objects.filter(slug=slug).select_related("forked_from").first()
     if design is None:
@@ -110,7 +125,9 @@ def list_designs(request: HttpRequest, limit: int = 50, offset: int = 0):
 @router.post("/designs", auth=ApiTokenAuth(), openapi_extra=_BODY, response={201: dict}, summary="Create a design")
 def create_design(request: HttpRequest):
     doc, problems, title = _document(json_object_body(request))
-    design = Design.objects.create(owner=request.auth, document_json=jsontext.dumps(doc), title=title)
+    text = jsontext.dumps(doc)
+    _within_quota(request, text)
+    design = Design.objects.create(owner=request.auth, document_json=text, title=title)
     return Status(201, _full(request, design, problems))
 
 
@@ -127,10 +144,12 @@ def put_design(request: HttpRequest, slug: str):
     version = body.get("version")
     if version is not None and (isinstance(version, bool) or not isinstance(version, int)):
         raise DocumentError([Problem("version", "must be an integer")])
+    text = jsontext.dumps(doc)
+    _within_quota(request, text, replacing=design)
     rows = Design.objects.filter(pk=design.pk)
     if version is not None:
         rows = rows.filter(version=version)
-    changed = rows.update(document_json=jsontext.dumps(doc), title=title, version=F("version") + 1,
+    changed = rows.update(document_json=text, title=title, version=F("version") + 1,
                           updated_at=timezone.now())
     design.refresh_from_db()
     if not changed:

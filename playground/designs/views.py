@@ -20,12 +20,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground import jsontext
-from playground.designs import documents
+from playground.designs import documents, quota
 from playground.designs.kinds import kinds
 from playground.designs.models import Design, Template
 from playground.designs.ownership import note_shared, owned_by
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, params
+from playground.limits import refusal
 
 SLUG_PLACEHOLDER = "__slug__"
 
@@ -44,6 +45,23 @@ def _editable(request: HttpRequest, slug: str) -> Design:
 def _json_error(status: int, message: str, problems: list | None = None) -> JsonResponse:
     items = [{"path": p.path or "(document)", "message": p.message} for p in problems or []]
     return JsonResponse({"error": message, "problems": items}, status=status)
+
+
+def _quota_refused(exc: quota.StorageRefused) -> JsonResponse:
+    """The editor shows "Not saved: quota: <message>" and keeps its document."""
+    response = JsonResponse({"error": exc.message, "problems": [{"path": "quota", "message": exc.message}]},
+                            status=exc.status)
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def refused_page(request: HttpRequest, exc: quota.StorageRefused) -> HttpResponse:
+    """A fork or copy refused by the quota: a page (JSON for a script) naming the limit."""
+    response = refusal(request, exc.status, exc.message, path="quota")
+    if exc.retry_after is not None:
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _read_body(request: HttpRequest) -> dict[str, Any]:
@@ -172,6 +190,10 @@ def design_create(request: HttpRequest) -> JsonResponse:
         return _json_error(400, "the design could not be read", exc.problems)
     design = Design(document_json=jsontext.dumps(document),
                     title=documents.title_of(document) or documents.EMPTY_TITLE)
+    try:
+        quota.check(request, design.document_json)
+    except quota.StorageRefused as exc:
+        return _quota_refused(exc)
     if isinstance(body.get("template"), str):
         design.template = Template.objects.filter(slug=body["template"]).first()
     if isinstance(body.get("forked_from"), str):
@@ -196,12 +218,17 @@ def design_save(request: HttpRequest, slug: str) -> JsonResponse:
     base = body.get("version")
     if not body.get("force") and (isinstance(base, bool) or not isinstance(base, int)):
         return _json_error(400, "version: the version the editor started from is required")
+    text = jsontext.dumps(document)
+    try:
+        quota.check(request, text, replacing=design)
+    except quota.StorageRefused as exc:
+        return _quota_refused(exc)
     with transaction.atomic():
         rows = Design.objects.filter(pk=design.pk)
         if not body.get("force"):
             rows = rows.filter(version=base)
         changed = rows.update(
-            document_json=jsontext.dumps(document),
+            document_json=text,
             title=documents.title_of(document) or documents.EMPTY_TITLE,
             version=F("version") + 1,
             updated_at=timezone.now(),
@@ -222,6 +249,7 @@ def _fork(request: HttpRequest, source: Design, document: dict[str, Any]) -> Des
     document = dict(document, title=title)
     fork = Design(document_json=jsontext.dumps(document), title=title, forked_from=source,
                   template=source.template)
+    quota.check(request, fork.document_json)
     fork.set_owner(request)
     fork.save()
     return fork
@@ -231,7 +259,10 @@ def _fork(request: HttpRequest, source: Design, document: dict[str, Any]) -> Des
 def design_fork(request: HttpRequest, slug: str) -> HttpResponse:
     source = _viewable(slug)
     note_shared(source, request)
-    fork = _fork(request, source, source.document)
+    try:
+        fork = _fork(request, source, source.document)
+    except quota.StorageRefused as exc:
+        return refused_page(request, exc)
     return redirect("design-editor", fork.slug)
 
 
@@ -241,6 +272,10 @@ def template_fork(request: HttpRequest, slug: str) -> HttpResponse:
     document = _template_document(template, request.POST.get("variant", "") or request.GET.get("variant", ""))
     design = Design(document_json=jsontext.dumps(document), title=document["title"] or documents.EMPTY_TITLE,
                     template=template)
+    try:
+        quota.check(request, design.document_json)
+    except quota.StorageRefused as exc:
+        return refused_page(request, exc)
     design.set_owner(request)
     design.save()
     return redirect("design-editor", design.slug)

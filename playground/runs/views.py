@@ -11,9 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from playground.designs import quota
 from playground.designs.models import Design, Template
 from playground.designs.ownership import note_shared, owned_by, owner_token
 from playground.designs.patch import apply_variant
+from playground.designs.views import refused_page
 from playground.engine import DocumentError, Problem, parse
 from playground.limits import client_address
 from playground.runs import checks, compare, service
@@ -194,6 +196,10 @@ def fork(request: HttpRequest, slug: str) -> HttpResponse:
     run = _get_run(slug)
     note_shared(run, request)
     design = Design(title=(run.title or "Design") + " (fork)", template=run.template, document_json=run.document_json)
+    try:
+        quota.check(request, design.document_json)
+    except quota.StorageRefused as exc:
+        return refused_page(request, exc)
     design.set_owner(request)
     design.save()
     url = _editor_url(design)

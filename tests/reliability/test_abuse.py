@@ -30,12 +30,16 @@ def clean_runs():
         stream.delete_keys(slug)
 
 
+def _delete_keys(pattern: str) -> None:
+    r = stream.client()
+    for key in r.scan_iter(pattern):
+        r.delete(key)
+
+
 @pytest.fixture
 def clean_slots():
     yield
-    r = stream.client()
-    for key in r.scan_iter("ws:conns:*"):
-        r.delete(key)
+    _delete_keys("ws:conns:*")
 
 
 # --- the four 500s ---------------------------------------------------------------------------------
@@ -327,9 +331,7 @@ def attempt_limits(settings):
     settings.LOGIN_ATTEMPTS_PER_ACCOUNT = 3
     settings.SIGNUPS_PER_ADDRESS = 2
     yield settings
-    r = stream.client()
-    for key in r.scan_iter("playground:cache:*"):
-        r.delete(key)
+    _delete_keys("playground:cache:*")
 
 
 def _address() -> str:
@@ -395,3 +397,97 @@ def test_sign_ups_past_the_per_address_limit_are_refused_and_make_no_account(cli
 def test_the_attempt_counts_live_in_the_redis_cache_every_process_shares(settings):
     assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     assert settings.CACHES["default"]["LOCATION"] == settings.REDIS_URL
+
+
+# --- design storage quota and create rate --------------------------------------------------------------
+
+
+@pytest.fixture
+def design_limits(settings):
+    settings.DESIGN_MAX_COUNT_ANONYMOUS = 3
+    settings.DESIGN_MAX_BYTES_ANONYMOUS = 3072
+    settings.DESIGN_CREATES_PER_MINUTE = 5
+    settings.DESIGN_CREATES_PER_MINUTE_PER_ADDRESS = 6
+    yield settings
+    _delete_keys("playground:cache:*")
+
+
+def _create(client, document: dict, address: str = "10.5.5.5"):
+    return client.post("/d/create", json.dumps({"document": document}), content_type="application/json",
+                       REMOTE_ADDR=address)
+
+
+def _doc(padding: int = 0) -> dict:
+    from playground.designs.documents import empty_document
+
+    return empty_document("x" * min(padding, 200)) | {"layout": {"pad": "p" * padding}}
+
+
+@pytest.mark.django_db
+def test_a_browser_past_its_design_count_is_refused_429_naming_it(client, design_limits):
+    from playground.designs.models import Design
+
+    assert [_create(client, _doc()).status_code for _ in range(4)] == [201, 201, 201, 429]
+    refused = _create(client, _doc())
+    assert refused.json()["problems"] == [{"path": "quota", "message": "you have 3 designs, the most a browser "
+                                           "without an account may keep: delete one first"}]
+    assert Design.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_a_save_past_the_bytes_quota_is_a_413_and_the_design_keeps_its_last_save(client, design_limits):
+    from playground.designs.models import Design
+
+    created = _create(client, _doc(100)).json()
+    big = client.post(f"/d/{created['slug']}/save", json.dumps({"document": _doc(3000), "version": 1}),
+                      content_type="application/json")
+    assert big.status_code == 413
+    assert "bytes; at most 3 KiB may be kept: delete a design or make this one smaller" in big.json()["error"]
+    assert big.json()["problems"][0]["path"] == "quota"
+    assert Design.objects.get(slug=created["slug"]).version == 1
+    small = client.post(f"/d/{created['slug']}/save", json.dumps({"document": _doc(200), "version": 1}),
+                        content_type="application/json")
+    assert small.status_code == 200  # a save replaces the design's own bytes, it does not add to them
+
+
+@pytest.mark.django_db
+def test_anonymous_drafts_in_a_burst_meet_the_create_rate_per_owner_and_per_address(design_limits):
+    from django.test import Client
+
+    browser = Client()
+    answers = [_create(browser, _doc()).status_code for _ in range(3)]
+    design_limits.DESIGN_MAX_COUNT_ANONYMOUS = 100
+    answers += [_create(browser, _doc()).status_code for _ in range(3)]
+    assert answers == [201] * 5 + [429]
+    # Dropping cookies: a new browser each time, all at one address.
+    fresh = [_create(Client(), _doc(), address="10.6.6.6").status_code for _ in range(7)]
+    assert fresh == [201] * 6 + [429]
+    refused = _create(Client(), _doc(), address="10.6.6.6")
+    assert "new designs without an account from your address: at most 6 in 1 minute" in refused.json()["error"]
+    assert 0 < int(refused["Retry-After"]) <= 60
+
+
+@pytest.mark.django_db
+def test_forks_count_against_the_quota_and_are_refused_with_a_page(client, design_limits):
+    from playground.designs.models import Design
+
+    slugs = [_create(client, _doc()).json()["slug"] for _ in range(3)]
+    response = client.post(f"/d/{slugs[0]}/fork")
+    assert response.status_code == 429
+    assert "you have 3 designs" in response.content.decode()
+    assert Design.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_the_api_refuses_a_design_past_the_users_quota(client, django_user_model, design_limits):
+    design_limits.DESIGN_MAX_COUNT_USER = 1
+    user = django_user_model.objects.create_user("quota", password="pw-123456789")
+    token = ApiToken.issue(user, "t")[1]
+
+    def post():
+        return client.post("/api/designs", json.dumps({"document": web_fleet()}), content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert post().status_code == 201
+    refused = post()
+    assert refused.status_code == 429 and refused.json()["error"].startswith("you have 1 designs, the most an account")

@@ -167,6 +167,8 @@ export class Saver {
       this.onState("readonly", "Not saved: only the owner can change this design");
     } else {
       const why = (data.problems && data.problems[0] && `${data.problems[0].path}: ${data.problems[0].message}`) || data.error;
+      // A refusal (a quota, the create rate) keeps the work: in the editor, and in this browser.
+      if (this.slug) writeLocal(this.slug, { version: this.version, document: doc, at: Date.now() });
       this.onState("error", `Not saved: ${why || status}`);
     }
   }
