@@ -239,6 +239,8 @@ DESIGN_MAX_BYTES_USER = envint("DESIGN_MAX_BYTES_USER", 50 * 1024 * 1024, minimu
 DESIGN_CREATES_PER_MINUTE = envint("DESIGN_CREATES_PER_MINUTE", 20, minimum=1)
 DESIGN_CREATES_PER_MINUTE_PER_ADDRESS = envint("DESIGN_CREATES_PER_MINUTE_PER_ADDRESS", 40, minimum=1)
 DESIGN_CREATE_WINDOW_S = 60
+# Scenario events (and traffic steps) a document may have for the editor, its panels, validate and import.
+EDITOR_MAX_EVENTS = envint("EDITOR_MAX_EVENTS", 100, minimum=1)
 
 LOGGING = {
     "version": 1,

@@ -59,8 +59,27 @@ def editable_problems(doc: Any) -> list[Problem]:
     return problems
 
 
+def panel_problems(doc: dict[str, Any]) -> list[Problem]:
+    """Caps on what the editor's panel, validate and import endpoints work through, so one request
+    costs milliseconds: ``EDITOR_MAX_EVENTS`` scenario events and as many traffic steps, and the
+    engine's node and edge bounds (every one is a form to render)."""
+    from django.conf import settings
+
+    from playground.engine import Limits
+
+    caps = {"nodes": Limits().max_nodes, "edges": Limits().max_edges}
+    scenario = doc.get("scenario") if isinstance(doc.get("scenario"), dict) else {}
+    problems = [Problem(key, f"has {len(doc[key])} entries; at most {cap}")
+                for key, cap in caps.items() if isinstance(doc.get(key), list) and len(doc[key]) > cap]
+    for key in ("events", "traffic"):
+        items = scenario.get(key)
+        if isinstance(items, list) and len(items) > settings.EDITOR_MAX_EVENTS:
+            problems.append(Problem(f"scenario.{key}", f"has {len(items)} entries; at most {settings.EDITOR_MAX_EVENTS}"))
+    return problems
+
+
 def check_editable(doc: Any) -> dict[str, Any]:
-    problems = editable_problems(doc)
+    problems = editable_problems(doc) or panel_problems(doc)
     if problems:
         raise DocumentError(problems)
     return doc

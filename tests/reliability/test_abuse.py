@@ -491,3 +491,45 @@ def test_the_api_refuses_a_design_past_the_users_quota(client, django_user_model
     assert post().status_code == 201
     refused = post()
     assert refused.status_code == 429 and refused.json()["error"].startswith("you have 1 designs, the most an account")
+
+
+# --- the editor's panels, validate and import are bounded ----------------------------------------------
+
+
+def _with_events(count: int) -> dict:
+    document = web_fleet()
+    document["scenario"]["events"] = [{"at_s": 1, "action": "kill_instance", "node": "api"}] * count
+    return document
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/editor/panel/scenario", "/editor/panel/node", "/editor/validate", "/editor/import"])
+def test_a_document_with_1000_events_is_refused_fast_by_the_editor_endpoints(client, path):
+    import time
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    text = json.dumps(_with_events(1000))
+    started = time.perf_counter()
+    if path == "/editor/validate":
+        response = client.post(path, json.dumps({"document": json.loads(text)}), content_type="application/json")
+    elif path == "/editor/import":
+        response = client.post(path, {"file": SimpleUploadedFile("d.json", text.encode())})
+    else:
+        response = client.post(path, {"document": text, "node": "api", "apply": "1"})
+    took = time.perf_counter() - started
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "scenario.events" in text and "has 1000 entries; at most 100" in text
+    assert took < 0.5
+
+
+@pytest.mark.django_db
+def test_the_scenario_panel_at_the_event_cap_answers_in_milliseconds(client):
+    import time
+
+    started = time.perf_counter()
+    response = client.post("/editor/panel/scenario", {"document": json.dumps(_with_events(100)), "apply": "1"})
+    took = time.perf_counter() - started
+    assert response.status_code == 200
+    assert len(response.content) < 2_000_000 and took < 1.0, (len(response.content), took)
