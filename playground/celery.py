@@ -1,7 +1,9 @@
 """The Celery app: configured from Django settings (the ``CELERY_`` names), broker on REDIS_URL.
 
-Start a worker with ``celery -A playground.celery worker`` and beat with ``celery -A
-playground.celery beat``; ``make run`` starts both.
+The Procfile names the processes that use it (``make run`` starts them all): ``worker``, the
+prefork worker for the ``batch``, ``sweeps`` and ``celery`` queues; ``live``, a thread-pool worker
+for the ``live`` queue; and ``beat``, which runs the reaper and expiry. A worker started without
+``-Q`` takes every queue (the tests' workers do).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from playground.env import envbool, envint, envlist, envstr, redis_url
 
@@ -144,6 +145,11 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# The queues (playground/runs/queues.py): batch runs, live runs, sweep cells, housekeeping. A worker
+# started without -Q takes all four; the Procfile gives batch, sweeps and celery to the prefork
+# worker and live to the thread-pool worker.
+CELERY_TASK_QUEUES = [Queue(name) for name in ("batch", "live", "sweeps", "celery")]
+CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60, minimum=1)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 16 * 60, minimum=1)
 CELERY_RESULT_EXPIRES = 3600
@@ -252,6 +258,13 @@ LOGGING = {
 # Runs (ARCHITECTURE.md "Limits that keep a public site up"); every one can be set in the environment.
 RUN_MAX_EXPECTED_REQUESTS = envint("RUN_MAX_EXPECTED_REQUESTS", 10_000_000, minimum=1)
 RUN_MAX_IN_FLIGHT = envint("RUN_MAX_IN_FLIGHT", 1_000_000, minimum=1)
+# Work and memory (playground/engine/work.py, playground/runs/guard.py): a run whose worst-case
+# estimate is over RUN_MAX_WORK calls is refused; the engine stops one that processes more than
+# 4 events per call of it; the runner fails one whose process grew by more than RUN_MAX_MEMORY_MB
+# since it started. Live runs are capped site-wide (they hold a live worker's thread).
+RUN_MAX_WORK = envint("RUN_MAX_WORK", 100_000_000, minimum=1)
+RUN_MAX_MEMORY_MB = envint("RUN_MAX_MEMORY_MB", 1024, minimum=16)
+RUN_LIVE_MAX_ACTIVE = envint("RUN_LIVE_MAX_ACTIVE", 20, minimum=1)
 RUN_MAX_ACTIVE_ANONYMOUS = envint("RUN_MAX_ACTIVE_ANONYMOUS", 3, minimum=1)
 RUN_MAX_ACTIVE_USER = envint("RUN_MAX_ACTIVE_USER", 10, minimum=1)
 RUN_STARTS_PER_MINUTE = envint("RUN_STARTS_PER_MINUTE", 30, minimum=0)
@@ -284,3 +297,10 @@ SWEEP_MAX_CELLS = envint("SWEEP_MAX_CELLS", 200, minimum=1)
 SWEEP_MAX_ACTIVE_ANONYMOUS = envint("SWEEP_MAX_ACTIVE_ANONYMOUS", 1, minimum=1)
 SWEEP_MAX_ACTIVE_USER = envint("SWEEP_MAX_ACTIVE_USER", 3, minimum=1)
 SWEEP_STALL_S = envint("SWEEP_STALL_S", 300, minimum=10)
+# Sweeps are capped like runs: per address for anonymous owners, and a start rate per owner and
+# per address. A sweep keeps at most SWEEP_CELLS_IN_FLIGHT cells queued or running at once, so
+# sweeps from several owners take turns.
+SWEEP_MAX_ACTIVE_PER_ADDRESS = envint("SWEEP_MAX_ACTIVE_PER_ADDRESS", 3, minimum=1)
+SWEEP_STARTS_PER_MINUTE = envint("SWEEP_STARTS_PER_MINUTE", 6, minimum=0)
+SWEEP_STARTS_PER_MINUTE_PER_ADDRESS = envint("SWEEP_STARTS_PER_MINUTE_PER_ADDRESS", 12, minimum=1)
+SWEEP_CELLS_IN_FLIGHT = envint("SWEEP_CELLS_IN_FLIGHT", 4, minimum=1)

@@ -20,8 +20,8 @@ from playground.designs.models import Template
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem
 from playground.limits import client_address
-from playground.runs import service, stream
-from playground.runs.models import Run
+from playground.runs import queues, service, stream
+from playground.runs.models import Run, Steered
 
 router = Router(tags=["runs"])
 
@@ -53,7 +53,8 @@ def run_body(run: Run) -> dict[str, Any]:
     return {
         **run_links(run),
         "status": run.status,
-        "reason": run.reason,
+        "reason": queues.reason_of(run),
+        "queue": queues.place(run),
         "seed": run.seed,
         "mode": run.mode,
         "speed": run.speed,
@@ -144,11 +145,12 @@ def get_frames(request: HttpRequest, slug: str, after: int = 0, limit: int = 360
     return {"frames": service.frames_after(run, after, limit)}
 
 
-def _may_control(request: HttpRequest, run: Run) -> bool:
+def may_steer(request: HttpRequest, work: Steered) -> bool:
+    """Whether the API client owns a run or sweep: its token's user, or its control token."""
     user = api_user(request)
-    if user is not None and run.owner_id is not None and user.pk == run.owner_id:
+    if user is not None and work.owner_id is not None and user.pk == work.owner_id:
         return True
-    return run.control_token_matches(request.headers.get("X-Control-Token"))
+    return work.control_token_matches(request.headers.get("X-Control-Token"))
 
 
 @router.post("/runs/{slug}/cancel", auth=OptionalApiTokenAuth(), response=dict, summary="Cancel a queued or running run")
@@ -156,7 +158,7 @@ def cancel(request: HttpRequest, slug: str):
     run, missing = _run_or_404(request, slug)
     if missing:
         return missing
-    if not _may_control(request, run):
+    if not may_steer(request, run):
         return error_response(request, 403, "only the run's owner may cancel it (send X-Control-Token)")
     if not service.cancel_run(run):
         return error_response(request, 409, f"the run has already ended ({run.status})")
@@ -168,7 +170,7 @@ def control(request: HttpRequest, slug: str):
     run, missing = _run_or_404(request, slug)
     if missing:
         return missing
-    if not _may_control(request, run):
+    if not may_steer(request, run):
         return error_response(request, 403, "only the run's owner may steer it (send X-Control-Token)")
     try:
         service.send_control(run, json_object_body(request))

@@ -38,7 +38,7 @@ from django.conf import settings
 
 from playground import sockets
 from playground.limits import MessageRate
-from playground.runs import service, stream
+from playground.runs import queues, service, stream
 from playground.runs.models import Run
 
 SEND_CHUNK = 500
@@ -96,6 +96,11 @@ class PingConsumer(LimitedMessages, AsyncWebsocketConsumer):
 @database_sync_to_async
 def _get_run(slug: str) -> Run | None:
     return Run.objects.filter(slug=slug).first()
+
+
+@database_sync_to_async
+def _reason(run: Run) -> str:
+    return queues.reason_of(run)
 
 
 @database_sync_to_async
@@ -188,7 +193,7 @@ class RunConsumer(LimitedMessages, AsyncJsonWebsocketConsumer):
             self.finished = True
             await self.send_json(stream.end_message(run.status, run.reason))
         else:
-            await self.send_json(stream.status_message(run.status, run.reason))
+            await self.send_json(stream.status_message(run.status, await _reason(run)))
 
     async def run_frame(self, event):
         self.heard_at = time.monotonic()

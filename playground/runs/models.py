@@ -44,7 +44,27 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled"
 
 
-class Run(Owned):
+class Steered(Owned):
+    """Owned work that a cookieless API client steers (cancels, sends controls) with the control
+    token it was given at the start; only the token's hash is kept."""
+
+    control_token_hash = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        abstract = True
+
+    def new_control_token(self) -> str:
+        token = secrets.token_urlsafe(32)
+        self.control_token_hash = token_hash(token)
+        return token
+
+    def control_token_matches(self, token: str | None) -> bool:
+        return bool(token and self.control_token_hash) and secrets.compare_digest(
+            token_hash(token), self.control_token_hash
+        )
+
+
+class Run(Steered):
     Status = Status
 
     class Mode(models.TextChoices):
@@ -71,7 +91,6 @@ class Run(Owned):
     frames_saved = models.PositiveIntegerField(default=0)
     summary_json = models.TextField(blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
-    control_token_hash = models.CharField(max_length=64, blank=True, default="")
     client_address = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -97,15 +116,6 @@ class Run(Owned):
     def is_terminal(self) -> bool:
         return self.status in self.TERMINAL
 
-    def new_control_token(self) -> str:
-        token = secrets.token_urlsafe(32)
-        self.control_token_hash = token_hash(token)
-        return token
-
-    def control_token_matches(self, token: str | None) -> bool:
-        return bool(token and self.control_token_hash) and secrets.compare_digest(
-            token_hash(token), self.control_token_hash
-        )
 
 
 class FrameBatch(models.Model):
@@ -119,7 +129,7 @@ class FrameBatch(models.Model):
         constraints = [models.UniqueConstraint(fields=["run", "first_seq"], name="unique_batch_start")]
 
 
-class Sweep(Owned):
+class Sweep(Steered):
     """Many runs of one design: each *point* sets one or two parameters (its *axes*) to one value
     each, and runs on ``seeds`` seeds. *Replications* are a sweep with no axes: one point, many
     seeds. Each (point, seed) is a ``SweepCell``, simulated by its own Celery task; the last cell
@@ -184,6 +194,8 @@ class SweepCell(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     summary_json = models.TextField(blank=True, default="")
     error = models.TextField(blank=True, default="")
+    #: When its task was sent (``queues``' window); None while it waits its turn.
+    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["point", "seed"]

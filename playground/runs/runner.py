@@ -6,6 +6,10 @@ A live run is paced at ``speed`` times real time and applies queued controls at 
 recording each in ``applied_events`` before the frame that shows it is published. A restarted
 run (its worker died) re-simulates from the start, re-applying recorded controls at their ticks,
 so it publishes exactly the same frames again.
+
+Between slices of events the engine hands control to a ``Guard`` (guard.py): cancel, the
+lease and memory are checked on the wall clock, however long a tick takes. A run that goes past
+its work or memory budget fails with the reason, keeping the frames it made.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from playground import jsontext
-from playground.engine import ENGINE_VERSION, DocumentError, Simulation, load
+from playground.engine import ENGINE_VERSION, DocumentError, Simulation, WorkBudgetExceeded, load
 from playground.runs import stream
+from playground.runs.guard import Guard, MemoryBudgetExceeded, Stopped
+from playground.runs.lifecycle import finish, site_limits
 from playground.runs.models import FrameBatch, Run
-from playground.runs.service import site_limits
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +55,12 @@ class Runner:
             return "another worker holds the run"
         try:
             return self._simulate(run)
+        except Stopped:
+            return "cancelled"
+        except (WorkBudgetExceeded, MemoryBudgetExceeded) as exc:
+            self._save_frames(run, force=True)
+            self._fail(run, f"the run {exc}; the frames made until then are kept")
+            return "failed"
         except stream.LeaseLost:
             log.warning("run %s: lease lost; stopped publishing", run.slug)
             return "lease lost"
@@ -82,6 +93,8 @@ class Runner:
         except DocumentError as exc:
             self._fail(run, "the document is no longer valid: " + "; ".join(str(p) for p in exc.problems))
             return "failed"
+        guard = Guard(lambda: stream.cancel_requested(run.slug), (run.slug, self.token, self.ttl))
+        sim.on_checkpoint = guard
         recorded: dict[int, list[dict[str, Any]]] = {}
         for entry in run.applied_events:
             recorded.setdefault(int(entry["seq"]), []).append(entry["control"])
@@ -96,8 +109,8 @@ class Runner:
             if live:
                 if not self._wait(run, wall_start + (seq - 1) * tick_s / run.speed, deadline):
                     return "stopped"
-            elif stream.cancel_requested(run.slug):
-                return "cancelled"
+            else:
+                guard()  # cancel, lease and memory, at most every CHECK_S
             for control in recorded.get(seq, []):
                 sim.apply(control)
             if live and seq > last_recorded:
@@ -171,10 +184,7 @@ class Runner:
         self.last_save = time.monotonic()
 
     def _fail(self, run: Run, reason: str) -> None:
-        Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(
-            status=Run.Status.FAILED, reason=reason, finished_at=timezone.now()
-        )
-        stream.nudge(run.slug)
+        finish(run, Run.Status.FAILED, reason)
 
 
 def _next_frame(sim: Simulation) -> dict[str, Any] | None:
@@ -183,42 +193,3 @@ def _next_frame(sim: Simulation) -> dict[str, Any] | None:
     except StopIteration:
         return None
 
-
-def reap() -> dict[str, int]:
-    """Requeue runs whose worker died (their lease lapsed) and fail those that keep dying or wait
-    too long. Celery beat calls it every RUN_REAP_INTERVAL_S."""
-    from playground.runs.tasks import enqueue
-
-    counts = {"requeued": 0, "resent": 0, "failed": 0}
-    grace = timezone.now() - timezone.timedelta(seconds=settings.RUN_LEASE_TTL_S)
-    for run in Run.objects.filter(status=Run.Status.RUNNING, started_at__lt=grace):
-        if stream.lease_alive(run.slug):
-            continue
-        if run.attempts >= settings.RUN_MAX_ATTEMPTS:
-            reason = f"the worker running it stopped {run.attempts} times; giving up"
-            if Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-                status=Run.Status.FAILED, reason=reason, finished_at=timezone.now()
-            ):
-                counts["failed"] += 1
-                stream.nudge(run.slug)
-        elif Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
-            status=Run.Status.QUEUED, reason="its worker stopped; queued again"
-        ):
-            counts["requeued"] += 1
-            enqueue(run)
-            stream.nudge(run.slug)
-    # A queued run whose task was sent long ago (or whose mark Redis lost) is sent again: a second
-    # message is harmless (the lease lets one worker run it; a finished run is skipped).
-    for run in Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=grace):
-        if not stream.queued_recently(run.slug):
-            counts["resent"] += 1
-            enqueue(run)
-    too_old = timezone.now() - timezone.timedelta(seconds=settings.RUN_QUEUE_TIMEOUT_S)
-    for run in Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=too_old):
-        if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
-            status=Run.Status.FAILED, finished_at=timezone.now(),
-            reason=f"no worker took it within {settings.RUN_QUEUE_TIMEOUT_S // 60} minutes",
-        ):
-            counts["failed"] += 1
-            stream.nudge(run.slug)
-    return counts

@@ -7,50 +7,43 @@ identity
     The canonical document without ``title`` and ``layout`` (neither changes what is simulated),
     hashed: two batch runs with the same identity, seed and engine version give the same output,
     so a new one may reuse a stored result.
-owner key
-    Who a limit counts against: ``user:<id>``, ``token:<api token id>``, ``browser:<owner token>``
-    or ``addr:<client address>`` for a cookieless, tokenless API client.
+
+Who may start a run (owners, caps, rates) is ``lifecycle``'s; where it goes is ``queues``'.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
-import redis
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from playground import jsontext
-from playground.engine import ENGINE_VERSION, DocumentError, Limits, Problem, dump, load, validate_control
+from playground.engine import (
+    ENGINE_VERSION,
+    DocumentError,
+    Problem,
+    dump,
+    estimate_document,
+    load,
+    parse_control,
+    validate_control,
+    work,
+)
 from playground.engine.params import SCENARIO_PARAMS
-from playground.runs import stream
+from playground.runs import lifecycle, queues, stream
+from playground.runs.lifecycle import Owner, RunRefused, active_of, site_limits
 from playground.runs.models import FrameBatch, Run
+
+__all__ = ["MAX_SEED", "SPEEDS", "Owner", "RunRefused", "active_of", "cancel_run", "create_run", "fresh_seed",
+           "frames_after", "identity", "send_control", "site_limits"]
 
 #: The document's own bound on a seed (what a browser's JSON numbers carry exactly).
 MAX_SEED = int(next(p.max for p in SCENARIO_PARAMS if p.name == "seed"))
 SPEEDS = (1, 5, 20)
-
-
-class RunRefused(Exception):
-    """A run that may not start now: a limit was reached. ``status`` is the HTTP answer."""
-
-    def __init__(self, message: str, status: int = 429, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.retry_after = retry_after
-
-
-def site_limits() -> Limits:
-    return Limits(
-        max_expected_requests=getattr(settings, "RUN_MAX_EXPECTED_REQUESTS", 10_000_000),
-        max_in_flight=getattr(settings, "RUN_MAX_IN_FLIGHT", 1_000_000),
-    )
 
 
 def identity(document: dict[str, Any]) -> str:
@@ -62,105 +55,11 @@ def fresh_seed() -> int:
     return secrets.randbelow(2**31)
 
 
-@dataclass
-class Owner:
-    key: str
-    user: Any = None
-    token: str = ""
-    address: str = ""
-    is_user: bool = False
-
-
-def active_of(queryset, owner: Owner):
-    """The owner's queued or running objects (runs or sweeps): a user's, a browser's, or a
-    cookieless client's by its address."""
-    active = queryset.filter(status__in=["queued", "running"])
-    if owner.user is not None:
-        return active.filter(owner=owner.user)
-    if owner.token:
-        return active.filter(owner__isnull=True, owner_token=owner.token)
-    return active.filter(owner__isnull=True, owner_token="", client_address=owner.address)
-
-
-def _check_active(owner: Owner) -> None:
-    cap = settings.RUN_MAX_ACTIVE_USER if owner.is_user else settings.RUN_MAX_ACTIVE_ANONYMOUS
-    if active_of(Run.objects.all(), owner).count() >= cap:
-        raise RunRefused(f"you have {cap} runs queued or running already: wait for one to finish or cancel one",
-                         retry_after=10)
-    if owner.token and owner.address:
-        # A client that drops its cookies is a new anonymous browser at every request: all the
-        # anonymous runs from one address share a larger cap as well.
-        cap = settings.RUN_MAX_ACTIVE_PER_ADDRESS
-        from_address = Run.objects.filter(status__in=["queued", "running"], owner__isnull=True,
-                                          client_address=owner.address[:64])
-        if from_address.count() >= cap:
-            raise RunRefused(f"{cap} runs without an account are queued or running from your address already: "
-                             "wait for one to finish, or sign in", retry_after=10)
-
-
-def _rate_key(owner: Owner) -> str:
-    return f"ratelimit:runs:{owner.key}"
-
-
-# Check and count in one step, on Redis's clock, so concurrent starts (in any process) cannot pass
-# the cap together. Returns {1, member} when the start is counted, {0, oldest score} when refused.
-_TAKE_START = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local window = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return {0, oldest[2], tostring(now)}
-end
-local member = string.format('%.6f', now) .. ':' .. ARGV[3]
-redis.call('ZADD', KEYS[1], now, member)
-redis.call('EXPIRE', KEYS[1], math.ceil(window) * 2)
-return {1, member, tostring(now)}
-"""
-RATE_WINDOW_S = 60
-
-
-def _take(key: str, cap: int, message: str) -> str:
-    taken, value, now = stream.client().eval(_TAKE_START, 1, key, RATE_WINDOW_S, cap, secrets.token_hex(4))
-    if not taken:
-        retry = max(1, math.ceil(float(value) + RATE_WINDOW_S - float(now)))
-        raise RunRefused(f"{message}: try again in {retry} s", retry_after=retry)
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _take_start(owner: Owner) -> list[tuple[str, str]]:
-    """Count one start against the owner's RUN_STARTS_PER_MINUTE (a sliding log of start times in a
-    Redis sorted set, so the limit holds across processes), and an anonymous browser's start also
-    against its address's RUN_STARTS_PER_MINUTE_PER_ADDRESS; RunRefused past either. Returns the
-    log entries, which ``_give_back`` removes if the run is not created after all.
-    RUN_STARTS_PER_MINUTE = 0 lifts both (the tests' setting)."""
-    cap = settings.RUN_STARTS_PER_MINUTE
-    if cap <= 0:
-        return []
-    key = _rate_key(owner)
-    taken = [(key, _take(key, cap, f"at most {cap} runs may start per minute"))]
-    if owner.token and owner.address:
-        per_address = settings.RUN_STARTS_PER_MINUTE_PER_ADDRESS
-        key = f"ratelimit:runs:anonymous-from:{owner.address[:64]}"
-        try:
-            taken.append((key, _take(key, per_address, f"at most {per_address} runs without an account may "
-                                                       "start per minute from one address")))
-        except RunRefused:
-            _give_back(taken)
-            raise
-    return taken
-
-
-def _give_back(taken: list[tuple[str, str]]) -> None:
-    for key, member in taken:
-        stream.client().zrem(key, member)
-
-
-def _owner_lock(owner: Owner):
-    """One start at a time per owner, so two concurrent requests cannot both pass the active-runs
-    cap (the count and the insert are not one statement)."""
-    return stream.client().lock(f"lock:runs:{owner.key}", timeout=30, blocking_timeout=10)
+def _check_live_cap() -> None:
+    cap = settings.RUN_LIVE_MAX_ACTIVE
+    if Run.objects.filter(mode=Run.Mode.LIVE, status__in=lifecycle.ACTIVE).count() >= cap:
+        raise RunRefused(f"the site is running its most live runs at once ({cap}): start a batch run, "
+                         "which replays at any speed afterwards, or try live again in a minute", retry_after=60)
 
 
 def create_run(
@@ -191,27 +90,12 @@ def create_run(
         problems.append(Problem("speed", "must be 1, 5 or 20"))
     if problems:
         raise DocumentError(problems)
-    try:
-        lock = _owner_lock(owner)
-        if not lock.acquire():
-            raise RunRefused("too many runs are starting for you at once: try again in a few seconds", retry_after=5)
-        try:
-            return _start(doc, frozen, owner, seed, mode, speed, template, variant, design)
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:  # it expired meanwhile: nothing to release
-                pass
-    except redis.RedisError:
-        # Limits and the queue live in Redis: without it no run can start, and saying so is a 503.
-        raise RunRefused("runs cannot start right now (the run queue is unavailable): try again shortly",
-                         status=503, retry_after=10) from None
+    with lifecycle.admit(owner, lifecycle.caps_of(Run), _check_live_cap if mode == Run.Mode.LIVE else None):
+        return _start(doc, frozen, owner, seed, mode, speed, template, variant, design)
 
 
 def _start(doc, frozen, owner: Owner, seed: int, mode: str, speed: int, template, variant: str,
            design) -> tuple[Run, str]:
-    _check_active(owner)
-    member = _take_start(owner)
     run = Run(
         title=doc.title,
         document_json=jsontext.dumps(frozen),
@@ -228,19 +112,12 @@ def _start(doc, frozen, owner: Owner, seed: int, mode: str, speed: int, template
     run.owner = owner.user
     run.owner_token = owner.token
     control_token = run.new_control_token()
-    try:
-        with transaction.atomic():
-            if mode == Run.Mode.BATCH and _reuse(run):
-                run.save()
-                _copy_result(run)
-            else:
-                run.save()
-                from playground.runs.tasks import enqueue
-
-                enqueue(run)
-    except BaseException:
-        _give_back(member)  # only accepted runs count
-        raise
+    with transaction.atomic():
+        run.save()
+        if mode == Run.Mode.BATCH and _reuse(run):
+            _copy_result(run)
+        else:
+            queues.send_run(run)
     return run, control_token
 
 
@@ -277,15 +154,12 @@ def _copy_result(run: Run) -> None:
 
 
 def cancel_run(run: Run) -> bool:
-    """Cancel a queued or running run; False if it had already ended."""
-    updated = Run.objects.filter(pk=run.pk, status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).update(
-        status=Run.Status.CANCELLED, reason="cancelled by its owner", finished_at=timezone.now()
-    )
-    if updated:
-        stream.request_cancel(run.slug)
-        stream.nudge(run.slug)
+    """Cancel a queued or running run; False if it had already ended. Its worker stops within a
+    fraction of a second (guard.py)."""
+    stream.request_cancel(run.slug)
+    cancelled = lifecycle.finish(run, Run.Status.CANCELLED, "cancelled by its owner")
     run.refresh_from_db()
-    return bool(updated)
+    return cancelled
 
 
 def send_control(run: Run, control: Any) -> None:
@@ -294,12 +168,32 @@ def send_control(run: Run, control: Any) -> None:
         raise RunRefused("controls go to live runs only; this run is a batch run", status=409)
     if run.is_terminal:
         raise RunRefused(f"the run has ended ({run.status})", status=409)
-    problems = validate_control(control, load(run.document))
+    doc = load(run.document)
+    problems = validate_control(control, doc)
     if problems:
         raise DocumentError(problems)
+    if isinstance(control, dict) and control.get("kind") == "traffic":
+        _check_traffic_work(run, doc, control)
     if len(run.applied_events) + stream.pending_controls(run.slug) >= settings.RUN_MAX_CONTROLS:
         raise RunRefused(f"a run takes at most {settings.RUN_MAX_CONTROLS} controls", status=429)
     stream.push_control(run.slug, control)
+
+
+def _check_traffic_work(run: Run, doc, control: dict[str, Any]) -> None:
+    """A traffic control must keep the run's work estimate under the site's limit, counting every
+    traffic control applied or waiting, each from the tick it applies at (the next one)."""
+    step = parse_control(control, doc)
+    tick = float(doc.scenario.tick_s)
+    at = float(run.frames_total) * tick
+    steps = [(float(e["t"]), float(e["control"]["multiplier"]), float(e["control"].get("ramp_s", 0)))
+             for e in run.applied_events if e["control"].get("kind") == "traffic"]
+    steps += [(at, float(c["multiplier"]), float(c.get("ramp_s", 0)))
+              for c in stream.peek_controls(run.slug) if c.get("kind") == "traffic"]
+    steps.append((at, float(step.multiplier), float(step.ramp_s)))
+    est = estimate_document(doc, steps)
+    limit = settings.RUN_MAX_WORK
+    if est.calls > limit:
+        raise RunRefused(f"traffic x{step.multiplier:g} from {at:g} s: {work.describe(est, limit)}", status=422)
 
 
 def frames_after(run: Run, after: int = 0, limit: int = 3600) -> list[dict[str, Any]]:

@@ -200,6 +200,11 @@ def pending_controls(slug: str) -> int:
     return int(client().llen(controls_key(slug)))
 
 
+def peek_controls(slug: str) -> list[dict[str, Any]]:
+    """The controls waiting for the run's next tick, left in place."""
+    return [json.loads(item) for item in client().lrange(controls_key(slug), 0, -1)]
+
+
 def pop_controls(slug: str) -> list[dict[str, Any]]:
     r = client()
     with r.pipeline() as pipe:
@@ -215,6 +220,19 @@ def request_cancel(slug: str) -> None:
 
 def cancel_requested(slug: str) -> bool:
     return bool(client().exists(cancel_key(slug)))
+
+
+def sweep_cancel_key(slug: str) -> str:
+    return f"sweep:{slug}:cancel"
+
+
+def request_sweep_cancel(slug: str) -> None:
+    """Tell the sweep's running cells to stop (they check between slices of events)."""
+    client().set(sweep_cancel_key(slug), "1", ex=STREAM_TTL_S)
+
+
+def sweep_cancel_requested(slug: str) -> bool:
+    return bool(client().exists(sweep_cancel_key(slug)))
 
 
 # --- live fan-out -------------------------------------------------------------------------------

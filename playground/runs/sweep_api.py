@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Router
 from ninja.responses import Status
@@ -13,7 +13,7 @@ from playground.accounts.auth import OptionalApiTokenAuth
 from playground.api import error_response, json_object_body, json_request_body
 from playground.engine import DocumentError, Problem
 from playground.runs import sweep_service
-from playground.runs.api import _refused, api_owner, document_from_request
+from playground.runs.api import _refused, api_owner, document_from_request, may_steer
 from playground.runs.models import Sweep
 from playground.runs.service import RunRefused
 
@@ -54,7 +54,8 @@ def sweep_body(sweep: Sweep) -> dict[str, Any]:
 
 
 @router.post("/sweeps", auth=OptionalApiTokenAuth(), openapi_extra=_SWEEP_BODY, response={201: dict}, summary="Start a sweep or replications")
-def start_sweep(request: HttpRequest):
+def start_sweep(request: HttpRequest, response: HttpResponse):
+    response["Cache-Control"] = "no-store"  # the answer carries the sweep's control token
     body = json_object_body(request)
     sweep_fields = {"axes", "target", "seeds", "seed"}
     unknown = sorted(set(body) - sweep_fields - {"document", "template", "variant"})
@@ -62,13 +63,14 @@ def start_sweep(request: HttpRequest):
         raise DocumentError([Problem(name, "is not a known field") for name in unknown])
     document, template, variant = document_from_request({k: v for k, v in body.items() if k not in sweep_fields})
     try:
-        sweep = sweep_service.create_sweep(
+        sweep, control_token = sweep_service.create_sweep(
             document, owner=api_owner(request), axes=body.get("axes", []), target=body.get("target", ""),
             seeds=body.get("seeds", 3), seed=body.get("seed"), template=template, variant=variant,
         )
     except RunRefused as exc:
         return _refused(request, exc)
-    return Status(201, {"id": sweep.slug, "url": reverse("sweep", args=[sweep.slug]), "status": sweep.status})
+    return Status(201, {"id": sweep.slug, "url": reverse("sweep", args=[sweep.slug]), "status": sweep.status,
+                        "control_token": control_token})
 
 
 @router.get("/sweeps/{slug}", response=dict, summary="A sweep: progress and result")
@@ -77,3 +79,15 @@ def get_sweep(request: HttpRequest, slug: str):
     if sweep is None:
         return error_response(request, 404, "no sweep has that id")
     return sweep_body(sweep)
+
+
+@router.post("/sweeps/{slug}/cancel", auth=OptionalApiTokenAuth(), response=dict, summary="Cancel a sweep")
+def cancel_sweep(request: HttpRequest, slug: str):
+    sweep = Sweep.objects.filter(slug=slug).first()
+    if sweep is None:
+        return error_response(request, 404, "no sweep has that id")
+    if not may_steer(request, sweep):
+        return error_response(request, 403, "only the sweep's owner may cancel it (send X-Control-Token)")
+    if not sweep_service.cancel_sweep(sweep):
+        return error_response(request, 409, f"the sweep has already ended ({sweep.status})")
+    return {"id": sweep.slug, "status": sweep.status}

@@ -1,9 +1,10 @@
 """Starting, running and gathering sweeps: what the views, the API and the tasks share.
 
-A sweep fans out as a Celery group of one task per cell (point x seed). Each cell simulates its
-document on its seed and stores the summary; whichever cell finishes last gathers the result
-(the gather is deterministic, so two cells finishing together write the same thing). Cancel marks
-the sweep; cells that have not started skip themselves.
+A sweep fans out as one task per cell (point x seed), a few at a time (``queues``' *window*):
+each cell that finishes sends the next. Each cell simulates its document on its seed and stores
+the summary; whichever cell finishes last gathers the result (the gather is deterministic, so two
+cells finishing together write the same thing). Cancel ends the sweep and raises its cancel flag:
+running cells stop within a fraction of a second (``guard``), the others skip themselves.
 """
 
 from __future__ import annotations
@@ -19,18 +20,13 @@ from django.utils import timezone
 
 from playground import jsontext
 from playground.engine import ENGINE_VERSION, DocumentError, Problem, Simulation, dump, load
-from playground.runs import sweeps
+from playground.runs import lifecycle, queues, stream, sweeps
+from playground.runs.guard import Guard, Stopped
+from playground.runs.lifecycle import Owner, site_limits
 from playground.runs.models import Sweep, SweepCell
-from playground.runs.service import MAX_SEED, Owner, RunRefused, active_of, site_limits
+from playground.runs.service import MAX_SEED
 
 log = logging.getLogger(__name__)
-
-
-def _check_active(owner: Owner) -> None:
-    cap = settings.SWEEP_MAX_ACTIVE_USER if owner.is_user else settings.SWEEP_MAX_ACTIVE_ANONYMOUS
-    if active_of(Sweep.objects.all(), owner).count() >= cap:
-        raise RunRefused(f"you have {cap} sweep{'s' if cap > 1 else ''} going already: wait for it or cancel it",
-                         retry_after=30)
 
 
 def create_sweep(
@@ -45,8 +41,9 @@ def create_sweep(
     variant: str = "",
     design=None,
     run=None,
-) -> Sweep:
-    """Validate and queue a sweep. Raises DocumentError (every problem, with its path) or RunRefused."""
+) -> tuple[Sweep, str]:
+    """Validate and queue a sweep; returns it and its control token (for a cookieless API client
+    to cancel it). Raises DocumentError (every problem, with its path) or RunRefused."""
     base = dump(load(document, site_limits()))
     problems: list[Problem] = []
     parsed: list[sweeps.Axis] = []
@@ -91,7 +88,6 @@ def create_sweep(
         except DocumentError as exc:
             label = sweeps.point_label(parsed, list(values))
             raise DocumentError([Problem(f"axes ({label}): {p.path}", p.message) for p in exc.problems]) from None
-    _check_active(owner)
     sweep = Sweep(
         title=base.get("title", ""),
         document_json=jsontext.dumps(base),
@@ -109,26 +105,16 @@ def create_sweep(
     )
     sweep.owner = owner.user
     sweep.owner_token = owner.token
-    with transaction.atomic():
+    control_token = sweep.new_control_token()
+    with lifecycle.admit(owner, lifecycle.caps_of(Sweep)), transaction.atomic():
         sweep.save()
         SweepCell.objects.bulk_create(
             SweepCell(sweep=sweep, point=p, seed=seed + k, values=list(values))
             for p, values in enumerate(grid)
             for k in range(seeds)
         )
-        transaction.on_commit(lambda: enqueue_cells(sweep))
-    return sweep
-
-
-def enqueue_cells(sweep: Sweep, only_pending: bool = False) -> None:
-    from celery import group
-
-    from playground.runs.tasks import sweep_cell
-
-    cells = sweep.cells.all()
-    if only_pending:
-        cells = cells.filter(status=SweepCell.Status.PENDING)
-    group(sweep_cell.s(pk) for pk in cells.values_list("pk", flat=True)).apply_async()
+        queues.send_cells(sweep)
+    return sweep, control_token
 
 
 def axes_of(sweep: Sweep) -> list[sweeps.Axis]:
@@ -144,14 +130,19 @@ def simulate_cell(cell_id: int) -> str:
         SweepCell.objects.filter(pk=cell.pk, status=SweepCell.Status.PENDING).update(status=SweepCell.Status.SKIPPED)
         return "skipped"
     if sweep.engine_version != ENGINE_VERSION:
-        _finish(sweep, Sweep.Status.FAILED,
-                f"this sweep needs engine {sweep.engine_version}; the worker has {ENGINE_VERSION}")
+        lifecycle.finish(sweep, Sweep.Status.FAILED,
+                         f"this sweep needs engine {sweep.engine_version}; the worker has {ENGINE_VERSION}")
         return "failed"
     Sweep.objects.filter(pk=sweep.pk, status=Sweep.Status.QUEUED).update(status=Sweep.Status.RUNNING)
     document = sweeps.apply_point(sweep.document, axes_of(sweep), tuple(cell.values))
     try:
         limits = site_limits()
-        summary = Simulation(load(document, limits), cell.seed, limits).run(frames=False)["summary"]
+        sim = Simulation(load(document, limits), cell.seed, limits)
+        sim.on_checkpoint = Guard(lambda: stream.sweep_cancel_requested(sweep.slug))
+        summary = sim.run(frames=False)["summary"]
+    except Stopped:
+        SweepCell.objects.filter(pk=cell.pk, status=SweepCell.Status.PENDING).update(status=SweepCell.Status.SKIPPED)
+        return "stopped"
     except Exception as exc:  # One failed cell is reported; the sweep goes on.
         log.exception("sweep %s cell %s failed", sweep.slug, cell.pk)
         updated = SweepCell.objects.filter(pk=cell.pk, status=SweepCell.Status.PENDING).update(
@@ -165,6 +156,8 @@ def simulate_cell(cell_id: int) -> str:
         Sweep.objects.filter(pk=sweep.pk).update(cells_done=F("cells_done") + 1, progress_at=timezone.now())
     if not SweepCell.objects.filter(sweep=sweep, status=SweepCell.Status.PENDING).exists():
         gather(sweep)
+    else:
+        queues.send_cells(sweep)
     return "done"
 
 
@@ -183,29 +176,12 @@ def gather(sweep: Sweep) -> None:
     )
 
 
-def _finish(sweep: Sweep, status: str, reason: str) -> bool:
-    return bool(Sweep.objects.filter(pk=sweep.pk, status__in=[Sweep.Status.QUEUED, Sweep.Status.RUNNING]).update(
-        status=status, reason=reason, finished_at=timezone.now()
-    ))
-
-
 def cancel_sweep(sweep: Sweep) -> bool:
-    """Stop what has not started; False if the sweep had ended."""
-    done = _finish(sweep, Sweep.Status.CANCELLED, "cancelled by its owner")
+    """Stop the sweep: running cells within a fraction of a second, the rest skip themselves;
+    False if the sweep had ended."""
+    stream.request_sweep_cancel(sweep.slug)
+    done = lifecycle.finish(sweep, Sweep.Status.CANCELLED, "cancelled by its owner")
+    SweepCell.objects.filter(sweep=sweep, status=SweepCell.Status.PENDING, sent_at__isnull=True).update(
+        status=SweepCell.Status.SKIPPED)
     sweep.refresh_from_db()
     return done
-
-
-def reap_sweeps() -> int:
-    """Requeue the pending cells of sweeps that made no progress for SWEEP_STALL_S (their worker
-    died); a cell finished twice counts once."""
-    stalled_before = timezone.now() - timezone.timedelta(seconds=settings.SWEEP_STALL_S)
-    count = 0
-    for sweep in Sweep.objects.filter(status__in=[Sweep.Status.QUEUED, Sweep.Status.RUNNING],
-                                      created_at__lt=stalled_before):
-        if sweep.progress_at is not None and sweep.progress_at > stalled_before:
-            continue
-        Sweep.objects.filter(pk=sweep.pk).update(progress_at=timezone.now())
-        enqueue_cells(sweep, only_pending=True)
-        count += 1
-    return count

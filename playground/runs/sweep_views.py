@@ -102,7 +102,7 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
                 "run": Run.objects.filter(slug=hidden.get("run")).first(),
             }
             try:
-                sweep = sweep_service.create_sweep(
+                sweep, _token = sweep_service.create_sweep(
                     document, owner=browser_owner(request), axes=axes, target=form.get("target", ""),
                     seeds=seeds, seed=seed, **source_objects,
                 )

@@ -18,7 +18,7 @@ from playground.designs.patch import apply_variant
 from playground.designs.views import refused_page
 from playground.engine import DocumentError, Problem, parse
 from playground.limits import client_address
-from playground.runs import checks, compare, service
+from playground.runs import checks, compare, queues, service
 from playground.runs.models import Run
 
 SLUG_IN_LINK = re.compile(r"(?:/r/)?([A-Za-z0-9_-]{16,32})/?$")
@@ -120,6 +120,7 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
     summary = run.summary or {}
     context = {
         "run": run,
+        "reason": queues.reason_of(run),
         # As the page's script writes it when a run ends: the causes that happened, in order.
         "summary_errors": [f"{cause} {count}" for cause, count in sorted(summary.get("errors", {}).items()) if count],
         "checks": checks.checks_for(run),

@@ -111,7 +111,8 @@ const reasonEl = document.getElementById("run-reason");
 function setStatus(status, reason) {
   statusEl.textContent = status;
   statusEl.dataset.status = status;
-  if (reason) { reasonEl.textContent = reason; reasonEl.hidden = false; }
+  reasonEl.textContent = reason || "";
+  reasonEl.hidden = !reason;
   if (["done", "failed", "cancelled"].includes(status)) {
     document.getElementById("chaos")?.remove();
     document.getElementById("cancel-form")?.remove();

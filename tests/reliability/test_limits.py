@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from playground.accounts.models import ApiToken
 from playground.asgi import application
 from playground.limits import MessageRate, forwarded_address
-from playground.runs import service, stream
+from playground.runs import lifecycle, service, stream
 from playground.runs.models import Run
 from tests.runs.designs import web_fleet
 
@@ -209,7 +209,7 @@ def test_concurrent_starts_cannot_pass_the_rate_together(settings, clean_runs):
     def attempt():
         barrier.wait()
         try:
-            taken.extend(service._take_start(owner))
+            taken.extend(lifecycle._take_start(owner, lifecycle.caps_of(Run)))
         except service.RunRefused as exc:
             refused.append(exc)
 
@@ -231,7 +231,7 @@ def test_a_start_that_fails_after_counting_is_given_back(settings, clean_runs, m
     def broken(run):
         raise RuntimeError("the broker is away")
 
-    monkeypatch.setattr("playground.runs.tasks.enqueue", broken)
+    monkeypatch.setattr("playground.runs.queues.send_run", broken)
     with pytest.raises(RuntimeError):
         service.create_run(web_fleet(), owner=owner)
     monkeypatch.undo()
@@ -249,7 +249,7 @@ def test_the_rate_limit_answers_429_with_retry_after_on_the_page_too(client, set
     refused = client.post("/runs/start/", {"design": design.slug})
     assert refused.status_code == 429
     assert 1 <= int(refused["Retry-After"]) <= 60
-    assert b"at most 1 runs may start per minute" in refused.content
+    assert b"at most 1 run may start per minute" in refused.content
 
 
 # --- controls and frames -------------------------------------------------------------------------

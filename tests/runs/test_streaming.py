@@ -16,8 +16,8 @@ from channels.testing import WebsocketCommunicator
 from playground.asgi import application
 from playground.engine import Simulation, load
 from playground.runs import service, stream
+from playground.runs.lifecycle import reap
 from playground.runs.models import Run
-from playground.runs.runner import reap
 from tests.processes import ROOT, start_celery_worker
 from tests.runs.designs import web_fleet
 

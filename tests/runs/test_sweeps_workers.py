@@ -37,7 +37,7 @@ def fleet() -> dict:
 def run_sweep(tmp_path, workers: int) -> Sweep:
     procs = [start_celery_worker(tmp_path / f"worker-{workers}-{i}.log") for i in range(workers)]
     try:
-        sweep = sweep_service.create_sweep(
+        sweep, _ = sweep_service.create_sweep(
             fleet(), owner=Owner(key="addr:sweeps", address="sweeps"),
             axes=[{"path": "nodes.api.params.instances", "values": INSTANCES}],
             target=f"mean < {BOUND_MS} and errors < 0.1%", seeds=3, seed=100,
@@ -76,7 +76,7 @@ def test_cancel_stops_the_cells_that_have_not_started(tmp_path):
     doc["scenario"]["duration_s"] = 400
     worker = start_celery_worker(tmp_path / "worker.log")
     try:
-        sweep = sweep_service.create_sweep(
+        sweep, _ = sweep_service.create_sweep(
             doc, owner=Owner(key="addr:cancel", address="cancel"),
             axes=[{"path": "nodes.api.params.instances", "from": 2, "to": 21}], seeds=2,
         )
