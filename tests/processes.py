@@ -105,16 +105,19 @@ def start_celery_beat(log: Path, **env: str) -> Process:
     return beat
 
 
-def start_celery_worker(log: Path, *, concurrency: int = 1, purge: bool = True, **env: str) -> Process:
+def start_celery_worker(log: Path, *, concurrency: int = 1, purge: bool = True, queues: str = "",
+                        pool: str = "", **env: str) -> Process:
+    """A worker process on every queue, or on ``queues`` (comma-separated) as the Procfile's
+    workers are, with Celery's default pool (prefork) or ``pool`` (threads for the live worker)."""
     if purge:
         purge_task_queue()
-    worker = Process(
-        "celery worker",
-        [str(BIN / "celery"), "-A", "playground.celery", "worker", "--loglevel", "INFO",
-         "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "-n", f"test-{free_port()}@%h"],
-        child_env(**env),
-        log,
-    )
+    argv = [str(BIN / "celery"), "-A", "playground.celery", "worker", "--loglevel", "INFO",
+            "--concurrency", str(concurrency), "--without-gossip", "--without-mingle", "-n", f"test-{free_port()}@%h"]
+    if queues:
+        argv += ["-Q", queues]
+    if pool:
+        argv += ["-P", pool]
+    worker = Process("celery worker", argv, child_env(**env), log)
     deadline = time.monotonic() + 60
     while "ready." not in worker.log():
         if worker.proc.poll() is not None or time.monotonic() > deadline:

@@ -80,6 +80,7 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
     hidden["kind"] = "replicate" if replicating else "sweep"
     form = {"target": DEFAULT_TARGET, "seeds": "10" if replicating else "3"}
     problems: list[str] = []
+    status = 200
     if request.method == "POST":
         form = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         axes = []
@@ -109,13 +110,16 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
             except DocumentError as exc:
                 problems = [str(p) for p in exc.problems]
             except RunRefused as exc:
-                problems = [exc.message]
+                problems, status = [exc.message], exc.status
             else:
                 return redirect("sweep", slug=sweep.slug)
-    return render(request, "runs/sweep_new.html", {
+    response = render(request, "runs/sweep_new.html", {
         "paths": paths, "hidden": hidden, "form": form, "problems": problems,
         "title": document.get("title") or "Untitled design", "replicating": replicating,
-    }, status=400 if problems else 200)
+    }, status=status if status != 200 else 400 if problems else 200)
+    if status == 429:
+        response["Retry-After"] = "30"
+    return response
 
 
 def _context(sweep: Sweep, request: HttpRequest) -> dict[str, Any]:
