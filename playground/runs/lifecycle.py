@@ -23,6 +23,7 @@ finish
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 from collections.abc import Callable, Iterator
@@ -68,6 +69,14 @@ def site_limits() -> Limits:
         max_in_flight=settings.RUN_MAX_IN_FLIGHT,
         max_work=settings.RUN_MAX_WORK,
     )
+
+
+def run_limits() -> tuple[Limits, Limits]:
+    """What a worker loads an admitted run's document with, and what it simulates it under: the
+    work estimate was the web's check when the run was admitted, so loading skips it; the engine's
+    event budget (from the same limit) is what holds while it runs."""
+    limits = site_limits()
+    return dataclasses.replace(limits, max_work=math.inf), limits
 
 
 def active_of(queryset: QuerySet, owner: Owner) -> QuerySet:

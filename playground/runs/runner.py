@@ -27,7 +27,7 @@ from playground import jsontext
 from playground.engine import ENGINE_VERSION, DocumentError, Simulation, WorkBudgetExceeded, load
 from playground.runs import stream
 from playground.runs.guard import Guard, MemoryBudgetExceeded, Stopped
-from playground.runs.lifecycle import finish, site_limits
+from playground.runs.lifecycle import finish, run_limits
 from playground.runs.models import FrameBatch, Run
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,8 @@ class Runner:
             return "ended before it started"
         stream.nudge(run.slug)
         try:
-            limits = site_limits()
-            sim = Simulation(load(run.document, limits), run.seed, limits)
+            loading, limits = run_limits()
+            sim = Simulation(load(run.document, loading), run.seed, limits)
         except DocumentError as exc:
             self._fail(run, "the document is no longer valid: " + "; ".join(str(p) for p in exc.problems))
             return "failed"

@@ -22,7 +22,7 @@ from playground import jsontext
 from playground.engine import ENGINE_VERSION, DocumentError, Problem, Simulation, dump, load
 from playground.runs import lifecycle, queues, stream, sweeps
 from playground.runs.guard import Guard, Stopped
-from playground.runs.lifecycle import Owner, site_limits
+from playground.runs.lifecycle import Owner, run_limits, site_limits
 from playground.runs.models import Sweep, SweepCell
 from playground.runs.service import MAX_SEED
 
@@ -136,8 +136,8 @@ def simulate_cell(cell_id: int) -> str:
     Sweep.objects.filter(pk=sweep.pk, status=Sweep.Status.QUEUED).update(status=Sweep.Status.RUNNING)
     document = sweeps.apply_point(sweep.document, axes_of(sweep), tuple(cell.values))
     try:
-        limits = site_limits()
-        sim = Simulation(load(document, limits), cell.seed, limits)
+        loading, limits = run_limits()
+        sim = Simulation(load(document, loading), cell.seed, limits)
         sim.on_checkpoint = Guard(lambda: stream.sweep_cancel_requested(sweep.slug))
         summary = sim.run(frames=False)["summary"]
     except Stopped:
