@@ -122,8 +122,12 @@ def redis_settings(url: str) -> dict:
             "default": {
                 "BACKEND": "channels_redis.core.RedisChannelLayer",
                 # redis-py pools refuse (not wait) past max_connections (100 by default): a burst
-                # of viewers joining at once needs more.
-                "CONFIG": {"hosts": [{"address": url, "max_connections": REDIS_MAX_CONNECTIONS}],
+                # of viewers joining at once needs more. redis-py 8 reads with a 5 s timeout by
+                # default, the same 5 s channels_redis blocks in BZPOPMIN for a viewer's next
+                # message: a quiet socket (a queued run) then died with TimeoutError. Reads wait
+                # longer than the block.
+                "CONFIG": {"hosts": [{"address": url, "max_connections": REDIS_MAX_CONNECTIONS,
+                                      "socket_timeout": 30, "socket_connect_timeout": 5}],
                            "prefix": "playground:asgi"},
             }
         },

@@ -239,3 +239,28 @@ def test_the_site_limits_carry_the_work_limit(settings):
     assert lifecycle.site_limits().max_events == 4936
     assert issubclass(WorkBudgetExceeded, RuntimeError)
     assert queues.QUEUES == ("batch", "live", "sweeps", "celery")
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_viewer_of_a_queued_run_hears_why_it_waits_and_stays_connected():
+    """A socket with nothing to send for longer than channels_redis's 5 s block: redis-py 8's own
+    5 s read timeout used to kill it (TimeoutError, close 1011); it now gets the waiting reason
+    again and again."""
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+
+    from playground.asgi import application
+
+    run, _ = await sync_to_async(service.create_run)(web_fleet(), owner=owner("quiet"))
+    communicator = WebsocketCommunicator(application, f"/ws/runs/{run.slug}/",
+                                         headers=[(b"origin", b"http://localhost"), (b"host", b"localhost")])
+    assert (await communicator.connect())[0]
+    heard = []
+    started = time.monotonic()
+    while time.monotonic() - started < 8:
+        heard.append(await communicator.receive_json_from(timeout=7))
+    await communicator.disconnect()
+    assert len(heard) >= 2
+    assert all(m == {"type": "status", "status": "queued", "reason": "waiting for a free worker: yours is next"}
+               for m in heard)
