@@ -33,6 +33,18 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from playground.engine import Limits
+
+
+def engine_limits() -> Limits:
+    """The engine's bounds on one run on this site (settings RUN_MAX_*): what a run is admitted
+    under, and what the editor and the designs API check a document against."""
+    return Limits(
+        max_expected_requests=settings.RUN_MAX_EXPECTED_REQUESTS,
+        max_in_flight=settings.RUN_MAX_IN_FLIGHT,
+        max_work=settings.RUN_MAX_WORK,
+    )
+
 
 def _valid_ip(text: str) -> str | None:
     text = text.strip()

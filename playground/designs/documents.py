@@ -14,10 +14,14 @@ editable
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
-from playground.engine import DocumentError, Problem, parse, validate
+from django.conf import settings
+
+from playground.engine import DocumentError, Limits, Problem, estimate_document, load, parse, validate
+from playground.limits import engine_limits
 
 EMPTY_TITLE = "Untitled design"
 MAX_TITLE = 200
@@ -119,9 +123,23 @@ def describe(doc: dict[str, Any], problems: list[Problem]) -> list[dict[str, Any
 def check(doc: dict[str, Any]) -> list[Problem]:
     """The engine's problems with ``doc``; never raises."""
     try:
-        return validate(doc)
+        return validate(doc, engine_limits())
     except DocumentError as exc:
         return exc.problems
+
+
+#: Loads a document whatever its size, to estimate it: the editor shows how far over a limit it is.
+_UNBOUNDED = Limits(max_expected_requests=math.inf, max_calls_per_request=math.inf, max_work=math.inf)
+
+
+def work_estimate(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """What a run of ``doc`` would cost (the engine's work estimate: requests, and calls with
+    retries at their worst) beside the site's limit; None while the document has other problems."""
+    try:
+        est = estimate_document(load(doc, _UNBOUNDED))
+    except DocumentError:
+        return None
+    return {**est.to_json(), "limit": settings.RUN_MAX_WORK}
 
 
 def rename_node(doc: dict[str, Any], old: str, new: str) -> None:

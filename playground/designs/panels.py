@@ -294,7 +294,8 @@ def editor_validate(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "the document could not be read",
                              "problems": [{"path": p.path, "message": p.message} for p in exc.problems]},
                             status=400)
-    return JsonResponse({"problems": documents.describe(doc, documents.check(doc))})
+    return JsonResponse({"problems": documents.describe(doc, documents.check(doc)),
+                         "estimate": documents.work_estimate(doc)})
 
 
 def _filename(doc: dict[str, Any], ext: str) -> str:

@@ -37,6 +37,7 @@ from django.db.models import Model, QuerySet
 from django.utils import timezone
 
 from playground.engine import Limits
+from playground.limits import engine_limits
 from playground.runs import queues, stream
 from playground.runs.models import Run, Status, Sweep
 
@@ -62,13 +63,7 @@ class Owner:
     is_user: bool = False
 
 
-def site_limits() -> Limits:
-    """The engine's bounds on one run on this site (settings RUN_MAX_*)."""
-    return Limits(
-        max_expected_requests=settings.RUN_MAX_EXPECTED_REQUESTS,
-        max_in_flight=settings.RUN_MAX_IN_FLIGHT,
-        max_work=settings.RUN_MAX_WORK,
-    )
+site_limits = engine_limits
 
 
 def run_limits() -> tuple[Limits, Limits]:

@@ -87,6 +87,8 @@ def test_fork_a_template_add_and_connect_a_service_fix_its_workers_and_find_it_s
     page.wait_for_selector("#f-p-workers-error", state="detached")
     page.wait_for_selector("#problems li.ok")
     assert page.locator("#run-button").get_attribute("data-valid") == "true"
+    page.wait_for_selector("#work-estimate:not([hidden])")
+    assert "calls at worst" in page.locator("#work-estimate").inner_text()
     wait_saved(page)
 
     page.reload()

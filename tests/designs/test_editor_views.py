@@ -251,6 +251,21 @@ def test_validate_lists_problems_with_the_node_they_sit_on(client):
     assert response.json()["problems"][0]["node"] == "api"
     bad = client.post("/editor/validate", "[" * 3000, content_type="application/json")
     assert bad.status_code == 400
+    assert response.json()["estimate"] is None  # not while the document has problems
+
+
+def test_validate_gives_the_work_estimate_against_the_sites_limit(client, settings):
+    settings.RUN_MAX_WORK = 12_345
+    response = client.post("/editor/validate", json.dumps({"document": DOC}), content_type="application/json")
+    # 100 rps for 60 s (the defaults); each request visits users, api and db.
+    assert response.json()["estimate"] == {"requests": 6000, "calls": 18000, "calls_per_request": 3.0,
+                                           "limit": 12_345}
+    # Over the site's limit: a problem (a run would be refused), and the estimate says by how much.
+    assert [p["path"] for p in response.json()["problems"]] == ["scenario"]
+    assert "at most 12,345 calls per run" in response.json()["problems"][0]["message"]
+    settings.RUN_MAX_WORK = 100_000
+    assert client.post("/editor/validate", json.dumps({"document": DOC}),
+                       content_type="application/json").json()["problems"] == []
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])

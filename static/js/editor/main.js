@@ -467,6 +467,22 @@ function showProblems(list) {
   root.dispatchEvent(new CustomEvent("design:state", { detail: { valid, problems: list, slug: saver.slug, version: saver.version } }));
 }
 
+// What a run would cost: requests, and calls with retries at their worst, against the site's limit.
+function showEstimate(estimate) {
+  const el = $("work-estimate");
+  if (!estimate || !estimate.requests) {
+    el.hidden = true;
+    return;
+  }
+  const n = (x) => Math.round(x).toLocaleString("en-US");
+  const share = estimate.calls / estimate.limit;
+  el.textContent = `A run: about ${n(estimate.requests)} requests and ${n(estimate.calls)} calls at worst ` +
+    `(${estimate.calls_per_request.toLocaleString("en-US")} per request, retries included); ` +
+    `the site runs up to ${n(estimate.limit)} calls${share > 1 ? "." : ` (${Math.max(1, Math.round(share * 100))}% of it).`}`;
+  el.dataset.over = String(share > 1);
+  el.hidden = false;
+}
+
 let validateTimer = null;
 let validateSeq = 0;
 function validateSoon() {
@@ -478,7 +494,10 @@ async function validate() {
   const seq = ++validateSeq;
   try {
     const { ok, data } = await postJSON(boot.urls.validate, { document: doc });
-    if (seq === validateSeq && ok) showProblems(data.problems);
+    if (seq === validateSeq && ok) {
+      showProblems(data.problems);
+      showEstimate(data.estimate);
+    }
   } catch {
     // Offline: the last list stays; saving says so.
   }
