@@ -5,7 +5,10 @@ big sweep keep another client's batch run waiting."""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -171,3 +174,44 @@ def test_a_run_that_outgrows_its_memory_limit_fails_cleanly_and_the_worker_goes_
     assert "used more than its memory limit" in big.reason and "limit 64 MB" in big.reason
     assert small.status == "done"
     assert "WorkerLostError" not in log and "Traceback" not in log
+
+
+def _pool_child(worker) -> int:
+    children = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    assert len(children) == 1, children
+    return int(children[0])
+
+
+def test_a_worker_that_lost_its_run_to_another_stops_within_two_seconds(tmp_path, settings):
+    """Fencing: the first worker is frozen mid-tick past its lease; the reaper gives the run to a
+    second worker. When the first wakes, its next renewal finds another token and it stops, in
+    well under 2 s; the run ends done once, its frames whole."""
+    settings.RUN_LEASE_TTL_S = 2
+    first = start_celery_worker(tmp_path / "first.log", RUN_LEASE_TTL_S="2")
+    second = None
+    try:
+        run, _ = service.create_run(long_tick(), owner=owner("fenced"))
+        wait_for(run, ("running",), 60)
+        second = start_celery_worker(tmp_path / "second.log", purge=False, RUN_LEASE_TTL_S="2")
+        frozen = _pool_child(first)
+        os.kill(frozen, signal.SIGSTOP)
+        try:
+            deadline = time.monotonic() + 30
+            while not lifecycle.reap()["requeued"]:
+                assert time.monotonic() < deadline, "the reaper never requeued the frozen run"
+                time.sleep(0.2)
+            run = wait_for(run, ("running",), 30)
+            time.sleep(0.5)  # the second worker is simulating it now
+        finally:
+            os.kill(frozen, signal.SIGCONT)
+        woke = time.monotonic()
+        while "lease lost" not in first.log():
+            assert time.monotonic() - woke < 2, "the first worker went on simulating a run it had lost"
+            time.sleep(0.05)
+        run = wait_for(run, ("done",), 120)
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+    assert run.attempts == 2
+    assert [f["seq"] for f in service.frames_after(run)] == [1]
