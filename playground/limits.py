@@ -104,6 +104,14 @@ def size_text(n: int) -> str:
     return f"{n:,} bytes"
 
 
+def too_long_message(length: int | None, limit: int) -> str:
+    """The refusal of a body over ``limit``: ``length`` bytes, or None for a chunked body cut off
+    as it passed the limit (``playground/server.py``)."""
+    if length is None:
+        return f"the request body is longer than the site accepts: at most {size_text(limit)}"
+    return f"the request body is {length:,} bytes; the site accepts at most {size_text(limit)}"
+
+
 class BodySizeLimitMiddleware:
     """413 for a request whose declared body is longer than the site accepts (see *body limit*)."""
 
@@ -120,8 +128,7 @@ class BodySizeLimitMiddleware:
         if length < 0:
             return refusal(request, 400, "the Content-Length header is not a number")
         if limit is not None and length > limit:
-            return refusal(request, 413, f"the request body is {length:,} bytes; the site accepts at most "
-                                         f"{size_text(limit)}")
+            return refusal(request, 413, too_long_message(length, limit))
         return self.get_response(request)
 
 

@@ -131,7 +131,8 @@ def start_daphne(log: Path, *, port: int | None = None, **env: str) -> tuple[Pro
     port = port or free_port()
     server = Process(
         "daphne",
-        [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],
+        # As the Procfile's web line: Daphne through playground.server (the body limit as it arrives).
+        [sys.executable, "-m", "playground.server", "-b", "127.0.0.1", "-p", str(port), "playground.asgi:application"],
         child_env(**env),
         log,
     )
