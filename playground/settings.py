@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # before anything that renders a page (the refusals too)
     "playground.limits.BodySizeLimitMiddleware",
     "playground.limits.NulRefusalMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -215,6 +217,25 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 # a domain and all its subdomains is the domain owner's decision, not the application's. Set
 # SECURE_HSTS_PRELOAD=true once the owner has decided (README, "Configuration").
 SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Content-Security-Policy on every response (django-csp; README, "Content-Security-Policy"). Scripts
+# only from the site, plus the per-response nonce on the inline import map; no eval (htmx's is off).
+# Style attributes are allowed (style-src-attr): templates set computed colours and positions in
+# them; <style> elements and style sheets only from the site. 'self' in connect-src covers the
+# WebSocket on the same host and port (ws: for http, wss: for https).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 
 # Limits on what one client may send (playground/limits.py). A body longer than REQUEST_MAX_BYTES is

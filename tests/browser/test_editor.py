@@ -69,7 +69,7 @@ def test_fork_a_template_add_and_connect_a_service_fix_its_workers_and_find_it_s
     select_in_outline(page, "api")
     page.click("#connect-button")
     click_node(page, "api-2")
-    page.wait_for_function("document.getElementById('editor').editor.document().edges.length === 2")
+    page.wait_for_function("() => document.getElementById('editor').editor.document().edges.length === 2")
     assert editor_doc(page)["edges"][1] == {"from": "api", "to": "api-2"}
 
     select_in_outline(page, "api-2")
@@ -165,7 +165,7 @@ def test_another_browser_can_view_and_fork_a_design_but_not_change_it(browser, p
         )
         assert status == 403
         guest.click("#fork-button")
-        guest.wait_for_function(f"!location.pathname.includes({json.dumps(slug)})")
+        guest.wait_for_function(f"() => !location.pathname.includes({json.dumps(slug)})")
         guest.wait_for_selector("#editor[data-ready=true]")
         assert guest.locator("#readonly-banner").count() == 0
         assert not guest.locator(".palette-item[data-kind=service]").is_disabled()
@@ -198,7 +198,7 @@ def test_two_tabs_editing_one_design_lose_nothing(page, daphne_server):
     assert [n["id"] for n in editor_doc(second)["nodes"]] == ["users", "db"]
 
     second.click("#conflict-fork")
-    second.wait_for_function(f"!location.pathname.includes({json.dumps(slug)})")
+    second.wait_for_function(f"() => !location.pathname.includes({json.dumps(slug)})")
     second.wait_for_selector("#editor[data-ready=true]")
     original = Design.objects.get(slug=slug)
     fork = Design.objects.get(forked_from=original)
@@ -282,7 +282,7 @@ def test_calls_are_reordered_in_the_panel_and_events_added_in_the_scenario(page,
 
     page.click("#tab-scenario")
     page.click("button[value=add-event]")
-    page.wait_for_function("(document.getElementById('editor').editor.document().scenario || {}).events?.length === 1")
+    page.wait_for_function("() => (document.getElementById('editor').editor.document().scenario || {}).events?.length === 1")
     assert editor_doc(page)["scenario"]["events"] == [{"at_s": 30, "action": "kill_instance", "node": "api"}]
     page.select_option("#e-0-action", "outage")
     page.locator("#f-e-0-duration_s").wait_for()  # the outage's own field, with its error until set
@@ -403,7 +403,7 @@ def test_a_field_changed_while_the_forms_last_change_is_in_flight_is_kept(page, 
     page.fill("#f-s-warmup_s", "5")
     page.press("#f-s-warmup_s", "Tab")
     release(page, held)  # the first change's answer: the form without the second change
-    page.wait_for_function("document.getElementById('editor').editor.document().scenario.warmup_s === 5")
+    page.wait_for_function("() => document.getElementById('editor').editor.document().scenario.warmup_s === 5")
     assert page.input_value("#f-s-warmup_s") == "5"
     assert page.input_value("#f-s-duration_s") == "90"
     wait_saved(page)
@@ -425,6 +425,6 @@ def test_typing_in_a_field_then_clicking_another_node_keeps_the_value_and_shows_
     page.wait_for_selector("#inspector form[data-panel=node] input[name=node][value='users']",
                            state="attached", timeout=10000)
     page.wait_for_function(
-        "document.getElementById('editor').editor.document().nodes[1].params.workers === 7")
+        "() => document.getElementById('editor').editor.document().nodes[1].params.workers === 7")
     page.wait_for_url("**/d/*/")
     wait_saved(page)

@@ -81,7 +81,7 @@ def test_script_in_a_title_and_a_label_is_text_on_every_page(browser, daphne_ser
         editor = f"{daphne_server}/d/{design['slug']}/"
         assert_inert(page, editor)
         assert page.input_value("#design-title") == "T " + PAYLOAD
-        page.wait_for_function("document.querySelector('#outline') === null || "
+        page.wait_for_function("() => document.querySelector('#outline') === null || "
                                "document.querySelector('#outline').innerText.length > 0", timeout=10_000)
         assert "L " + PAYLOAD in page.inner_text("body")  # the label, as typed, in the editor's lists
         assert_inert(page, f"{daphne_server}/designs/")

@@ -23,12 +23,12 @@ def test_the_gallery_filters_and_searches_in_place(page, daphne_server, library)
 
     page.select_option("#gallery-company", "Airbnb")
     page.wait_for_url("**company=Airbnb**")
-    page.wait_for_function("document.querySelectorAll('.template-card').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('.template-card').length === 2")
     assert all(t.startswith("Airbnb") for t in page.locator(".template-card h2").all_inner_texts())
 
     page.select_option("#gallery-company", "")
     page.fill("#gallery-q", "idempotency")
-    page.wait_for_function("document.querySelectorAll('.template-card').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('.template-card').length === 1")
     assert page.locator(".template-card h2").inner_text().startswith("Stripe")
 
     page.click(".template-card h2 a")

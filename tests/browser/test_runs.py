@@ -44,7 +44,7 @@ def test_chart_points_appear_while_a_live_run_goes_and_the_share_link_replays_it
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
         page.goto(daphne_server + started["url"])
-        page.wait_for_function("Number(document.body.dataset.frames || 0) >= 3", timeout=30_000)
+        page.wait_for_function("() => Number(document.body.dataset.frames || 0) >= 3", timeout=30_000)
         seen_early = int(page.evaluate("document.body.dataset.frames"))
         assert seen_early < 30  # points arrive while the run is still going
         assert page.locator(".chart canvas").count() >= 6
@@ -59,7 +59,7 @@ def test_chart_points_appear_while_a_live_run_goes_and_the_share_link_replays_it
         share = fresh.new_page()
         share.goto(daphne_server + started["url"])
         assert summary_text(share) == first
-        share.wait_for_function("document.body.dataset.frames === '30'", timeout=30_000)
+        share.wait_for_function("() => document.body.dataset.frames === '30'", timeout=30_000)
         fresh.close()
     finally:
         stream.delete_keys(started["id"])
@@ -77,7 +77,7 @@ def test_compare_shows_the_differences_in_words(browser, daphne_server, worker):
         verdict = page.inner_text("#verdict")
         assert verdict.startswith("B against A:")
         assert "p99 -" in verdict
-        page.wait_for_function("document.body.dataset.compared === 'true'", timeout=20_000)
+        page.wait_for_function("() => document.body.dataset.compared === 'true'", timeout=20_000)
         assert page.locator("#compare-charts canvas").count() == 3
         page.close()
     finally:
@@ -98,10 +98,10 @@ def test_run_a_template_live_from_its_page_then_share_it(browser, daphne_server,
     form.locator("select[name=speed]").select_option("20")
     form.locator("button[type=submit]").click()
     page.wait_for_url("**/r/*/")
-    page.wait_for_function("Number(document.body.dataset.frames || 0) >= 2", timeout=30_000)
+    page.wait_for_function("() => Number(document.body.dataset.frames || 0) >= 2", timeout=30_000)
     first = summary_text(page)
     assert page.locator("#checks .check").count() >= 1
-    page.wait_for_function("document.querySelectorAll('#checks .check[data-state=\"waiting\"]').length === 0",
+    page.wait_for_function("() => document.querySelectorAll('#checks .check[data-state=\"waiting\"]').length === 0",
                            timeout=30_000)
     share_url = page.url
     slug = share_url.rstrip("/").rsplit("/", 1)[1]

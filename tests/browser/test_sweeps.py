@@ -31,7 +31,7 @@ def test_a_sweep_started_from_the_form_answers_in_a_sentence(browser, daphne_ser
         page.wait_for_url("**/s/*/")
         page.wait_for_selector("#answer", timeout=90_000)
         assert page.inner_text("#answer").startswith("api instances 4: mean ")
-        page.wait_for_function("document.body.dataset.ready === 'true'")
+        page.wait_for_function("() => document.body.dataset.ready === 'true'")
         assert page.locator("#knee canvas").count() == 2
         assert page.locator("#points tbody tr").count() == 4
         assert page.locator("tr.cheapest th").inner_text().startswith("api instances 4")
