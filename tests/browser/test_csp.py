@@ -117,7 +117,6 @@ def test_the_main_pages_work_under_the_policy_without_a_violation(browser, daphn
         started.append(other)
         page.goto(daphne_server + other["url"])
         page.wait_for_selector("#summary-panel:not([hidden]) dl.summary", timeout=60_000)
-        page.wait_for_selector("#summary-panel:not([hidden]) dl.summary", timeout=60_000)
         page.goto(f"{daphne_server}/compare/?a={live['id']}&b={other['id']}")
         page.wait_for_function("() => document.body.dataset.compared === 'true'", timeout=60_000)
         assert watch.seen(page) == [], "compare"
