@@ -192,9 +192,9 @@ def valid_documents(draw):
             event["node"] = draw(st.sampled_from(caches))
         else:
             event["node"] = draw(st.sampled_from(targets))
-            event["duration_s"] = draw(st.integers(0, 5))
+            event["duration_s"] = draw(st.integers(1, 5))
             if action == "slowdown":
-                event["factor"] = draw(st.floats(0, 10))
+                event["factor"] = draw(st.floats(0.1, 10))
         events.append(event)
     return {"schema_version": 1, "title": "generated", "nodes": nodes, "edges": edges,
             "scenario": {"duration_s": duration, "tick_s": 1, "seed": draw(st.integers(0, 1000)),
