@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from playground.designs import expectations as ex
+from playground.designs.patch import apply_variant
+from playground.engine import DocumentError, dump, load
+from playground.runs import chaos
 from playground.runs.models import Run
 
 
@@ -38,10 +41,31 @@ def _summary_for(ref: ex.RunRef, run: Run) -> dict[str, Any] | None:
     return other.summary if other else None
 
 
+def own_changes(run: Run) -> str:
+    """The user's own chaos in this run, in words ("" if none): the live controls it received,
+    and scenario events or traffic steps its document adds to the template's (controls carried
+    by Run again). A promise is about the template as designed, so these explain a miss."""
+    document = run.document
+    parts = [chaos.controls_text(run.applied_events, document)] if run.applied_events else []
+    if run.template is not None:
+        variants = run.template.variants or {}
+        try:
+            base_doc = run.template.document
+            if run.variant in variants:
+                base_doc = apply_variant(base_doc, variants[run.variant])
+            base = dump(load(base_doc))
+        except (DocumentError, ValueError):
+            base = None
+        if base is not None:
+            parts.extend(chaos.scenario_additions(document, base))
+    return ", ".join(p for p in parts if p)
+
+
 def checks_for(run: Run) -> list[Check]:
     if run.template is None:
         return []
     mine = _ref_of(run)
+    changes = None
     out: list[Check] = []
     for index, raw in enumerate(run.template.expectations or []):
         try:
@@ -67,8 +91,12 @@ def checks_for(run: Run) -> list[Check]:
         subject = expectation.metric_text
         if expectation.minus is not None:
             subject = f"{subject} of {expectation.run.label} minus {expectation.minus.label}"
-        out.append(Check(
-            expectation.says, "met" if outcome.holds else "not met",
-            f"{subject} = {outcome.actual:g}; expected {expectation.op} {ex._value_text(expectation.value)}",
-        ))
+        detail = f"{subject} = {outcome.actual:g}; expected {expectation.op} {ex._value_text(expectation.value)}"
+        if not outcome.holds:
+            if changes is None:
+                changes = own_changes(run)
+            if changes:
+                detail = (f"your live controls ({changes}) changed this run; the promise is about the template "
+                          f"as designed. {detail}")
+        out.append(Check(expectation.says, "met" if outcome.holds else "not met", detail))
     return out

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from playground import jsontext
 from playground.designs import quota
 from playground.designs.models import Design, Template
 from playground.designs.ownership import note_shared, owned_by, owner_token
@@ -18,7 +19,7 @@ from playground.designs.patch import apply_variant
 from playground.designs.views import refused_page
 from playground.engine import DocumentError, Problem, parse
 from playground.limits import client_address
-from playground.runs import checks, compare, queues, service
+from playground.runs import chaos, checks, compare, queues, service
 from playground.runs.models import Run
 
 SLUG_IN_LINK = re.compile(r"(?:/r/)?([A-Za-z0-9_-]{16,32})/?$")
@@ -64,7 +65,9 @@ def start(request: HttpRequest) -> HttpResponse:
     design = None
     if request.POST.get("run"):
         source = _get_run(request.POST["run"])
-        document, template, variant, design = source.document, source.template, source.variant, source.design
+        # The recorded live controls come along as scenario events, so the chaos is kept (chaos.py).
+        document = chaos.with_controls(source.document, source.applied_events)
+        template, variant, design = source.template, source.variant, source.design
     elif request.POST.get("design"):
         design = get_object_or_404(Design, slug=request.POST["design"])
         document = design.document
@@ -196,7 +199,9 @@ def fork(request: HttpRequest, slug: str) -> HttpResponse:
     """A new design of the requester's own from the run's document."""
     run = _get_run(slug)
     note_shared(run, request)
-    design = Design(title=(run.title or "Design") + " (fork)", template=run.template, document_json=run.document_json)
+    document = chaos.with_controls(run.document, run.applied_events)  # the live controls, as scenario events
+    design = Design(title=(run.title or "Design") + " (fork)", template=run.template,
+                    document_json=jsontext.dumps(document))
     try:
         quota.check(request, design.document_json)
     except quota.StorageRefused as exc:
