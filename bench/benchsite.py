@@ -1,13 +1,17 @@
 """A site of the benchmarks' own: a private redis-server on a free port, a SQLite database in a
 temporary folder (migrated), Daphne processes and one Celery worker, on the site's real settings
-(DEBUG off). Also what the benchmarks measure with: a design, per-process CPU and memory, and the
-moment each frame appears in a run's Redis stream."""
+(DEBUG off). With ``procfile=True`` the workers are the Procfile's own lines instead (the prefork
+``worker`` on batch, sweeps and celery, the thread-pool ``live`` worker, and ``beat``), started as
+``make run`` starts them. Also what the benchmarks measure with: a design, per-process CPU and
+memory, and the moment each frame appears in a run's Redis stream."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +24,7 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.devserver import read_procfile  # noqa: E402
 from tests.redis_server import PrivateRedis, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -62,6 +67,35 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (a Celery worker and its pool), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, ()))
+    return tree
+
+
+def tree_rss_mib(pid: int) -> float:
+    """Resident memory of a process and everything below it, summed."""
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            total += rss_mib(p)
+        except OSError:
+            pass
+    return total
+
+
 def rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -87,12 +121,13 @@ async def watch_stream(redis_url: str, slug: str, published: dict[int, float], d
 
 class Site:
     def __init__(self, tmp: Path, *, daphnes: int = 1, worker_concurrency: int = 1, load_templates: bool = False,
-                 **env: str) -> None:
+                 procfile: bool = False, database: Path | None = None, **env: str) -> None:
         self.redis = PrivateRedis().start()
+        self.database = database or tmp / "bench.sqlite3"
         self.env = dict(os.environ, DJANGO_SETTINGS_MODULE="playground.settings", DEBUG="0",
                         SECRET_KEY="bench-only", SECURE_SSL_REDIRECT="false", SECURE_COOKIES="false",
                         STATIC_FROM_FINDERS="true", REDIS_URL=self.redis.url,
-                        DATABASE_URL=f"sqlite:///{tmp / 'bench.sqlite3'}", LOG_LEVEL="WARNING", **env)
+                        DATABASE_URL=f"sqlite:///{self.database}", LOG_LEVEL="WARNING", **env)
         commands = [["migrate", "-v0"]] + ([["loadtemplates"]] if load_templates else [])
         for command in commands:
             subprocess.run([str(BIN / "python"), "manage.py", *command], cwd=ROOT, env=self.env, check=True,
@@ -106,11 +141,24 @@ class Site:
                              stderr=subprocess.STDOUT)
             for i, port in enumerate(self.ports)
         ]
-        self.worker = subprocess.Popen([str(BIN / "celery"), "-A", "playground.celery", "worker",
-                                        "-c", str(worker_concurrency), "--loglevel", "WARNING",
-                                        "--without-gossip", "--without-mingle"],
-                                       cwd=ROOT, env=self.env, stdout=open(self.logs / "worker.log", "wb"),
-                                       stderr=subprocess.STDOUT)
+        #: Each Celery process by its Procfile name (only "worker" without ``procfile``).
+        self.workers: dict[str, subprocess.Popen] = {}
+        if procfile:
+            for name, argv in read_procfile(env=self.env):
+                if name == "web":
+                    continue  # the Daphnes above are its command, on free ports
+                if "-s" in argv:  # beat's schedule file: the bench's own, not make run's under var/
+                    argv[argv.index("-s") + 1] = str(tmp / f"{name}-schedule")
+                self.workers[name] = subprocess.Popen(
+                    [str(BIN / argv[0]), *argv[1:]], cwd=ROOT, env=self.env, start_new_session=True,
+                    stdout=open(self.logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT)
+        else:
+            self.workers["worker"] = subprocess.Popen(
+                [str(BIN / "celery"), "-A", "playground.celery", "worker", "-c", str(worker_concurrency),
+                 "--loglevel", "WARNING", "--without-gossip", "--without-mingle"],
+                cwd=ROOT, env=self.env, start_new_session=True, stdout=open(self.logs / "worker.log", "wb"),
+                stderr=subprocess.STDOUT)
+        self.worker = self.workers["worker"]
         self.bases = [f"http://127.0.0.1:{port}" for port in self.ports]
         self.base = self.bases[0]
         for base in self.bases:
@@ -122,10 +170,15 @@ class Site:
                     time.sleep(0.1)
         time.sleep(3)  # the worker's pool
 
-    def post_run(self, body: dict, base: str | None = None, address: str = "127.0.0.1") -> tuple[int, dict, dict]:
-        """POST /api/runs: (status, body, headers); ``address`` goes in X-Forwarded-For."""
+    def post_run(self, body: dict, base: str | None = None, address: str = "127.0.0.1",
+                 token: str | None = None) -> tuple[int, dict, dict]:
+        """POST /api/runs: (status, body, headers); ``address`` goes in X-Forwarded-For, ``token`` (an
+        API token) in Authorization."""
+        headers = {"Content-Type": "application/json", "X-Forwarded-For": address}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request((base or self.base) + "/api/runs", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json", "X-Forwarded-For": address})
+                                         headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.load(response), dict(response.headers)
@@ -143,10 +196,23 @@ class Site:
         return "\n".join((self.logs / f"daphne-{i}.log").read_text() for i in range(len(self.daphnes)))
 
     def stop(self) -> None:
-        for proc in (*self.daphnes, self.worker):
+        for proc in self.daphnes:
             proc.terminate()
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        # Each worker leads its own process group (its pool processes): SIGTERM, then SIGKILL to
+        # whatever of the group is left.
+        for proc in self.workers.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.workers.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                pass
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
         self.redis.stop()
