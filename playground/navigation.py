@@ -8,8 +8,9 @@ from django.urls import NoReverseMatch, reverse
 #: (URL name, label), in the order shown.
 MAIN_LINKS = (
     ("gallery", "Templates"),
-    ("lesson", "Lesson: stateless services"),
+    ("lessons", "Lessons"),
     ("editor-new", "New design"),
+    ("my-runs", "My runs"),
     ("accuracy", "How accurate is it?"),
 )
 
@@ -25,5 +26,10 @@ def available_links() -> list[dict[str, str]]:
 
 
 def nav_links(request) -> dict:
-    """Template context processor: ``nav_links`` for the header."""
-    return {"nav_links": available_links()}
+    """Template context processor: ``nav_links`` for the header, the current page's marked
+    (``current``: the request's path is the link's or under it)."""
+    path = getattr(request, "path", "") or ""
+    links = available_links()
+    for link in links:
+        link["current"] = path == link["url"] or (link["url"] != "/" and path.startswith(link["url"]))
+    return {"nav_links": links}

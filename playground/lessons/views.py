@@ -15,6 +15,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from playground.lessons import accuracy as acc
+from playground.lessons import catalogue
 from playground.lessons.quiz import Question, stateless_quiz
 from playground.markup import markdown_inline
 
@@ -40,6 +41,17 @@ def _question_context(question: Question, choice: str) -> dict[str, Any]:
     }
 
 
+def _place(page: str) -> dict[str, Any]:
+    """A lesson page's place in the catalogue: the lesson itself and the next one (or None)."""
+    this = catalogue.by_page(page)
+    return {"this_lesson": this, "next_lesson": catalogue.next_after(this), "lessons_count": len(catalogue.lessons())}
+
+
+@require_GET
+def lessons_index(request: HttpRequest) -> HttpResponse:
+    return render(request, "lessons/index.html", {"lessons": catalogue.lessons()})
+
+
 @require_GET
 def lesson(request: HttpRequest) -> HttpResponse:
     questions = [_question_context(q, request.GET.get(q.id, "")) for q in stateless_quiz()]
@@ -51,6 +63,7 @@ def lesson(request: HttpRequest) -> HttpResponse:
         "questions": questions,
         "answered": sum(1 for q in questions if q["answered"]),
         "right": sum(1 for q in questions if q["right"]),
+        **_place("lesson"),
     })
 
 
@@ -77,6 +90,7 @@ def accuracy(request: HttpRequest) -> HttpResponse:
         "max_workers": acc.MAX_WORKERS,
         "max_queue": acc.MAX_QUEUE,
         "mg1_cv": acc.MG1_CV,
+        **_place("accuracy"),
     }
     name = "lessons/_accuracy_result.html" if request.htmx else "lessons/accuracy.html"
     return render(request, name, context)

@@ -19,7 +19,7 @@ from playground.designs.patch import apply_variant
 from playground.designs.views import refused_page
 from playground.engine import DocumentError, Problem, parse
 from playground.limits import client_address
-from playground.runs import chaos, checks, compare, queues, service
+from playground.runs import chaos, checks, compare, picker, queues, service
 from playground.runs.models import Run
 
 SLUG_IN_LINK = re.compile(r"(?:/r/)?([A-Za-z0-9_-]{16,32})/?$")
@@ -128,6 +128,8 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
         "summary_errors": [f"{cause} {count}" for cause, count in sorted(summary.get("errors", {}).items()) if count],
         "checks": checks.checks_for(run),
         "template_url": template_url,
+        "origin": picker.origin_links(run),
+        "compare_choices": picker.compare_choices(run, request),
         "is_owner": run.is_owned_by(request),
         "frames_expected": int(round(scenario["duration_s"] / scenario["tick_s"])),
         "page_data": {
@@ -243,8 +245,10 @@ def compare_page(request: HttpRequest) -> HttpResponse:
         else:
             a, b = runs
             items = compare.deltas(a.summary, b.summary)
+            diff = compare.design_diff(a.document, b.document)
             context.update(
                 a=a, b=b, deltas=items, sentence=compare.sentence(items),
+                diff=diff, diff_count=compare.diff_count(diff),
                 page_data={
                     "a": {"slug": a.slug, "frames": reverse("api:get_frames", args=[a.slug])},
                     "b": {"slug": b.slug, "frames": reverse("api:get_frames", args=[b.slug])},
