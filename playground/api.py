@@ -21,7 +21,9 @@ from playground.engine import DocumentError, Problem, parse
 api = NinjaAPI(
     title="System Design Playground API",
     version="1",
-    description="Designs kept as code, simulated on demand: create designs, start runs, read frames and summaries.",
+    description=("Designs kept as code, simulated on demand: create designs, start runs, read frames and summaries. "
+                 "The design document, its frames and summaries are described at /reference/schema/ "
+                 "(every kind and parameter at /reference/)."),
     urls_namespace="api",
 )
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from playground import views
+from playground import reference, views
 from playground.api import api
 
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("favicon.ico", views.favicon),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
+    path("reference/schema/", reference.schema_reference, name="reference-schema"),
     path("", include("playground.runs.urls")),
     path("", include("playground.designs.urls")),
     path("", include("playground.designs.gallery_urls")),

@@ -21,6 +21,7 @@ from ninja.responses import Status
 from playground import jsontext
 from playground.accounts.auth import ApiTokenAuth, OptionalApiTokenAuth, api_user
 from playground.api import api, json_object_body, json_request_body
+from playground.api_schemas import SCHEMA_REFERENCE, DesignListOut, DesignOut, ErrorOut
 from playground.designs import documents, quota
 from playground.designs.models import Design
 from playground.engine import DocumentError, Problem
@@ -32,7 +33,7 @@ MAX_PAGE = 100
 MAX_OFFSET = 2**31 - 1
 
 _BODY = json_request_body({
-    "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+    "document": {"type": "object", "description": f"a design document ({SCHEMA_REFERENCE})"},
     "title": {"type": "string", "maxLength": 200, "description": "instead of the document's title"},
     "version": {"type": "integer", "description": "PUT: the version you changed; 409 if it moved on"},
     "draft": {"type": "boolean", "default": False, "description": "save even with problems"},
@@ -114,7 +115,7 @@ def _owned(request: HttpRequest, slug: str) -> Design:
     return design
 
 
-@router.get("/designs", auth=ApiTokenAuth(), response=dict, summary="Your designs, newest change first")
+@router.get("/designs", auth=ApiTokenAuth(), response={200: DesignListOut, 400: ErrorOut, 401: ErrorOut}, summary="Your designs, newest change first")
 def list_designs(request: HttpRequest, limit: int = 50, offset: int = 0):
     if not 1 <= limit <= MAX_PAGE or not 0 <= offset <= MAX_OFFSET:
         raise HttpError(400, f"limit must be 1-{MAX_PAGE} and offset from 0 to {MAX_OFFSET}")
@@ -122,7 +123,8 @@ def list_designs(request: HttpRequest, limit: int = 50, offset: int = 0):
     return {"count": rows.count(), "designs": [_summary(request, d) for d in rows[offset:offset + limit]]}
 
 
-@router.post("/designs", auth=ApiTokenAuth(), openapi_extra=_BODY, response={201: dict}, summary="Create a design")
+@router.post("/designs", auth=ApiTokenAuth(), openapi_extra=_BODY, response={201: DesignOut, 400: ErrorOut, 401: ErrorOut, 413: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+             summary="Create a design")
 def create_design(request: HttpRequest):
     doc, problems, title = _document(json_object_body(request))
     text = jsontext.dumps(doc)
@@ -131,12 +133,15 @@ def create_design(request: HttpRequest):
     return Status(201, _full(request, design, problems))
 
 
-@router.get("/designs/{slug}", auth=OptionalApiTokenAuth(), response=dict, summary="A design and its problems")
+@router.get("/designs/{slug}", auth=OptionalApiTokenAuth(), response={200: DesignOut, 404: ErrorOut}, summary="A design and its problems")
 def get_design(request: HttpRequest, slug: str):
     return _full(request, _design(slug))
 
 
-@router.put("/designs/{slug}", auth=ApiTokenAuth(), openapi_extra=_BODY, response=dict, summary="Replace a design")
+@router.put("/designs/{slug}", auth=ApiTokenAuth(), openapi_extra=_BODY,
+            response={200: DesignOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut,
+                      413: ErrorOut, 422: ErrorOut},
+            summary="Replace a design")
 def put_design(request: HttpRequest, slug: str):
     design = _owned(request, slug)
     body = json_object_body(request)

@@ -16,7 +16,8 @@ from ninja.responses import Status
 
 from playground.accounts.auth import OptionalApiTokenAuth, api_user
 from playground.api import error_response, json_object_body, json_request_body
-from playground.designs.models import Template
+from playground.api_schemas import SCHEMA_REFERENCE, ErrorOut, FramesOut, QueuedOut, RunOut, RunStarted, StatusOut
+from playground.designs.models import Design, Template
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem
 from playground.limits import client_address
@@ -26,8 +27,10 @@ from playground.runs.models import Run, Steered
 router = Router(tags=["runs"])
 
 _RUN_BODY = json_request_body({
-    "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+    "document": {"type": "object", "description": f"a design document ({SCHEMA_REFERENCE})"},
     "template": {"type": "string", "description": "a template's slug, instead of a document"},
+    "design": {"type": "string", "description": "a saved design's id, instead of a document (anyone may run a "
+                                                "design they can view; the run counts against the caller)"},
     "variant": {"type": "string", "description": "one of the template's variants"},
     "seed": {"type": "integer", "minimum": 0},
     "mode": {"type": "string", "enum": ["batch", "live"], "default": "batch"},
@@ -69,15 +72,30 @@ def document_from_request(body: Any) -> tuple[Any, Template | None, str]:
     """The document a start request names: its own, or a template's (with a variant)."""
     if not isinstance(body, dict):
         raise DocumentError([Problem("body", "must be a JSON object")])
-    unknown = sorted(set(body) - {"document", "template", "variant", "seed", "mode", "speed"})
+    document, template, variant, _design = run_source(body)
+    return document, template, variant
+
+
+def run_source(body: Any) -> tuple[Any, Template | None, str, Design | None]:
+    """What a start request runs: its own document, a template's (with a variant), or a saved
+    design's (``"design": "<id>"``)."""
+    unknown = sorted(set(body) - {"document", "template", "variant", "design", "seed", "mode", "speed"})
     if unknown:
         raise DocumentError([Problem(name, "is not a known field") for name in unknown])
-    if ("document" in body) == ("template" in body):
-        raise DocumentError([Problem("document", "give either a document or a template")])
+    if sum(key in body for key in ("document", "template", "design")) != 1:
+        raise DocumentError([Problem("document", "give one of a document, a template or a design")])
+    if "design" in body:
+        if "variant" in body:
+            raise DocumentError([Problem("variant", "goes with a template")])
+        slug = body["design"]
+        design = Design.objects.filter(slug=slug).first() if isinstance(slug, str) else None
+        if design is None:
+            raise DocumentError([Problem("design", f"no design has the id {str(slug)[:40]!r}")])
+        return design.document, design.template, "", design
     if "document" in body:
         if "variant" in body:
             raise DocumentError([Problem("variant", "goes with a template")])
-        return body["document"], None, ""
+        return body["document"], None, "", None
     template = Template.objects.filter(slug=body["template"]).first() if isinstance(body["template"], str) else None
     if template is None:
         raise DocumentError([Problem("template", f"no template is called {body['template']!r}")])
@@ -86,7 +104,7 @@ def document_from_request(body: Any) -> tuple[Any, Template | None, str]:
         names = ", ".join(sorted(template.variants)) or "none"
         raise DocumentError([Problem("variant", f"{template.slug} has no variant {variant!r} (it has: {names})")])
     document = apply_variant(template.document, template.variants[variant]) if variant else template.document
-    return document, template, variant
+    return document, template, variant, None
 
 
 def _refused(request: HttpRequest, exc: service.RunRefused):
@@ -96,13 +114,14 @@ def _refused(request: HttpRequest, exc: service.RunRefused):
     return response
 
 
-@router.post("/runs", auth=OptionalApiTokenAuth(), openapi_extra=_RUN_BODY, response={201: dict}, summary="Start a run")
+@router.post("/runs", auth=OptionalApiTokenAuth(), openapi_extra=_RUN_BODY,
+             response={201: RunStarted, 400: ErrorOut, 422: ErrorOut, 429: ErrorOut}, summary="Start a run")
 def start_run(request: HttpRequest, response: HttpResponse):
     # The answer carries the run's control token: no cache may keep it (ninja's temporal response
     # lends these headers to whatever the operation returns).
     response["Cache-Control"] = "no-store"
     body = json_object_body(request)
-    document, template, variant = document_from_request(body)
+    document, template, variant, design = run_source(body)
     try:
         run, control_token = service.create_run(
             document,
@@ -114,6 +133,7 @@ def start_run(request: HttpRequest, response: HttpResponse):
             variant=variant,
         )
     except service.RunRefused as exc:
+            design=design,
         return _refused(request, exc)
     return Status(201, {**run_links(run), "status": run.status, "control_token": control_token})
 
@@ -125,13 +145,13 @@ def _run_or_404(request: HttpRequest, slug: str):
     return run, None
 
 
-@router.get("/runs/{slug}", response=dict, summary="A run: status, document, summary")
+@router.get("/runs/{slug}", response={200: RunOut, 404: ErrorOut}, summary="A run: status, document, summary")
 def get_run(request: HttpRequest, slug: str):
     run, missing = _run_or_404(request, slug)
     return missing or run_body(run)
 
 
-@router.get("/runs/{slug}/frames", response=dict, summary="A run's frames after a seq")
+@router.get("/runs/{slug}/frames", response={200: FramesOut, 400: ErrorOut, 404: ErrorOut}, summary="A run's frames after a seq")
 def get_frames(request: HttpRequest, slug: str, after: int = 0, limit: int = 3600):
     run, missing = _run_or_404(request, slug)
     if missing:
@@ -153,7 +173,7 @@ def may_steer(request: HttpRequest, work: Steered) -> bool:
     return work.control_token_matches(request.headers.get("X-Control-Token"))
 
 
-@router.post("/runs/{slug}/cancel", auth=OptionalApiTokenAuth(), response=dict, summary="Cancel a queued or running run")
+@router.post("/runs/{slug}/cancel", auth=OptionalApiTokenAuth(), response={200: StatusOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Cancel a queued or running run")
 def cancel(request: HttpRequest, slug: str):
     run, missing = _run_or_404(request, slug)
     if missing:
@@ -165,7 +185,7 @@ def cancel(request: HttpRequest, slug: str):
     return {"id": run.slug, "status": run.status}
 
 
-@router.post("/runs/{slug}/controls", auth=OptionalApiTokenAuth(), response={202: dict}, summary="Send a control to a live run")
+@router.post("/runs/{slug}/controls", auth=OptionalApiTokenAuth(), response={202: QueuedOut, 400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}, summary="Send a control to a live run")
 def control(request: HttpRequest, slug: str):
     run, missing = _run_or_404(request, slug)
     if missing:

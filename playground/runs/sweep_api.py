@@ -10,6 +10,7 @@ from ninja import Router
 from ninja.responses import Status
 
 from playground.accounts.auth import OptionalApiTokenAuth
+from playground.api_schemas import SCHEMA_REFERENCE, ErrorOut, StatusOut, SweepOut, SweepStarted
 from playground.api import error_response, json_object_body, json_request_body
 from playground.engine import DocumentError, Problem
 from playground.runs import sweep_service
@@ -20,7 +21,7 @@ from playground.runs.service import RunRefused
 router = Router(tags=["sweeps"])
 
 _SWEEP_BODY = json_request_body({
-    "document": {"type": "object", "description": "a design document (SCHEMA.md)"},
+    "document": {"type": "object", "description": f"a design document ({SCHEMA_REFERENCE})"},
     "template": {"type": "string"},
     "variant": {"type": "string"},
     "axes": {
@@ -53,7 +54,8 @@ def sweep_body(sweep: Sweep) -> dict[str, Any]:
     }
 
 
-@router.post("/sweeps", auth=OptionalApiTokenAuth(), openapi_extra=_SWEEP_BODY, response={201: dict}, summary="Start a sweep or replications")
+@router.post("/sweeps", auth=OptionalApiTokenAuth(), openapi_extra=_SWEEP_BODY, response={201: SweepStarted, 400: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+             summary="Start a sweep or replications")
 def start_sweep(request: HttpRequest, response: HttpResponse):
     response["Cache-Control"] = "no-store"  # the answer carries the sweep's control token
     body = json_object_body(request)
@@ -73,7 +75,7 @@ def start_sweep(request: HttpRequest, response: HttpResponse):
                         "control_token": control_token})
 
 
-@router.get("/sweeps/{slug}", response=dict, summary="A sweep: progress and result")
+@router.get("/sweeps/{slug}", response={200: SweepOut, 404: ErrorOut}, summary="A sweep: progress and result")
 def get_sweep(request: HttpRequest, slug: str):
     sweep = Sweep.objects.filter(slug=slug).first()
     if sweep is None:
@@ -81,7 +83,7 @@ def get_sweep(request: HttpRequest, slug: str):
     return sweep_body(sweep)
 
 
-@router.post("/sweeps/{slug}/cancel", auth=OptionalApiTokenAuth(), response=dict, summary="Cancel a sweep")
+@router.post("/sweeps/{slug}/cancel", auth=OptionalApiTokenAuth(), response={200: StatusOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}, summary="Cancel a sweep")
 def cancel_sweep(request: HttpRequest, slug: str):
     sweep = Sweep.objects.filter(slug=slug).first()
     if sweep is None:

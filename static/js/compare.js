@@ -1,5 +1,6 @@
 // Compare: the two runs' frames, overlaid.
 import { Series } from "./charts.js";
+import { COLORS } from "./metrics-colors.js";
 
 const data = JSON.parse(document.getElementById("compare-data").textContent);
 
@@ -14,13 +15,17 @@ for (const f of a) byT.set(f.t, { a: f });
 for (const f of b) byT.set(f.t, { ...(byT.get(f.t) || {}), b: f });
 const times = [...byT.keys()].sort((x, y) => x - y);
 const errors = (f) => (f ? Object.values(f.errors || {}).reduce((s, v) => s + v, 0) : null);
+// Each metric keeps its colour (metrics-colors.js); A is the solid line, B the dashed one.
+const pair = (name, color) => [{ label: `A ${name}`, color }, { label: `B ${name}`, color, dash: [7, 4], width: 2 }];
+const chart = (name) => document.querySelector(`[data-chart="${name}"]`);
 const charts = {
-  latency: [new Series(document.querySelector('[data-chart="latency"]'), ["A p99", "B p99"], { yLabel: "ms" }), (f) => f?.latency_ms?.p99 ?? null],
-  throughput: [new Series(document.querySelector('[data-chart="throughput"]'), ["A ok/s", "B ok/s"], { yLabel: "req/s" }), (f) => f?.ok_rps ?? null],
-  errors: [new Series(document.querySelector('[data-chart="errors"]'), ["A errors/s", "B errors/s"], { yLabel: "per s" }), errors],
+  latency: [new Series(chart("latency"), pair("p99", COLORS.p99), { yLabel: "ms" }), (f) => f?.latency_ms?.p99 ?? null],
+  throughput: [new Series(chart("throughput"), pair("ok/s", COLORS.ok), { yLabel: "req/s" }), (f) => f?.ok_rps ?? null],
+  errors: [new Series(chart("errors"), pair("errors/s", COLORS.errors), { yLabel: "per s" }), errors],
 };
+window.__charts = Object.fromEntries(Object.entries(charts).map(([k, [s]]) => [k, s]));
 for (const t of times) {
-  const pair = byT.get(t);
-  for (const [series, pick] of Object.values(charts)) series.push(t, [pick(pair.a), pick(pair.b)]);
+  const both = byT.get(t);
+  for (const [series, pick] of Object.values(charts)) series.push(t, [pick(both.a), pick(both.b)]);
 }
 document.body.dataset.compared = "true";

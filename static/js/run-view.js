@@ -4,12 +4,14 @@
 import cytoscape from "cytoscape";
 import dagre from "cytoscape-dagre";
 import { Series } from "./charts.js";
+import { COLORS, CAUSES, CAUSE_LABELS } from "./metrics-colors.js";
+import { describeEvent, formatT, shortEvent } from "./events-text.js";
+import { Player } from "./player.js";
 import { wireShareButton } from "./share.js";
 
 cytoscape.use(dagre);
 
 const data = JSON.parse(document.getElementById("run-data").textContent);
-const CAUSES = ["overload", "timeout", "unavailable", "session_lost", "upload_failed", "error"];
 const expected = Math.round(data.duration_s / data.tick_s);
 const events = [];
 let lastSeq = 0;
@@ -19,8 +21,9 @@ let finished = false;
 const doc = data.document;
 const layout = doc.layout || {};
 const hasLayout = doc.nodes.every((n) => layout[n.id]);
+const topologyEl = document.getElementById("topology");
 const cy = cytoscape({
-  container: document.getElementById("topology"),
+  container: topologyEl,
   elements: [
     ...doc.nodes.map((n) => ({
       data: { id: n.id, label: `${n.label || n.id}\n${n.kind.replace("_", " ")}`, kind: n.kind },
@@ -65,20 +68,28 @@ function paintNodes(frame) {
 }
 
 // --- charts ----------------------------------------------------------------------------------
+const labelOf = (id) => (doc.nodes.find((n) => n.id === id) || {}).label || id;
 const fleetIds = new Set(doc.nodes.filter((n) => n.kind === "service" || n.kind === "serverless").map((n) => n.id));
 // Chart markers for the operations themselves; the instance life they cause is in the events list.
 const markers = () => events
   .filter((e) => !(e.action || "").startsWith("instance_"))
-  .map((e) => ({ t: e.t, text: (e.action || e.kind || "event").replace("_", " ") }));
+  .map((e) => ({ t: e.t, label: shortEvent(e), detail: `${formatT(e.t)}: ${describeEvent(e, labelOf)}` }));
 const chartEl = (name) => document.querySelector(`[data-chart="${name}"]`);
+const seek = (i) => player.scrub(i);
+const opts = (yLabel) => ({ markers, yLabel, onSeek: seek });
 const charts = {
-  throughput: new Series(chartEl("throughput"), ["offered", "ok", "attempts"], { markers, yLabel: "req/s" }),
-  latency: new Series(chartEl("latency"), ["p50", "p95", "p99"], { markers, yLabel: "ms" }),
-  errors: new Series(chartEl("errors"), CAUSES, { markers, yLabel: "per s" }),
-  users: new Series(chartEl("users"), ["logged out", "duplicate charges", "failed uploads"], { markers, yLabel: "per s" }),
-  instances: new Series(chartEl("instances"), ["up", "starting"], { markers, yLabel: "instances" }),
-  cost: new Series(chartEl("cost"), ["$/hour"], { markers, yLabel: "$/h" }),
+  throughput: new Series(chartEl("throughput"), [
+    { label: "offered", color: COLORS.offered, dash: [5, 4] }, { label: "ok", color: COLORS.ok, width: 2.25 },
+    { label: "attempts", color: COLORS.attempts }], opts("req/s")),
+  latency: new Series(chartEl("latency"), ["p50", "p95", "p99"], opts("ms")),
+  errors: new Series(chartEl("errors"), CAUSES.map((c) => ({ label: CAUSE_LABELS[c], color: COLORS[c] })), opts("per s")),
+  users: new Series(chartEl("users"), [
+    { label: "logged out", color: COLORS.logged_out }, { label: "duplicate charges", color: COLORS.duplicate },
+    { label: "failed uploads", color: COLORS.upload_failures }], opts("per s")),
+  instances: new Series(chartEl("instances"), ["up", "starting"], opts("instances")),
+  cost: new Series(chartEl("cost"), [{ label: "$/hour", color: COLORS.cost }], opts("$/h")),
 };
+window.__charts = charts;  // for the browser tests
 
 function plot(frame) {
   const t = frame.t;
@@ -92,15 +103,62 @@ function plot(frame) {
   charts.cost.push(t, [frame.cost_per_hour]);
 }
 
+// --- the player: the topology, the charts' cursor and the events follow its frame ------------------
+const frames = [];
+let painted = null;
+let paintQueued = false;
+function showFrame() {
+  paintQueued = false;
+  const i = player.idx;
+  const frame = frames[i];
+  if (!frame || painted === frame) return;
+  painted = frame;
+  paintNodes(frame);
+  topologyEl.dataset.seq = String(frame.seq);
+  for (const chart of Object.values(charts)) chart.setIndex(player.following ? null : i);
+  for (const li of eventsList.children) li.classList.toggle("later", Number(li.dataset.t) > frame.t + 1e-9);
+}
+const player = new Player(document.getElementById("player"), {
+  tickS: data.tick_s,
+  onIndex: () => {
+    if (paintQueued) return;
+    paintQueued = true;
+    requestAnimationFrame(showFrame);
+  },
+});
+window.__run = { player, charts, frames, cy };
+
+function seekFromHash() {
+  const m = /^#t=([0-9.]+)$/.exec(location.hash);
+  if (m) player.seekTime(Number(m[1]));
+}
+// Any element with data-t (an event's time, a chart marker, a "What happened" sentence) seeks.
+document.addEventListener("click", (e) => {
+  const target = e.target.closest("[data-t]");
+  if (!target || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  e.preventDefault();
+  const t = Number(target.dataset.t);
+  if (!Number.isFinite(t)) return;
+  history.replaceState(null, "", `#t=${t}`);
+  player.seekTime(t);
+  const box = document.getElementById("player").getBoundingClientRect();
+  if (box.top < 0 || box.bottom > window.innerHeight) document.getElementById("run-view").scrollIntoView({ block: "start" });
+});
+window.addEventListener("hashchange", seekFromHash);
+
 // --- events, progress, status, summary ---------------------------------------------------------
 const eventsList = document.getElementById("events-list");
 function addEvents(frame) {
   for (const e of frame.events || []) {
     events.push(e);
     const li = document.createElement("li");
-    const detail = Object.entries(e).filter(([k]) => !["t", "action", "node"].includes(k)).map(([k, v]) => `${k} ${v}`).join(", ");
-    const t = Number.isInteger(e.t) ? e.t : Number(e.t).toFixed(1);
-    li.textContent = `t=${t} s: ${e.action || "event"}${e.node ? ` on ${e.node}` : ""}${detail ? ` (${detail})` : ""}`;
+    li.dataset.t = String(e.t);
+    const a = document.createElement("a");
+    a.href = `#t=${e.t}`;
+    a.className = "moment";
+    a.dataset.t = String(e.t);
+    a.textContent = formatT(e.t);
+    li.append(a, ` ${describeEvent(e, labelOf)}`);
     eventsList.appendChild(li);
   }
 }
@@ -116,6 +174,8 @@ function setStatus(status, reason) {
   if (["done", "failed", "cancelled"].includes(status)) {
     document.getElementById("chaos")?.remove();
     document.getElementById("cancel-form")?.remove();
+    eventsList.dataset.done = "true";  // "No events in this run" rather than "yet"
+    player.finish();
   }
 }
 
@@ -157,9 +217,11 @@ function showSummary(summary) {
 function onFrame(frame) {
   if (frame.seq <= lastSeq) return;
   lastSeq = frame.seq;
+  frames.push(frame);
   addEvents(frame);
   plot(frame);
-  paintNodes(frame);
+  player.add(frame.t);
+  player.settle();
   progress.textContent = `${lastSeq} / ${expected} frames`;
   document.body.dataset.frames = String(lastSeq);
 }
@@ -190,6 +252,7 @@ function connect() {
     backoff = Math.min(backoff * 2, 10000);
   };
 }
+seekFromHash();
 connect();
 
 // --- buttons ---------------------------------------------------------------------------------

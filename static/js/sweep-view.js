@@ -1,6 +1,6 @@
 // The sweep page: knee curves (a metric's mean against the swept value, with its 95% band).
 import uPlot from "uplot";
-import { PALETTE } from "./charts.js";
+import { colorOf } from "./metrics-colors.js";
 import { wireShareButton } from "./share.js";
 
 const data = JSON.parse(document.getElementById("sweep-data").textContent);
@@ -12,8 +12,8 @@ function knee(el, xs, lines, yLabel, xLabel) {
   const series = [{ label: xLabel }];
   const columns = [xs];
   const bands = [];
-  lines.forEach((line, i) => {
-    const colour = PALETTE[i % PALETTE.length];
+  lines.forEach((line) => {
+    const colour = colorOf(line.metric || line.label);
     const base = columns.length;
     columns.push(line.mean, line.high, line.low);
     series.push({ label: line.label, stroke: colour, width: 2, points: { show: true } });
@@ -39,8 +39,8 @@ if (result && data.axes.length === 1) {
     high: result.points.map((p) => (p.metrics[name].high ?? null) === null ? null : p.metrics[name].high * scale),
   });
   knee(document.querySelector('[data-chart="latency"]'), xs,
-    data.latency.map((name) => ({ label: name, ...pick(name) })), "ms", data.axes[0].label);
+    data.latency.map((name) => ({ label: name, metric: name, ...pick(name) })), "ms", data.axes[0].label);
   knee(document.querySelector('[data-chart="errors"]'), xs,
-    [{ label: "errors %", ...pick("errors", 100) }], "%", data.axes[0].label);
+    [{ label: "errors %", metric: "errors", ...pick("errors", 100) }], "%", data.axes[0].label);
 }
 document.body.dataset.ready = "true";
