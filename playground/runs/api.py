@@ -21,7 +21,7 @@ from playground.designs.models import Design, Template
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem
 from playground.limits import client_address
-from playground.runs import queues, service, stream
+from playground.runs import queues, service, stories, stream
 from playground.runs.models import Run, Steered
 
 router = Router(tags=["runs"])
@@ -65,6 +65,8 @@ def run_body(run: Run) -> dict[str, Any]:
         "document": run.document,
         "summary": run.summary,
         "applied_events": run.applied_events,
+        # For a done run: what happened, in sentences, each about a moment t (simulated seconds).
+        "what_happened": stories.what_happened_for(run),
     }
 
 

@@ -19,7 +19,7 @@ from playground.designs.patch import apply_variant
 from playground.designs.views import refused_page
 from playground.engine import DocumentError, Problem, parse
 from playground.limits import client_address
-from playground.runs import chaos, checks, compare, picker, queues, service
+from playground.runs import chaos, checks, compare, picker, queues, service, stories, story
 from playground.runs.models import Run
 
 SLUG_IN_LINK = re.compile(r"(?:/r/)?([A-Za-z0-9_-]{16,32})/?$")
@@ -127,6 +127,8 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
         # As the page's script writes it when a run ends: the causes that happened, in order.
         "summary_errors": [f"{cause} {count}" for cause, count in sorted(summary.get("errors", {}).items()) if count],
         "checks": checks.checks_for(run),
+        "facts": story.summary_facts(summary) if run.summary else None,
+        "what_happened": stories.what_happened_for(run),
         "template_url": template_url,
         "origin": picker.origin_links(run),
         "compare_choices": picker.compare_choices(run, request),
@@ -150,6 +152,26 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
                         if n["kind"] == "cdn" or (n["kind"] == "store" and n["params"].get("role") == "cache")],
     }
     return render(request, "runs/run.html", context)
+
+
+@require_GET
+def run_story(request: HttpRequest, slug: str) -> HttpResponse:
+    """The "What happened" section of a done run (an htmx partial asked for when the run ends);
+    204 while the run is not done, so the page keeps what it has."""
+    run = _get_run(slug)
+    told = stories.what_happened_for(run)
+    if told is None:
+        return HttpResponse(status=204)
+    return render(request, "runs/_what_happened.html", {"run": run, "what_happened": told})
+
+
+@require_GET
+def run_summary(request: HttpRequest, slug: str) -> HttpResponse:
+    """The summary panel of a done run (an htmx partial); 204 while it has no summary."""
+    run = _get_run(slug)
+    if not run.summary:
+        return HttpResponse(status=204)
+    return render(request, "runs/_summary_panel.html", {"run": run, "facts": story.summary_facts(run.summary)})
 
 
 @require_GET

@@ -31,7 +31,8 @@ def api_start(base: str, body: dict) -> dict:
 
 
 def summary_text(page) -> str:
-    page.wait_for_selector("#summary-panel:not([hidden]) dl.summary", timeout=60_000)
+    # The server's summary (a finished page's, or the one htmx brings when the run ends).
+    page.wait_for_selector("#summary-panel:not([hidden]) dl.summary[data-source=server]", timeout=60_000)
     return page.inner_text("#summary")
 
 
