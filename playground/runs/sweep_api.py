@@ -10,8 +10,8 @@ from ninja import Router
 from ninja.responses import Status
 
 from playground.accounts.auth import OptionalApiTokenAuth
-from playground.api_schemas import SCHEMA_REFERENCE, ErrorOut, StatusOut, SweepOut, SweepStarted
 from playground.api import error_response, json_object_body, json_request_body
+from playground.api_schemas import SCHEMA_REFERENCE, ErrorOut, StatusOut, SweepOut, SweepStarted
 from playground.engine import DocumentError, Problem
 from playground.runs import sweep_service
 from playground.runs.api import _refused, api_owner, document_from_request, may_steer
