@@ -16,7 +16,15 @@ from ninja.responses import Status
 
 from playground.accounts.auth import OptionalApiTokenAuth, api_user
 from playground.api import error_response, json_object_body, json_request_body
-from playground.api_schemas import SCHEMA_REFERENCE, ErrorOut, FramesOut, QueuedOut, RunOut, RunStarted, StatusOut
+from playground.api_schemas import (
+    SCHEMA_REFERENCE,
+    ErrorOut,
+    FramesOut,
+    QueuedOut,
+    RunOut,
+    RunStarted,
+    StatusOut,
+)
 from playground.designs.models import Design, Template
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, Problem
