@@ -95,10 +95,12 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def _mount_routers() -> None:
     from playground.designs.api import router as designs_router
+    from playground.designs.validate_api import router as validate_router
     from playground.runs.api import router as runs_router
     from playground.runs.sweep_api import router as sweeps_router
 
     api.add_router("/", designs_router)
+    api.add_router("/", validate_router)
     api.add_router("/", runs_router)
     api.add_router("/", sweeps_router)
 

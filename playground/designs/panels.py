@@ -24,6 +24,7 @@ from playground.designs import documents
 from playground.designs.kinds import KIND_INFO
 from playground.designs.paramforms import field_errors, fields_for, fmt_number, read_values
 from playground.engine import DocumentError, params, parse
+from playground.engine.hints import hints_for
 
 ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 MAX_IMPORT_BYTES = 1024 * 1024
@@ -295,6 +296,7 @@ def editor_validate(request: HttpRequest) -> JsonResponse:
                              "problems": [{"path": p.path, "message": p.message} for p in exc.problems]},
                             status=400)
     return JsonResponse({"problems": documents.describe(doc, documents.check(doc)),
+                         "hints": hints_for(doc),
                          "estimate": documents.work_estimate(doc)})
 
 

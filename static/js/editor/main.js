@@ -511,6 +511,36 @@ function renderOutline() {
   const bad = problemSets().nodes;
   const kinds = Object.fromEntries(boot.kinds.map((k) => [k.kind, k]));
   for (const node of doc.nodes) {
+// Hints before running (engine/hints.py): warnings with their fix, listed under the problems.
+// They never block Run. Each names a node; choosing it selects the node.
+function showHints(hints) {
+  let ul = $("hints");
+  if (!ul) {
+    ul = document.createElement("ul");
+    ul.id = "hints";
+    ul.className = "problem-list hint-list";
+    ul.setAttribute("aria-label", "Hints before running");
+    $("problems").after(ul);
+  }
+  ul.replaceChildren();
+  for (const h of hints || []) {
+    const li = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "problem hint";
+    button.dataset.node = h.node;
+    const tag = document.createElement("strong");
+    tag.textContent = "Warning";
+    button.append(tag, ` ${h.text}`);
+    button.addEventListener("click", () => {
+      if (doc.nodes.some((n) => n.id === h.node)) select({ type: "node", id: h.node });
+    });
+    li.append(button);
+    ul.append(li);
+  }
+  ul.hidden = !ul.children.length;
+}
+
     const li = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
@@ -525,6 +555,7 @@ function renderOutline() {
     name.className = "name";
     name.textContent = node.label || node.id;
     const kind = document.createElement("span");
+      showHints(data.hints);
     kind.className = "muted small";
     kind.textContent = (kinds[node.kind] || {}).name || String(node.kind);
     button.append(dot, name, kind);
