@@ -23,6 +23,7 @@ class _Open(Schema):
 class ProblemOut(Schema):
     path: str = Field(description="where in the request: a dotted path such as document.nodes[2].params.workers")
     message: str
+    text: str | None = Field(None, description="the same in words: the node by its label, and the fix")
 
 
 class ErrorOut(_Open):

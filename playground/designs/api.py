@@ -80,7 +80,7 @@ def _full(request: HttpRequest, design: Design, problems: list[Problem] | None =
     return {
         **_summary(request, design),
         "document": doc,
-        "problems": [{"path": p.path, "message": p.message} for p in problems],
+        "problems": [{"path": p.path, "message": p.message, "text": documents.problem_words(doc, p)} for p in problems],
         "forked_from": design.forked_from.slug if design.forked_from_id else None,
         "yours": bool(user and design.owner_id == user.pk),
     }

@@ -101,12 +101,123 @@ def node_index(doc: dict[str, Any], node_id: str) -> int | None:
     return None
 
 
+_PARAM_PATH = re.compile(r"^nodes\[(\d+)\]\.params\.([A-Za-z0-9_]+)(?:\.(.+))?$")
+_NODE_FIELD = re.compile(r"^nodes\[(\d+)\]\.?(.*)$")
+_EDGE_FIELD = re.compile(r"^edges\[(\d+)\]\.?(.*)$")
+_EVENT_FIELD = re.compile(r"^scenario\.(events|traffic)\[(\d+)\]\.?(.*)$")
+
+
+def _shown(value: Any) -> str:
+    import json
+
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _param_words(kind: str, name: str, sub: str | None, message: str, value: Any) -> str:
+    """One parameter's problem as a fix: "workers must be a whole number of at least 1, not "4x"."""
+    from playground.designs.paramforms import fmt_number
+    from playground.engine import params as table
+
+    try:
+        param = next((p for p in table.node_params(kind) if p.name == name), None)
+    except KeyError:
+        param = None
+    field = f"{name}.{sub}" if sub else name
+    if message.startswith("unknown parameter"):
+        return f"{name} is not a parameter of a {kind}: remove it (every parameter: /reference/)"
+    limits = []
+    if param is not None and not sub and param.type in ("int", "number", "dist"):
+        if param.min is not None:
+            limits.append(f"{'more than' if param.min_exclusive else 'at least'} {fmt_number(param.min)}")
+        if param.max is not None and param.max < 1e9:
+            limits.append(f"at most {fmt_number(param.max)}")
+    bounds = f" of {' and '.join(limits)}" if limits else ""
+    got = f", not {_shown(value)}" if value is not None else ""
+    if message.startswith("must be an integer"):
+        return f"{field} must be a whole number{bounds}{got}"
+    if message.startswith("must be a number"):
+        return f"{field} must be a number{bounds}{got}"
+    if message.startswith(("must be >", "must be <")):
+        noun = "a whole number" if param is not None and param.type == "int" and not sub else "a number"
+        return f"{field} must be {noun}{bounds or ' ' + message[len('must be '):]}{got}"
+    if message.startswith("must be one of"):
+        return f"{field} {message}{got}"
+    return f"{field} {message}"
+
+
+def _value_at(doc: dict[str, Any], path: str) -> Any:
+    value: Any = doc
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        if part.startswith("["):
+            index = int(part[1:-1])
+            if not isinstance(value, list) or index >= len(value):
+                return None
+            value = value[index]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
+def _node_name(node: Any, index: int) -> str:
+    if not isinstance(node, dict):
+        return f"node {index + 1}"
+    label, node_id, kind = node.get("label"), node.get("id"), node.get("kind")
+    name = label if isinstance(label, str) and label.strip() else node_id if isinstance(node_id, str) else f"node {index + 1}"
+    return f"{name} ({kind})" if isinstance(kind, str) else str(name)
+
+
+def problem_words(doc: dict[str, Any], problem: Problem) -> str:
+    """A problem in words: the node by its label (or id), then what to change, e.g. "API
+    (service): workers must be a whole number of at least 1, not "4x"". The path stays a detail."""
+    path, message = problem.path, problem.message
+    nodes = doc.get("nodes") if isinstance(doc.get("nodes"), list) else []
+    edges = doc.get("edges") if isinstance(doc.get("edges"), list) else []
+    if m := _PARAM_PATH.match(path):
+        i = int(m.group(1))
+        node = nodes[i] if i < len(nodes) else None
+        kind = node.get("kind") if isinstance(node, dict) and isinstance(node.get("kind"), str) else "node"
+        words = _param_words(kind, m.group(2), m.group(3), message, _value_at(doc, path))
+        return f"{_node_name(node, i)}: {words}"
+    if m := _NODE_FIELD.match(path):
+        i = int(m.group(1))
+        node = nodes[i] if i < len(nodes) else None
+        field = m.group(2)
+        return f"{_node_name(node, i)}: {field + ' ' if field else ''}{message}"
+    if m := _EDGE_FIELD.match(path):
+        i = int(m.group(1))
+        edge = edges[i] if i < len(edges) else None
+        ends = (f"the call {edge.get('from')} -> {edge.get('to')}" if isinstance(edge, dict) else f"call {i + 1}")
+        field = m.group(2)
+        return f"{ends}: {field + ' ' if field else ''}{message}"
+    if m := _EVENT_FIELD.match(path):
+        which, i, field = m.group(1), int(m.group(2)), m.group(3)
+        item = _value_at(doc, f"scenario.{which}[{i}]")
+        if which == "events":
+            what = item.get("action") if isinstance(item, dict) else None
+            name = f"scenario event {i + 1}" + (f" ({what})" if isinstance(what, str) else "")
+        else:
+            name = f"traffic step {i + 1}"
+        return f"{name}: {field + ' ' if field else ''}{message}"
+    if path.startswith("scenario"):
+        field = path[len("scenario."):] if path.startswith("scenario.") else ""
+        return f"scenario: {field + ' ' if field else ''}{message}"
+    return f"{path}: {message}" if path else message
+
+
 def describe(doc: dict[str, Any], problems: list[Problem]) -> list[dict[str, Any]]:
-    """Problems as the editor lists them: path, message, and the node or edge they sit on."""
+    """Problems as the editor lists them: ``message`` in words (the node by its label, and the fix),
+    ``detail`` the engine's own message, ``path`` for scripts, and the node or edge they sit on."""
     nodes = doc.get("nodes") if isinstance(doc.get("nodes"), list) else []
     out = []
     for p in problems:
-        item: dict[str, Any] = {"path": p.path or "(document)", "message": p.message, "node": None, "edge": None}
+        item: dict[str, Any] = {"path": p.path or "(document)", "message": problem_words(doc, p),
+                                "detail": p.message, "node": None, "edge": None}
         m = _INDEX.match(p.path)
         if m and m.group(1) == "nodes":
             i = int(m.group(2))

@@ -75,7 +75,9 @@ def test_an_invalid_document_is_a_422_naming_each_problem_unless_it_is_a_draft(c
     assert {"path": "document.nodes[1].params.workers", "message": "must be >= 1"} in response.json()["problems"]
     draft = post(client, {"document": bad, "draft": True}, token)
     assert draft.status_code == 201
-    assert draft.json()["problems"] == [{"path": "nodes[1].params.workers", "message": "must be >= 1"}]
+    assert [{k: p[k] for k in ("path", "message")} for p in draft.json()["problems"]] == [
+        {"path": "nodes[1].params.workers", "message": "must be >= 1"}]
+    assert draft.json()["problems"][0]["text"].startswith("api (service): workers must be a whole number of at least 1")
 
 
 @pytest.mark.parametrize(

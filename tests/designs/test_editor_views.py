@@ -94,7 +94,10 @@ def test_the_editor_offers_run_through_the_runs_start_form(client):
 def test_a_draft_saves_with_its_problems_listed(client):
     draft = dict(DOC, nodes=[{"id": "api", "kind": "service", "params": {"workers": 0}}], edges=[])
     made = create(client, draft)
-    assert made["problems"] == [{"path": "nodes[0].params.workers", "message": "must be >= 1", "node": "api", "edge": None}]
+    assert made["problems"] == [{"path": "nodes[0].params.workers",
+                                 "message": "api (service): workers must be a whole number of at least 1 and at most "
+                                            "10000, not 0",
+                                 "detail": "must be >= 1", "node": "api", "edge": None}]
 
 
 def test_only_the_owner_changes_a_design_and_anyone_with_the_link_views_and_forks_it(client):
