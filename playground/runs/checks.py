@@ -92,6 +92,10 @@ def checks_for(run: Run) -> list[Check]:
         if expectation.minus is not None:
             subject = f"{subject} of {expectation.run.label} minus {expectation.minus.label}"
         detail = f"{subject} = {outcome.actual:g}; expected {expectation.op} {ex._value_text(expectation.value)}"
+        if "latency_ms" in expectation.metric and run.summary.get("requests"):
+            # The engine's latency covers successful requests only: say how many failed beside it.
+            failed = sum((run.summary.get("errors") or {}).values()) / run.summary["requests"]
+            detail += f" (latency of successes only; {failed:.1%} of this run's requests failed)"
         if not outcome.holds:
             if changes is None:
                 changes = own_changes(run)

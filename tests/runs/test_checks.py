@@ -61,3 +61,13 @@ def test_a_running_template_run_waits_to_be_checked(template):
     run, _ = service.create_run(template.document, owner=service.Owner(key="addr:t", address="t"),
                                 template=template)
     assert [c.state for c in checks.checks_for(run)] == ["waiting", "waiting"]
+
+
+def test_a_latency_promise_says_beside_it_how_many_requests_failed(template):
+    run = finished_run(template, "big")
+    share = sum(run.summary["errors"].values()) / run.summary["requests"]
+    latency = [c for c in checks.checks_for(run) if "latency_ms" in c.detail]
+    assert [c.says for c in latency] == ["a bigger fleet takes ten seconds (false on purpose)"]
+    others = [c for c in checks.checks_for(run) if "latency_ms" not in c.detail and c.state in ("met", "not met")]
+    assert all(f"(latency of successes only; {share:.1%} of this run's requests failed)" in c.detail for c in latency)
+    assert all("successes only" not in c.detail for c in others)
