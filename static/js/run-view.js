@@ -186,6 +186,7 @@ function fmt(v, digits = 1) {
 function showSummary(summary) {
   const panel = document.getElementById("summary-panel");
   const box = document.getElementById("summary");
+  if (!box || box.querySelector("[data-source=server]")) return;  // the server's summary is already there
   const rows = [
     ["Requests", summary.requests], ["OK", summary.ok], ["Throughput", `${fmt(summary.throughput_rps)} /s`],
     ["p50", `${fmt(summary.latency_ms.p50)} ms`], ["p95", `${fmt(summary.latency_ms.p95)} ms`], ["p99", `${fmt(summary.latency_ms.p99)} ms`],
