@@ -28,6 +28,7 @@ class ProblemItem(Schema):
     message: str
     node: str | None = Field(None, description="the node it sits on, if any")
     edge: int | None = Field(None, description="the index of the edge it sits on, if any")
+    text: str | None = Field(None, description="the problem in words, naming the node by its label, with the fix")
 
 
 class HintItem(Schema):
@@ -60,6 +61,6 @@ def validate_document(request: HttpRequest):
     if shape:
         raise DocumentError([Problem("document." + p.path if p.path else "document", p.message) for p in shape])
     doc = body["document"]
-    problems = [{k: v for k, v in item.items() if k in ("path", "message", "node", "edge")}
+    problems = [{k: v for k, v in item.items() if k in ("path", "message", "node", "edge", "text")}
                 for item in documents.describe(doc, documents.check(doc))]
     return {"problems": problems, "hints": hints_for(doc), "estimate": documents.work_estimate(doc)}
