@@ -25,10 +25,10 @@ router = Router(tags=["designs"])
 
 class ProblemItem(Schema):
     path: str = Field(description="where in the document, e.g. nodes[2].params.workers")
-    message: str
+    message: str = Field(description="the problem in words, naming the node by its label, with the fix")
+    detail: str | None = Field(None, description="the engine's own message")
     node: str | None = Field(None, description="the node it sits on, if any")
     edge: int | None = Field(None, description="the index of the edge it sits on, if any")
-    text: str | None = Field(None, description="the problem in words, naming the node by its label, with the fix")
 
 
 class HintItem(Schema):
@@ -61,6 +61,6 @@ def validate_document(request: HttpRequest):
     if shape:
         raise DocumentError([Problem("document." + p.path if p.path else "document", p.message) for p in shape])
     doc = body["document"]
-    problems = [{k: v for k, v in item.items() if k in ("path", "message", "node", "edge", "text")}
+    problems = [{k: v for k, v in item.items() if k in ("path", "message", "detail", "node", "edge")}
                 for item in documents.describe(doc, documents.check(doc))]
     return {"problems": problems, "hints": hints_for(doc), "estimate": documents.work_estimate(doc)}

@@ -36,7 +36,8 @@ def test_a_document_with_problems_is_still_answered_with_them(client):
     body = post(client, "/api/validate", {"document": document}).json()
     assert [p["path"] for p in body["problems"]] == ["nodes[2].params.workers"]
     assert body["problems"][0]["node"] == "api" and body["hints"] == []
-    assert "api" in body["problems"][0]["text"]  # the words the editor shows
+    problem = body["problems"][0]
+    assert "api" in problem["message"] and problem["detail"]  # the editor's words, and the engine's own
 
 
 @pytest.mark.django_db
