@@ -1,6 +1,6 @@
 from django.urls import path
 
-from playground.runs import sweep_views, views
+from playground.runs import export_views, sweep_views, views
 
 urlpatterns = [
     path("runs/", views.my_runs, name="my-runs"),
@@ -12,10 +12,15 @@ urlpatterns = [
     path("r/<str:slug>/summary/", views.run_summary, name="run-summary"),
     path("r/<str:slug>/control/", views.control, name="run-control"),
     path("r/<str:slug>/fork/", views.fork, name="run-fork"),
+    path("r/<str:slug>/frames.csv", export_views.frames_csv, name="run-frames-csv"),
+    path("r/<str:slug>/frames.json", export_views.frames_json, name="run-frames-json"),
+    path("r/<str:slug>/embed/", views.run_embed, name="run-embed"),
+    path("oembed", export_views.oembed, name="oembed"),
     path("compare/", views.compare_page, name="compare"),
     path("sweeps/new/", sweep_views.new_sweep, name="sweep-new"),
     path("s/<str:slug>/", sweep_views.sweep_page, name="sweep"),
     path("s/<str:slug>/progress/", sweep_views.sweep_progress, name="sweep-progress"),
     path("s/<str:slug>/cancel/", sweep_views.sweep_cancel, name="sweep-cancel"),
     path("s/<str:slug>/fork/", sweep_views.sweep_fork, name="sweep-fork"),
+    path("s/<str:slug>/points.csv", export_views.sweep_points_csv, name="sweep-points-csv"),
 ]

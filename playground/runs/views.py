@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 
+from csp.decorators import csp_replace
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from playground import jsontext
@@ -134,24 +136,48 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
         "compare_choices": picker.compare_choices(run, request),
         "is_owner": run.is_owned_by(request),
         "frames_expected": int(round(scenario["duration_s"] / scenario["tick_s"])),
-        "page_data": {
-            "slug": run.slug,
-            "ws": f"/ws/runs/{run.slug}/",
-            "frames": reverse("api:get_frames", args=[run.slug]),
-            "status": run.status,
-            "mode": run.mode,
-            "document": run.document,
-            "duration_s": scenario["duration_s"],
-            "tick_s": scenario["tick_s"],
-            "applied_events": run.applied_events,
-            "control": reverse("run-control", args=[run.slug]),
-        },
+        "page_data": _page_data(run),
         "service_nodes": [n["id"] for n in run.document["nodes"] if n["kind"] == "service"],
         "work_nodes": [n["id"] for n in run.document["nodes"] if n["kind"] not in ("client", "load_balancer")],
         "cache_nodes": [n["id"] for n in run.document["nodes"]
                         if n["kind"] == "cdn" or (n["kind"] == "store" and n["params"].get("role") == "cache")],
     }
     return render(request, "runs/run.html", context)
+
+
+def _page_data(run: Run) -> dict:
+    """What run-view.js needs to play the run (run page and embed alike)."""
+    scenario = run.document["scenario"]
+    return {
+        "slug": run.slug,
+        "ws": f"/ws/runs/{run.slug}/",
+        "frames": reverse("api:get_frames", args=[run.slug]),
+        "status": run.status,
+        "mode": run.mode,
+        "document": run.document,
+        "duration_s": scenario["duration_s"],
+        "tick_s": scenario["tick_s"],
+        "applied_events": run.applied_events,
+        "control": reverse("run-control", args=[run.slug]),
+    }
+
+
+@require_GET
+@xframe_options_exempt
+@csp_replace({"frame-ancestors": ["*"]})
+def run_embed(request: HttpRequest, slug: str) -> HttpResponse:
+    """The run's player (topology, main charts, play and scrub) without the site's header, for an
+    ``<iframe>`` on any site: the one page that may be framed (X-Frame-Options and the CSP's
+    frame-ancestors are lifted here only)."""
+    run = _get_run(slug)
+    scenario = run.document["scenario"]
+    return render(request, "runs/embed.html", {
+        "run": run,
+        "reason": queues.reason_of(run),
+        "frames_expected": int(round(scenario["duration_s"] / scenario["tick_s"])),
+        "page_data": _page_data(run),
+        "run_url": request.build_absolute_uri(reverse("run", args=[run.slug])),
+    })
 
 
 @require_GET
