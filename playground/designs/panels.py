@@ -331,7 +331,9 @@ def editor_export(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def editor_import(request: HttpRequest) -> JsonResponse:
-    """A document file (JSON or YAML) read and validated by the engine; every problem listed."""
+    """A document file (JSON or YAML) read and validated by the engine. A file that cannot be read
+    (not JSON or YAML, not an object, past the editor's bounds) is a 400 naming why; a readable
+    document with problems is imported as a draft, its problems listed beside it."""
     upload = request.FILES.get("file")
     if upload is None:
         return JsonResponse({"error": "choose a file to import", "problems": []}, status=400)
@@ -347,9 +349,5 @@ def editor_import(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": "the file could not be read",
                              "problems": [{"path": p.path or "(document)", "message": p.message}
                                           for p in exc.problems]}, status=400)
-    problems = documents.check(doc)
-    if problems:
-        return JsonResponse({"error": "the design in the file has problems",
-                             "problems": documents.describe(doc, problems)}, status=422)
-    return JsonResponse({"document": doc})
+    return JsonResponse({"document": doc, "problems": documents.describe(doc, documents.check(doc))})
 

@@ -13,8 +13,12 @@ field name
     is not null ``.null``.
 explicit
     A parameter the document sets. A submitted value equal to the default of a parameter the
-    document does not set stays unset, so saving a form never writes defaults out; an emptied
-    field goes back to the default.
+    document does not set stays unset, so saving a form never writes defaults out.
+empty field
+    A field the user emptied has no value yet, not the default: a parameter that needs a value
+    (required, or with a default) keeps the one it had until a new one is typed (the editor says
+    "required" at the field meanwhile). Emptying an optional parameter whose default is none
+    (``timeout_ms``, a queue bound) unsets it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import Any
 from playground.engine.params import DIST_FIELDS, DIST_KINDS, Param
 
 MISSING = object()
+EMPTY = object()
 
 _INT = re.compile(r"^[+-]?\d{1,18}$")
 DIST_LABELS = {
@@ -151,6 +156,11 @@ class Field:
         return default_text(self.param)
 
     @property
+    def required(self) -> bool:
+        """Emptying the field does not unset it (see *empty field*)."""
+        return keeps_value(self.param)
+
+    @property
     def null_toggle(self) -> bool:
         """A nullable parameter whose default is a value needs a way to say null."""
         return self.param.nullable and self.param.default is not None and self.param.type != "object"
@@ -175,7 +185,7 @@ def fields_for(params: tuple[Param, ...], values: Any, prefix: str, errors: dict
                 f.dist = value.get("dist") if value.get("dist") in DIST_FIELDS else "exp"
                 f.subfields = fields_for(DIST_FIELDS[f.dist], value, f.name + ".")
             else:
-                mean = Param("mean", "number", None, "Mean.", "ms", min=0, max=p.max)
+                mean = Param("mean", "number", None, "Mean.", "ms", min=0, max=p.max, required=True)
                 f.subfields = [Field(mean, f.name + ".mean", value, explicit)]
         elif p.type == "object":
             f.subfields = fields_for(p.fields, value if isinstance(value, dict) else {}, f.name + ".")
@@ -194,8 +204,9 @@ def _number(raw: str) -> Any:
     return x if math.isfinite(x) else raw
 
 
-def read_value(p: Param, data, name: str) -> Any:
-    """The value a submitted form gives ``p`` (``MISSING``: not given, use the default)."""
+def read_value(p: Param, data, name: str, current: Any = MISSING) -> Any:
+    """The value a submitted form gives ``p`` (``MISSING``: not given, use the default; ``EMPTY``:
+    the field is empty). ``current`` is the document's value, which empty subfields keep."""
     if p.nullable and p.type != "object" and data.get(name + ".null"):
         return None
     if p.type == "bool":
@@ -206,21 +217,30 @@ def read_value(p: Param, data, name: str) -> Any:
     if p.type == "object":
         if not data.get(name + ".on"):
             return None if p.nullable else MISSING
-        return read_values(p.fields, {}, data, name + ".")
+        return read_values(p.fields, current if isinstance(current, dict) else {}, data, name + ".")
     if p.type == "dist":
         kind = data.get(name + ".dist", "")
         if kind in DIST_FIELDS:
+            same = isinstance(current, dict) and current.get("dist", "exp") == kind
             obj: dict[str, Any] = {"dist": kind}
-            obj.update(read_values(DIST_FIELDS[kind], {}, data, name + "."))
+            obj.update(read_values(DIST_FIELDS[kind], {k: v for k, v in current.items() if k != "dist"}
+                                   if same else {}, data, name + "."))
             return obj
         raw = data.get(name + ".mean", data.get(name))
     else:
         raw = data.get(name)
-    if raw is None or str(raw).strip() == "":
+    if raw is None:
         return MISSING
+    if str(raw).strip() == "":
+        return EMPTY
     if p.type in ("int", "number", "dist"):
         return _number(str(raw))
     return str(raw)
+
+
+def keeps_value(p: Param) -> bool:
+    """An emptied field of ``p`` keeps its value: ``p`` needs one (see *empty field*)."""
+    return p.required or p.default is not None
 
 
 def read_values(params: tuple[Param, ...], current: Any, data, prefix: str) -> dict[str, Any]:
@@ -228,8 +248,10 @@ def read_values(params: tuple[Param, ...], current: Any, data, prefix: str) -> d
     current = current if isinstance(current, dict) else {}
     new = dict(current)
     for p in params:
-        value = read_value(p, data, prefix + p.name)
-        if value is MISSING:
+        value = read_value(p, data, prefix + p.name, current.get(p.name, MISSING))
+        if value is EMPTY and keeps_value(p):
+            continue  # nothing typed yet: the value stays (unset stays unset)
+        if value is MISSING or value is EMPTY:
             new.pop(p.name, None)
         elif p.name in current or value != default(p):
             new[p.name] = value

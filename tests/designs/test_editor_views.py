@@ -178,10 +178,31 @@ def test_setting_workers_to_zero_puts_the_engines_error_at_the_field(client):
     assert result(text)["value"]["params"]["workers"] == "many"
 
 
-def test_an_emptied_field_goes_back_to_its_default_and_untouched_defaults_stay_unwritten(client):
+def test_an_emptied_field_keeps_its_value_and_untouched_defaults_stay_unwritten(client):
     html = panel(client, "/editor/panel/node", node="api", apply="1", id="api",
                  **{"p.workers": "", "p.instances": "2", "p.replace": "1", "p.state": "none"})
-    assert result(html)["value"] == {"id": "api", "kind": "service", "params": {}}
+    # Emptied workers (8) is an edit in progress, not a value: it stays 8, not the default.
+    assert result(html)["value"] == {"id": "api", "kind": "service", "params": {"workers": 8}}
+    assert 'value="8"' in html and "data-required" in html
+    # A parameter the document does not set stays unset when its field is emptied.
+    html = panel(client, "/editor/panel/node", node="api", apply="1", id="api",
+                 **{"p.workers": "8", "p.instances": "", "p.replace": "1", "p.state": "none"})
+    assert result(html)["value"]["params"] == {"workers": 8}
+
+
+def test_an_emptied_distribution_or_event_field_keeps_its_value_and_an_optional_one_is_unset(client):
+    doc = dict(DOC, nodes=[DOC["nodes"][0], {"id": "api", "kind": "service", "params": {
+        "workers": 8, "service_ms": {"dist": "lognormal", "mean": 12, "cv": 0.5}}},
+        DOC["nodes"][2]], edges=[DOC["edges"][0], {"from": "api", "to": "db", "timeout_ms": 900}], scenario={"events": [{"at_s": 5, "action": "outage", "node": "db", "duration_s": 10}]})
+    html = panel(client, "/editor/panel/node", doc, node="api", apply="1", id="api", **{
+        "p.workers": "8", "p.service_ms.dist": "lognormal", "p.service_ms.mean": " ", "p.service_ms.cv": "0.7",
+        "p.replace": "1"})
+    assert result(html)["value"]["params"]["service_ms"] == {"dist": "lognormal", "mean": 12, "cv": 0.7}
+    html = panel(client, "/editor/panel/edge", doc, edge="1", apply="1", **{"p.timeout_ms": "", "p.calls": ""})
+    assert result(html)["value"] == {"from": "api", "to": "db"}  # optional, none by default: emptied is none
+    html = panel(client, "/editor/panel/scenario", doc, apply="1", **{
+        "e.0.at_s": "", "e.0.action": "outage", "e.0.node": "db", "e.0.duration_s": ""})
+    assert result(html)["scenario"]["events"] == [{"at_s": 5, "action": "outage", "node": "db", "duration_s": 10}]
 
 
 def test_distributions_objects_and_nulls_are_read_from_the_form(client):
@@ -284,12 +305,27 @@ def test_export_then_import_gives_the_same_document(client, fmt):
         assert yaml.safe_load(exported.content)["nodes"][3]["label"] == "on"
 
 
+def test_a_file_with_problems_imports_as_a_draft_listing_them(client):
+    content = b'{"nodes": [{"id": "api", "kind": "service", "params": {"workers": 0}}]}'
+    response = client.post("/editor/import", {"file": SimpleUploadedFile("design.json", content)})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["document"]["nodes"][0]["params"] == {"workers": 0}
+    assert data["problems"][0]["path"] == "nodes[0].params.workers" and data["problems"][0]["node"] == "api"
+    # What cannot be read at all is still refused, naming why.
+    for content, problem in [(b"[1, 2]", "object"), (b"{nodes: [", "")]:
+        response = client.post("/editor/import", {"file": SimpleUploadedFile("design.yaml", content)})
+        assert response.status_code == 400 and response.json()["problems"], content
+        assert problem in json.dumps(response.json())
+    clean = client.post("/editor/import", {"file": SimpleUploadedFile("design.json", json.dumps(DOC).encode())})
+    assert clean.status_code == 200 and clean.json()["problems"] == []
+
+
 @pytest.mark.parametrize(
     ("content", "status", "path"),
     [
         (b"nodes: [", 400, "(document)"),
         (b"nodes: &a [*a]", 400, ""),
-        (b'{"nodes": [{"id": "api", "kind": "service", "params": {"workers": 0}}]}', 422, "nodes[0].params.workers"),
         (b'{"nodes": [{"id": "x", "kind": "service"}, {"id": "x", "kind": "service"}]}', 400, "nodes[1].id"),
     ],
 )
