@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from urllib.parse import parse_qs
 
 import pytest
 
 from playground import jsontext
 from playground.designs.models import Design, Template
+from playground.runs.models import Run
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
@@ -49,6 +51,12 @@ def click_node(page, node_id, shift=False):
         page.keyboard.up("Shift")
 
 
+def enter(page, selector, value):
+    """Type ``value`` into a field and leave it (its change is sent)."""
+    page.fill(selector, value)
+    page.press(selector, "Tab")
+
+
 def select_in_outline(page, node_id):
     page.click(f".outline-item[data-node='{node_id}']")
     page.wait_for_selector(f"#inspector form[data-panel=node] input[name=node][value='{node_id}']", state="attached")
@@ -73,8 +81,7 @@ def test_fork_a_template_add_and_connect_a_service_fix_its_workers_and_find_it_s
     assert editor_doc(page)["edges"][1] == {"from": "api", "to": "api-2"}
 
     select_in_outline(page, "api-2")
-    page.fill("#f-p-workers", "0")
-    page.press("#f-p-workers", "Tab")
+    enter(page, "#f-p-workers", "0")
     error = page.locator("#f-p-workers-error")
     error.wait_for()
     assert "must be >= 1" in error.inner_text()
@@ -82,8 +89,7 @@ def test_fork_a_template_add_and_connect_a_service_fix_its_workers_and_find_it_s
     page.wait_for_selector("#problems >> text=nodes[2].params.workers")
     assert page.locator("#run-button").get_attribute("data-valid") == "false"
 
-    page.fill("#f-p-workers", "4")
-    page.press("#f-p-workers", "Tab")
+    enter(page, "#f-p-workers", "4")
     page.wait_for_selector("#f-p-workers-error", state="detached")
     page.wait_for_selector("#problems li.ok")
     assert page.locator("#run-button").get_attribute("data-valid") == "true"
@@ -227,14 +233,123 @@ def test_export_then_import_gives_the_same_document(page, daphne_server, tmp_pat
     assert Design.objects.get(slug=slug).document == before
 
 
-def test_importing_a_broken_file_lists_its_problems(page, daphne_server, tmp_path):
+def test_a_file_with_problems_imports_as_a_draft_with_its_problems_listed(page, daphne_server, tmp_path):
+    unreadable = tmp_path / "list.yaml"
+    unreadable.write_text("- just\n- a list\n")
+    open_editor(page, daphne_server + "/d/new/")
+    page.set_input_files("#import-file", str(unreadable))
+    page.wait_for_selector("#import-problems:not([hidden])")
+    assert page.locator("#import-problems-title").inner_text().startswith("Not imported")
+    assert editor_doc(page)["nodes"] == []
+
     path = tmp_path / "bad.yaml"
     path.write_text("nodes:\n  - id: api\n    kind: service\n    params: {workers: 0}\n")
-    open_editor(page, daphne_server + "/d/new/")
     page.set_input_files("#import-file", str(path))
-    page.wait_for_selector("#import-problems:not([hidden])")
+    page.wait_for_function("() => document.getElementById('editor').editor.document().nodes.length === 1")
+    assert "draft" in page.locator("#import-problems-title").inner_text()
     assert "nodes[0].params.workers" in page.locator("#import-problems-list").inner_text()
-    assert editor_doc(page)["nodes"] == []
+    assert editor_doc(page)["nodes"] == [{"id": "api", "kind": "service", "params": {"workers": 0}}]
+    page.wait_for_function("() => document.getElementById('problems').textContent.includes('workers')")
+    assert page.locator("#run-button").get_attribute("data-valid") == "false"
+    page.wait_for_url("**/d/*/")
+    wait_saved(page)  # a draft saves, problems and all
+    slug = page.url.rstrip("/").rsplit("/", 1)[-1]
+    assert Design.objects.get(slug=slug).document["nodes"][0]["params"] == {"workers": 0}
+
+
+def test_connecting_two_nodes_again_selects_their_call_instead_of_adding_one(page, daphne_server):
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    select_in_outline(page, "users")
+    page.click("#connect-button")
+    click_node(page, "api")
+    page.wait_for_selector("#inspector form[data-panel=edge] input[name=edge][value='0']", state="attached")
+    assert page.locator("#canvas-hint").inner_text() == "users already calls Shop API <b>&</b>: edit that call instead."
+    assert len(editor_doc(page)["edges"]) == 1
+    # The same from the node panel's "Add a call to".
+    select_in_outline(page, "users")
+    page.select_option("#add-call-target", "api")
+    page.click("[data-action=add-call]")
+    page.wait_for_selector("#inspector form[data-panel=edge] input[name=edge][value='0']", state="attached")
+    assert "already calls" in page.locator("#canvas-hint").inner_text()
+    # The other way round is another call.
+    select_in_outline(page, "api")
+    page.click("#connect-button")
+    click_node(page, "users")
+    page.wait_for_function("() => document.getElementById('editor').editor.document().edges.length === 2")
+    assert editor_doc(page)["edges"] == [{"from": "users", "to": "api"}, {"from": "api", "to": "users"}]
+    assert page.console_log.errors == []
+
+
+def test_an_emptied_field_keeps_its_value_until_a_new_one_is_typed(page, daphne_server):
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    select_in_outline(page, "users")
+    assert page.input_value("#f-p-rps") == "50"
+    page.fill("#f-p-rps", "")
+    note = page.locator("#inspector .pending-required")
+    note.wait_for()
+    assert note.inner_text() == "required: type a value (it stays 50 until then)"
+    page.press("#f-p-rps", "Tab")
+    settled(page)
+    assert panels(page)["sent"] == 1  # the load only: the empty field was not sent
+    assert editor_doc(page)["nodes"][0]["params"] == {"rps": 50}
+    assert page.input_value("#f-p-rps") == ""
+    page.fill("#f-p-rps", "80")
+    assert note.count() == 0
+    page.press("#f-p-rps", "Tab")
+    page.wait_for_function("() => document.getElementById('editor').editor.document().nodes[0].params.rps === 80")
+    settled(page)
+    assert page.input_value("#f-p-rps") == "80"
+    assert page.console_log.errors == []
+
+
+def test_run_from_the_editor_uses_the_scenarios_seed_unless_asked_for_a_new_one(page, daphne_server):
+    Template.objects.create(slug="seeded", title="Seeded", summary="s",
+                            document_json=jsontext.dumps(dict(TINY, scenario={"duration_s": 30, "seed": 7})))
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    assert page.input_value("#run-seed") == "fresh"  # the scenario sets no seed
+
+    open_editor(page, daphne_server + "/templates/seeded/edit/")
+    assert page.input_value("#run-pace") == "batch-1"
+    assert page.input_value("#run-seed") == "scenario"
+    assert page.locator("#run-seed option[value=scenario]").inner_text() == "seed: from the scenario (7)"
+    page.wait_for_selector("#run-button:not([disabled])")
+    page.click("#run-button")
+    page.wait_for_url("**/r/*/")
+    run = Run.objects.get()
+    assert (run.seed, run.mode) == (7, "batch")
+
+    open_editor(page, daphne_server + "/templates/seeded/edit/")
+    page.select_option("#run-seed", "fresh")
+    page.wait_for_selector("#run-button:not([disabled])")
+    page.click("#run-button")
+    page.wait_for_url(lambda url: "/r/" in url and run.slug not in url)
+    fresh = Run.objects.exclude(pk=run.pk).get()
+    assert fresh.seed != 7
+    assert page.console_log.errors == []
+
+
+def test_template_pages_and_the_editor_start_in_batch_mode(page, daphne_server):
+    make_template()
+    page.goto(daphne_server + "/templates/tiny/")
+    modes = page.locator("form.run-form select[name=mode]")
+    assert modes.count() >= 1
+    assert {modes.nth(i).input_value() for i in range(modes.count())} == {"batch"}
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    assert page.input_value("#run-pace") == "batch-1"
+    assert page.locator("#run-form input[name=mode]").input_value() == "batch"
+
+
+def test_a_reversed_call_is_drawn_apart_from_its_twin(page, daphne_server):
+    doc = {"title": "Twins", "nodes": [{"id": "users", "kind": "client"}, {"id": "api", "kind": "service"},
+                                       {"id": "db", "kind": "database"}],
+           "edges": [{"from": "users", "to": "api"}, {"from": "api", "to": "db"}, {"from": "db", "to": "api"}]}
+    Template.objects.create(slug="twins", title="Twins", summary="s", document_json=jsontext.dumps(doc))
+    open_editor(page, daphne_server + "/templates/twins/edit/")
+    there, back = (page.evaluate(f"document.getElementById('editor').editor.edgeMidpoint({i})") for i in (1, 2))
+    assert abs(there["x"] - back["x"]) + abs(there["y"] - back["y"]) > 40, (there, back)
 
 
 def test_editor_and_reference_load_their_modules_without_console_errors(page, daphne_server):
@@ -283,12 +398,14 @@ def test_calls_are_reordered_in_the_panel_and_events_added_in_the_scenario(page,
     page.click("#tab-scenario")
     page.click("button[value=add-event]")
     page.wait_for_function("() => (document.getElementById('editor').editor.document().scenario || {}).events?.length === 1")
+    settled(page)
     assert editor_doc(page)["scenario"]["events"] == [{"at_s": 30, "action": "kill_instance", "node": "api"}]
     page.select_option("#e-0-action", "outage")
+    settled(page)  # the post that carries the choice, answered and shown
+    assert page.input_value("#e-0-action") == "outage"
     page.locator("#f-e-0-duration_s").wait_for()  # the outage's own field, with its error until set
     assert "required" in page.locator("#f-e-0-duration_s-error").inner_text()
-    page.fill("#f-e-0-duration_s", "10")
-    page.press("#f-e-0-duration_s", "Tab")
+    enter(page, "#f-e-0-duration_s", "10")
     page.wait_for_selector("#problems li.ok")
     wait_saved(page)
     slug = page.url.rstrip("/").rsplit("/", 1)[-1]
@@ -333,30 +450,40 @@ LATE = {"title": "Late", "nodes": [{"id": "users", "kind": "client"}, {"id": "ap
         "scenario": {"duration_s": 60, "events": [{"at_s": 30, "action": "kill_instance", "node": "api"}]}}
 
 
-def hold_first_panel_request(page, applying):
-    """Hold back the first scenario panel request that applies the form (``applying``) or only loads
-    it; the list it returns gets the held route, to ``continue_()`` when the test says."""
+def hold_first(page, pattern, wanted):
+    """Hold back the first request to ``pattern`` whose form fields satisfy ``wanted``; the list
+    it returns gets the held route, to ``continue_()`` when the test says."""
     held = []
 
     def handle(route):
-        if not held and ("apply=1" in (route.request.post_data or "")) == applying:
+        if not held and wanted(parse_qs(route.request.post_data or "")):
             held.append(route)
         else:
             route.continue_()
 
-    page.route("**/editor/panel/scenario", handle)
+    page.route(pattern, handle)
     return held
 
 
+def hold_first_panel_request(page, applying):
+    """Hold back the first scenario panel request that applies the form (``applying``) or only loads it."""
+    return hold_first(page, "**/editor/panel/scenario", lambda form: ("apply" in form) == applying)
+
+
+def settled(page):
+    """Wait until the panel ordering protocol has nothing in flight or waiting."""
+    page.wait_for_function("() => document.getElementById('inspector').dataset.pending === '0'")
+
+
 def release(page, held):
-    """Let the held request through and return once the page has dealt with its answer."""
-    page.evaluate("""() => { window.heldAnswered = new Promise((resolve) => {
-        const seen = (e) => { if (e.detail.xhr.responseURL.endsWith('/editor/panel/scenario')) resolve(); };
-        document.body.addEventListener('htmx:afterRequest', seen);
-        document.getElementById('inspector').addEventListener('htmx:afterRequest', seen);
-    }); }""")
+    """Let the held request through and return once the page has dealt with its answer (and with
+    whatever waited for it)."""
     held[0].continue_()
-    page.evaluate("window.heldAnswered")
+    settled(page)
+
+
+def panels(page):
+    return page.evaluate("document.getElementById('editor').editor.panels()")
 
 
 def wait_held(page, held):
@@ -374,6 +501,15 @@ def open_late_scenario(page, daphne_server):
     page.wait_for_selector("#e-0-action")
 
 
+def late_scenario_with_a_post_held(page, daphne_server):
+    """The scenario panel open, its duration changed to 90 and that post held back."""
+    open_late_scenario(page, daphne_server)
+    held = hold_first_panel_request(page, applying=True)
+    enter(page, "#f-s-duration_s", "90")
+    wait_held(page, held)
+    return held
+
+
 def test_a_panel_reload_answered_after_a_change_does_not_revert_it(page, daphne_server):
     open_late_scenario(page, daphne_server)
     held = hold_first_panel_request(page, applying=False)
@@ -383,8 +519,9 @@ def test_a_panel_reload_answered_after_a_change_does_not_revert_it(page, daphne_
     page.locator("#f-e-0-duration_s").wait_for()
     release(page, held)  # the reload's answer, rendered from the document before the change
     assert page.input_value("#e-0-action") == "outage"
-    page.fill("#f-e-0-duration_s", "10")
-    page.press("#f-e-0-duration_s", "Tab")
+    assert page.locator("#f-e-0-duration_s").count() == 1
+    assert panels(page)["dropped"] >= 1
+    enter(page, "#f-e-0-duration_s", "10")
     page.wait_for_selector("#problems li.ok")
     wait_saved(page)
     expected = [{"at_s": 30, "action": "outage", "node": "api", "duration_s": 10}]
@@ -395,14 +532,10 @@ def test_a_panel_reload_answered_after_a_change_does_not_revert_it(page, daphne_
 
 
 def test_a_field_changed_while_the_forms_last_change_is_in_flight_is_kept(page, daphne_server):
-    open_late_scenario(page, daphne_server)
-    held = hold_first_panel_request(page, applying=True)
-    page.fill("#f-s-duration_s", "90")
-    page.press("#f-s-duration_s", "Tab")
-    wait_held(page, held)
-    page.fill("#f-s-warmup_s", "5")
-    page.press("#f-s-warmup_s", "Tab")
+    held = late_scenario_with_a_post_held(page, daphne_server)
+    enter(page, "#f-s-warmup_s", "5")
     release(page, held)  # the first change's answer: the form without the second change
+    assert panels(page)["dropped"] >= 1  # it was not shown; the second change's answer was
     page.wait_for_function("() => document.getElementById('editor').editor.document().scenario.warmup_s === 5")
     assert page.input_value("#f-s-warmup_s") == "5"
     assert page.input_value("#f-s-duration_s") == "90"
@@ -428,3 +561,51 @@ def test_typing_in_a_field_then_clicking_another_node_keeps_the_value_and_shows_
         "() => document.getElementById('editor').editor.document().nodes[1].params.workers === 7")
     page.wait_for_url("**/d/*/")
     wait_saved(page)
+
+
+def test_a_panel_answer_for_an_older_selection_never_replaces_the_newer_one(page, daphne_server):
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    held = hold_first(page, "**/editor/panel/node", lambda form: form.get("node") == ["users"])
+    click_node(page, "users")
+    wait_held(page, held)
+    select_in_outline(page, "api")  # the newer choice, answered first
+    release(page, held)
+    assert page.locator("#inspector form[data-panel=node] input[name=node]").get_attribute("value") == "api"
+    assert panels(page)["dropped"] == 1
+    assert page.locator(".outline-item[data-node=api]").get_attribute("aria-pressed") == "true"
+    assert page.console_log.errors == []
+
+
+def test_a_form_answer_for_an_older_choice_never_replaces_the_newer_one(page, daphne_server):
+    open_late_scenario(page, daphne_server)
+    held = hold_first(page, "**/editor/panel/scenario", lambda form: form.get("e.0.action") == ["outage"])
+    page.select_option("#e-0-action", "outage")
+    wait_held(page, held)
+    page.select_option("#e-0-action", "slowdown")  # waits: one post of a panel at a time
+    assert panels(page)["pending"] == 2
+    release(page, held)  # the outage's answer arrives after the newer choice: dropped
+    assert page.input_value("#e-0-action") == "slowdown"
+    page.locator("#f-e-0-factor").wait_for(state="attached")
+    assert page.locator("#f-e-0-duration_s").count() == 1  # the slowdown's own duration
+    assert panels(page)["dropped"] >= 1
+    enter(page, "#f-e-0-factor", "3")
+    settled(page)
+    enter(page, "#f-e-0-duration_s", "5")
+    page.wait_for_selector("#problems li.ok")
+    assert editor_doc(page)["scenario"]["events"] == [
+        {"at_s": 30, "action": "slowdown", "node": "api", "factor": 3, "duration_s": 5}]
+    assert page.console_log.errors == []
+
+
+def test_a_panel_load_waits_for_the_forms_post_and_shows_its_change(page, daphne_server):
+    # The load goes after the post it waited for, with the document that holds the post's change.
+    held = late_scenario_with_a_post_held(page, daphne_server)
+    page.click("#tab-scenario")  # a load of the same panel, while its post is in flight
+    assert panels(page)["pending"] == 2
+    sent = panels(page)["sent"]
+    release(page, held)
+    assert panels(page)["sent"] == sent + 1  # the load went once the post was answered
+    assert page.input_value("#f-s-duration_s") == "90"
+    assert editor_doc(page)["scenario"]["duration_s"] == 90
+    assert page.console_log.errors == []

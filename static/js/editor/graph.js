@@ -49,6 +49,12 @@ const STYLE = [
       "text-rotation": "autorotate",
     },
   },
+  // A call with a reverse twin (A -> B and B -> A) bends to its own left, so the two stay apart
+  // (bundled bezier curves of opposite directions can fall on one line).
+  {
+    selector: "edge.reverse",
+    style: { "curve-style": "unbundled-bezier", "control-point-distances": -36, "control-point-weights": 0.5 },
+  },
   { selector: "edge.async", style: { "line-style": "dashed" } },
   { selector: "edge.problem", style: { "line-color": "#c0392b", "target-arrow-color": "#c0392b" } },
   { selector: "edge:selected", style: { "line-color": "#1f3a5f", "target-arrow-color": "#1f3a5f", width: 4 } },
@@ -154,6 +160,7 @@ export class Graph {
         ele.toggleClass("problem", problems.nodes.has(node.id));
       }
       const order = {};
+      const pairs = new Set(doc.edges.map((e) => `${e.from}\u0000${e.to}`));
       doc.edges.forEach((edge, i) => {
         if (!ids.has(edge.from) || !ids.has(edge.to)) return;
         order[edge.from] = (order[edge.from] || 0) + 1;
@@ -163,6 +170,7 @@ export class Graph {
         if (edge.mode === "async") parts.push("async");
         const ele = cy.add({ group: "edges", data: { id: `e${i}`, source: edge.from, target: edge.to, index: i, label: parts.join(" · ") } });
         ele.toggleClass("async", edge.mode === "async");
+        ele.toggleClass("reverse", pairs.has(`${edge.to}\u0000${edge.from}`));
         ele.toggleClass("problem", problems.edges.has(i));
       });
     });

@@ -1,10 +1,11 @@
 // The topology editor: the document lives here, in the browser; every change goes through
-// ``commit`` (undo history, canvas, problems, autosave). Side panels are server-rendered htmx
-// partials: main.js posts them the document and takes back the part they changed.
+// ``commit`` (undo history, canvas, problems, autosave). Side panels are server-rendered partials:
+// main.js posts them the document (through panel-order.js) and takes back the part they changed.
 
 import { Graph } from "./graph.js";
 import { History } from "./history.js";
 import * as model from "./model.js";
+import { PanelOrder } from "./panel-order.js";
 import { csrfToken, postJSON, Saver } from "./sync.js";
 
 const boot = JSON.parse(document.getElementById("editor-boot").textContent);
@@ -88,6 +89,7 @@ function afterChange(refreshPanel = true) {
   $("design-title").value = title;
   document.title = `${title || "Untitled design"} · Editor · System Design Playground`;
   if (refreshPanel) showPanel();
+  updateSeedChoice();
   validateSoon();
   saver.changed();
 }
@@ -152,7 +154,23 @@ function addNode(kind, pos) {
   }
 }
 
+function nodeName(id) {
+  const node = doc.nodes[model.nodeIndex(doc, id)];
+  return node && typeof node.label === "string" && node.label ? node.label : id;
+}
+
+/** ``from`` already calls ``to``: say so and select that call instead of adding a second one. */
+function refuseDuplicate(from, to) {
+  const existing = model.findEdge(doc, from, to);
+  if (existing < 0) return false;
+  cancelConnect();
+  select({ type: "edge", index: existing });
+  hint(`${nodeName(from)} already calls ${nodeName(to)}: edit that call instead.`);
+  return true;
+}
+
 function connect(from, to) {
+  if (refuseDuplicate(from, to)) return;
   let index = -1;
   commit((d) => {
     index = model.addEdge(d, from, to);
@@ -218,58 +236,69 @@ function panelValues(extra) {
   return { document: text(), readonly: canEdit ? "" : "1", ...extra };
 }
 
-// Panel requests and the user's edits. A panel form sends itself on each change and its answer
-// replaces the panel; a load (a new selection, an undo) replaces it too. An answer is rendered
-// from the document and form as they were sent, so two rules keep it from reverting a newer edit:
-// - an answer to a request sent before the user's latest edit in the panel does not replace the
-//   panel (a form's answer still gives its change to the document); the form on screen is newer;
-// - a load waits while the form has an edit in progress or a request in flight, so that it goes
-//   out with the document that holds the edit.
-// An *edit* is an input, change or submit in a panel form; ``editing`` means one that no request
-// has carried yet (the change that sends it has not happened, or is queued behind another).
+// Every request that can replace the inspector goes through one ordering protocol
+// (panel-order.js): a load for each new selection, tab or undo, a post for each change in the
+// panel's form. Its rules keep an older answer from replacing a newer choice.
 
 let shownPanel = "";
-let edits = 0;
-let editing = false;
-let formRequests = 0;
-let clock = 0; // orders panel loads wanted and requests sent
-let wanted = null; // {at}: a load held back, or overtaken, that still has to happen
-let lastForm = null; // {at, key}: the latest form request sent
-const requests = new WeakMap(); // xhr -> {at, edits, key, form}
+let pressed = null; // the op button the user pressed (not the one an Enter in a field submits with)
 
-function panelKey(url, values) {
-  return `${url} ${values.node || ""} ${values.edge || ""}`;
-}
+const order = new PanelOrder(inspector, {
+  apply(fragment, key) {
+    // The field the user is in keeps the focus (and the caret) across the swap.
+    const active = document.activeElement;
+    const focusId = active && active !== inspector && inspector.contains(active) ? active.id : "";
+    let caret = null;
+    try {
+      caret = focusId && active.selectionStart !== null ? [active.selectionStart, active.selectionEnd] : null;
+    } catch {
+      caret = null;
+    }
+    inspector.replaceChildren(fragment);
+    // Another panel starts at its top; the same one keeps its scroll position.
+    if (key !== shownPanel) inspector.scrollTop = 0;
+    shownPanel = key;
+    const again = focusId ? document.getElementById(focusId) : null;
+    if (again && inspector.contains(again)) {
+      again.focus({ preventScroll: true });
+      if (caret && again.setSelectionRange) {
+        try {
+          again.setSelectionRange(caret[0], caret[1]);
+        } catch {
+          // not a text field
+        }
+      }
+    }
+  },
+  take: (result) => takeResult(result),
+  fail(status) {
+    for (const form of inspector.querySelectorAll("form[inert]")) form.inert = false;
+    hint(status ? `The panel could not be updated (the server answered ${status}).` : "The panel could not be updated: are you offline?");
+  },
+  onStale() {
+    if (!panelForm(document.activeElement)) showPanel();
+  },
+});
 
-/** The panel the selection and tab call for: [url, values], or null for the empty panel. */
+/** The panel the selection and tab call for: {key, url, values}, or null for the empty panel. */
 function panelFor() {
-  if (tab === "scenario") return [boot.urls.panelScenario, {}];
-  if (selection && selection.type === "node") return [boot.urls.panelNode, { node: selection.id }];
-  if (selection && selection.type === "edge") return [boot.urls.panelEdge, { edge: String(selection.index) }];
+  if (tab === "scenario") return { key: "scenario", url: boot.urls.panelScenario, values: {} };
+  if (selection && selection.type === "node") return { key: `node:${selection.id}`, url: boot.urls.panelNode, values: { node: selection.id } };
+  if (selection && selection.type === "edge") return { key: `edge:${selection.index}`, url: boot.urls.panelEdge, values: { edge: String(selection.index) } };
   return null;
 }
 
-function loadPanel(url, values) {
-  // Another selection starts at the top of the panel; the same one keeps its scroll position.
-  const key = panelKey(url, values);
-  const fresh = key !== shownPanel;
-  shownPanel = key;
-  htmx.ajax("POST", url, { target: "#inspector", swap: "innerHTML", values: panelValues(values) }).then(() => {
-    if (fresh) inspector.scrollTop = 0;
-  });
-}
-
 function showPanel() {
-  if (editing || formRequests > 0) {
-    wanted = { at: ++clock };
-    return;
-  }
-  wanted = null;
+  // A value typed and not sent yet goes first: leaving its field fires the change that posts it,
+  // and the load waits for that post.
+  const active = document.activeElement;
+  if (panelForm(active) && active.blur) active.blur();
   const panel = panelFor();
   if (panel) {
-    loadPanel(...panel);
+    order.load(panel.key, panel.url, () => panelValues(panel.values));
     return;
   }
+  order.show("");
   shownPanel = "";
   const box = document.createElement("div");
   box.className = "panel-empty";
@@ -281,92 +310,90 @@ function showPanel() {
   inspector.replaceChildren(box);
 }
 
-/** The load held back happens once the form is quiet. */
-function settlePanel() {
-  if (wanted && !editing && formRequests === 0) showPanel();
-}
-
 function panelForm(elt) {
-  return elt instanceof Element && inspector.contains(elt) ? elt.closest("form[hx-post]") : null;
+  return elt instanceof Element && inspector.contains(elt) ? elt.closest("form[data-post]") : null;
 }
 
-// Capture: an edit counts before htmx, listening on the form, sends the request that carries it.
-for (const name of ["input", "change", "submit"]) {
-  inspector.addEventListener(name, (e) => {
-    if (!panelForm(e.target)) return;
-    edits += 1;
-    editing = true;
-  }, true);
+function formKey(form) {
+  const panel = form.dataset.panel;
+  if (panel === "node") return `node:${form.elements.node.value}`;
+  if (panel === "edge") return `edge:${form.elements.edge.value}`;
+  return panel;
 }
-// Leaving a field ends its edit: its change, if any, fired first and is sent or queued (a queued
-// request keeps ``formRequests`` above zero: htmx sends it before the one ahead of it ends).
-inspector.addEventListener("focusout", (e) => {
-  if (!panelForm(e.target)) return;
-  editing = false;
-  settlePanel();
-});
 
-// A form in the panel posts the current document along with its fields.
-document.body.addEventListener("htmx:configRequest", (e) => {
-  if (!inspector.contains(e.detail.elt)) return;
-  e.detail.parameters.document = text();
-  if (!canEdit) e.detail.parameters.readonly = "1";
-});
-
-document.body.addEventListener("htmx:beforeRequest", (e) => {
-  if (e.detail.target !== inspector) return;
-  const form = panelForm(e.detail.elt);
-  const params = e.detail.requestConfig.parameters;
-  const info = { at: ++clock, edits, key: panelKey(e.detail.requestConfig.path, { node: params.node, edge: params.edge }), form: Boolean(form) };
-  requests.set(e.detail.xhr, info);
-  if (!form) return;
-  editing = false; // this request carries every edit so far
-  formRequests += 1;
-  lastForm = info;
-  // On the request (not the form, which its answer may replace): it ends on any outcome.
-  e.detail.xhr.addEventListener("loadend", () => {
-    formRequests -= 1;
-    settlePanel();
+/** Post a panel form: its fields and the document as they are when the post goes. */
+function postForm(form, op) {
+  // A post that reshapes the form (a row added or removed) leaves nothing to edit meanwhile.
+  if (op) form.inert = true;
+  order.post(formKey(form), form.dataset.post, () => {
+    const body = new FormData(form);
+    body.delete("op");
+    if (op) body.set("op", op);
+    body.set("document", text());
+    if (!canEdit) body.set("readonly", "1");
+    return body;
   });
-});
+}
 
-inspector.addEventListener("htmx:beforeSwap", (e) => {
-  const info = requests.get(e.detail.xhr);
-  if (!info || !e.detail.shouldSwap) return;
-  const current = panelFor();
-  if (info.edits === edits) {
-    // A form's answer for the panel wanted, sent after the load was wanted, stands for that load.
-    if (info.form && wanted && info.at > wanted.at && current && info.key === panelKey(...current)) wanted = null;
+/** An emptied field that needs a value: the value stays, and the field says so until one is typed. */
+function emptyRequired(el) {
+  return el instanceof HTMLInputElement && el.hasAttribute("data-required") && el.value.trim() === "";
+}
+
+function markRequired(el) {
+  if (!(el instanceof HTMLInputElement) || !el.hasAttribute("data-required")) return;
+  const field = el.closest(".field") || el.parentElement;
+  let note = field.querySelector(".pending-required");
+  if (!emptyRequired(el)) {
+    if (note) note.remove();
     return;
   }
-  e.detail.shouldSwap = false;
-  if (info.form) {
-    const answer = document.createElement("template");
-    answer.innerHTML = e.detail.serverResponse;
-    const script = answer.content.querySelector("#panel-result");
-    if (script) takeResult(JSON.parse(script.textContent));
-  } else if (!(lastForm && lastForm.at > info.at && current && lastForm.key === panelKey(...current))) {
-    // An overtaken load happens again, unless a later form request renders the same panel.
-    wanted = { at: ++clock };
-    settlePanel();
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "error pending-required";
+    note.setAttribute("role", "status");
+    field.append(note);
   }
-});
-
-for (const name of ["htmx:responseError", "htmx:sendError"]) {
-  document.body.addEventListener(name, (e) => {
-    if (!inspector.contains(e.detail.elt) && e.detail.elt !== inspector) return;
-    const status = e.detail.xhr && e.detail.xhr.status;
-    hint(status ? `The panel could not be updated (the server answered ${status}).` : "The panel could not be updated: are you offline?");
-  });
+  note.textContent = el.defaultValue
+    ? `required: type a value (it stays ${el.defaultValue} until then)`
+    : "required: type a value";
 }
 
-// The panel sends back what its form changed; take it into the document.
-inspector.addEventListener("htmx:afterSwap", () => {
-  const script = inspector.querySelector("#panel-result");
-  if (!script) return;
-  const result = JSON.parse(script.textContent);
-  script.remove();
-  takeResult(result);
+// Capture: an edit counts before the handlers below post it.
+for (const name of ["input", "change", "submit"]) {
+  inspector.addEventListener(name, (e) => {
+    if (panelForm(e.target)) order.edit();
+  }, true);
+}
+inspector.addEventListener("input", (e) => {
+  if (panelForm(e.target)) markRequired(e.target);
+});
+inspector.addEventListener("change", (e) => {
+  const form = panelForm(e.target);
+  if (!form || !canEdit || emptyRequired(e.target)) return;
+  postForm(form, "");
+});
+for (const name of ["pointerdown", "keydown"]) {
+  inspector.addEventListener(name, (e) => {
+    const button = e.target instanceof Element ? e.target.closest("button[name=op]") : null;
+    if (button && (name === "pointerdown" || e.key === "Enter" || e.key === " ")) pressed = button;
+  }, true);
+}
+inspector.addEventListener("submit", (e) => {
+  const form = panelForm(e.target);
+  if (!form) return;
+  e.preventDefault();
+  const submitter = e.submitter;
+  const op = submitter && submitter.name === "op" && (submitter === pressed || submitter === document.activeElement) ? submitter.value : "";
+  pressed = null;
+  if (canEdit) postForm(form, op);
+});
+// Leaving the form: a panel left behind by an answer dropped for an edit is loaded again.
+inspector.addEventListener("focusout", (e) => {
+  if (!panelForm(e.target)) return;
+  setTimeout(() => {
+    if (order.stale && order.pending === 0 && !panelForm(document.activeElement)) showPanel();
+  }, 0);
 });
 
 function takeResult(result) {
@@ -375,6 +402,7 @@ function takeResult(result) {
     const previous = selection;
     if (followed) selection = { type: "node", id: result.value.id };
     if (!commit((d) => model.replaceNode(d, result.node, result.value), { refreshPanel: false })) selection = previous;
+    else if (result.value.id !== result.node) order.rename(`node:${result.node}`, `node:${result.value.id}`);
   } else if (result.edge !== undefined) {
     const current = doc.edges[result.edge];
     if (current && current.from === result.value.from && current.to === result.value.to) {
@@ -409,7 +437,7 @@ inspector.addEventListener("click", (e) => {
     commit((d) => model.removeEdge(d, index));
   } else if (action === "add-call") {
     const target = inspector.querySelector("[data-role=call-target]");
-    if (target && selection && selection.type === "node") {
+    if (target && selection && selection.type === "node" && !refuseDuplicate(selection.id, target.value)) {
       commit((d) => model.addEdge(d, selection.id, target.value));
     }
   }
@@ -663,6 +691,28 @@ document.addEventListener("keydown", (e) => {
 // Run: save first, then start a run of the saved design (or of the untouched template)
 
 const runForm = $("run-form");
+const seedChoice = $("run-seed");
+let seedTouched = false;
+
+/** The seed the scenario sets, or null when it sets none (the engine's default is 0). */
+function scenarioSeed() {
+  const seed = doc.scenario && doc.scenario.seed;
+  return Number.isInteger(seed) && seed >= 0 ? seed : null;
+}
+
+/** "From the scenario (7)" names the seed; it is the default when the scenario sets one. */
+function updateSeedChoice() {
+  if (!seedChoice) return;
+  const seed = scenarioSeed();
+  seedChoice.options[0].textContent = `seed: from the scenario (${seed === null ? 0 : seed})`;
+  if (!seedTouched) seedChoice.value = seed === null ? "fresh" : "scenario";
+}
+
+if (seedChoice) {
+  seedChoice.addEventListener("change", () => {
+    seedTouched = true;
+  });
+}
 if (runForm) {
   runForm.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -672,6 +722,9 @@ if (runForm) {
     const [mode, speed] = $("run-pace").value.split("-");
     runForm.elements.mode.value = mode;
     runForm.elements.speed.value = speed;
+    // The scenario's seed, or none: the server draws a fresh one.
+    const seed = scenarioSeed();
+    runForm.elements.seed.value = seedChoice && seedChoice.value === "scenario" ? String(seed === null ? 0 : seed) : "";
     if (canEdit && (saver.dirty || (!saver.slug && history.canUndo))) await saver.save();
     if (saver.dirty || saver.conflict) {
       hint("Save the design first (see the saved state above), then run it.");
@@ -717,6 +770,7 @@ async function pullNewer() {
   renderOutline();
   updateButtons();
   showPanel();
+  updateSeedChoice();
   validateSoon();
   saveState.textContent = "Saved (updated from another tab)";
 }
@@ -791,7 +845,13 @@ if (importFile) {
       showImportProblems(`Not imported: ${data.error || response.status}.`, data.problems || []);
       return;
     }
-    $("import-problems").hidden = true;
+    const found = Array.isArray(data.problems) ? data.problems : [];
+    if (found.length) {
+      // A draft: imported as it is, to be fixed here; its problems are under Problems too.
+      showImportProblems(`Imported as a draft with ${found.length} problem${found.length === 1 ? "" : "s"}: fix ${found.length === 1 ? "it" : "them"} before running.`, found);
+    } else {
+      $("import-problems").hidden = true;
+    }
     const imported = model.normalize(data.document);
     selection = null;
     commit((d) => {
@@ -819,6 +879,7 @@ graph.fit();
 renderOutline();
 updateButtons();
 showPanel();
+updateSeedChoice();
 validate();
 
 const pending = saver.pendingLocal();
@@ -828,6 +889,7 @@ if (pending) {
   graph.render(doc);
   renderOutline();
   updateButtons();
+  updateSeedChoice();
   saveState.textContent = "Restored unsaved changes from this browser";
   saver.restored(pending);
   validateSoon();
@@ -842,5 +904,9 @@ root.editor = {
   valid: () => problems.length === 0 && doc.nodes.length > 0,
   /** Where a node is drawn, in pixels from the canvas's top left (for tests and tours). */
   nodePosition: (id) => graph.cy.getElementById(id).renderedPosition(),
+  /** Where edge ``index`` is drawn: its midpoint, in model coordinates. */
+  edgeMidpoint: (index) => graph.cy.getElementById(`e${index}`).midpoint(),
+  /** The panel ordering protocol's counts: sent, applied, dropped, replaced, pending. */
+  panels: () => ({ ...order.stats, pending: order.pending, stale: order.stale }),
 };
 root.dataset.ready = "true";

@@ -49,9 +49,15 @@ export function removeNode(doc, id) {
   if (Array.isArray(events)) doc.scenario.events = events.filter((ev) => !ev || ev.node !== id);
 }
 
-/** Append a call from ``from`` to ``to`` (the caller's last call); -1 when it makes no sense. */
+/** The index of the call from ``from`` to ``to``, or -1. */
+export function findEdge(doc, from, to) {
+  return doc.edges.findIndex((e) => e && e.from === from && e.to === to);
+}
+
+/** Append a call from ``from`` to ``to`` (the caller's last call); -1 when it makes no sense or
+ * ``from`` already calls ``to`` (one edge per direction: edit that call instead). */
 export function addEdge(doc, from, to) {
-  if (from === to || nodeIndex(doc, from) < 0 || nodeIndex(doc, to) < 0) return -1;
+  if (from === to || nodeIndex(doc, from) < 0 || nodeIndex(doc, to) < 0 || findEdge(doc, from, to) >= 0) return -1;
   doc.edges.push({ from, to });
   return doc.edges.length - 1;
 }
