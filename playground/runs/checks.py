@@ -13,7 +13,7 @@ from typing import Any
 from playground.designs import expectations as ex
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, dump, load
-from playground.runs import chaos
+from playground.runs import chaos, metrics
 from playground.runs.models import Run
 
 
@@ -61,6 +61,17 @@ def own_changes(run: Run) -> str:
     return ", ".join(p for p in parts if p)
 
 
+def describe(expectation: ex.Expectation, actual: float) -> str:
+    """"p99 latency (summary.latency_ms.p99) = 113.7 ms; expected < 200": the catalogue's label and
+    formatting where it knows the metric, the path as the detail."""
+    m = metrics.for_path(expectation.metric_text)
+    subject = expectation.metric_text if m is None else f"{m.label} ({expectation.metric_text})"
+    if expectation.minus is not None:
+        subject = f"{subject} of {expectation.run.label} minus {expectation.minus.label}"
+    shown = f"{actual:g}" if m is None or m.kind == "share" else m.format(actual)
+    return f"{subject} = {shown}; expected {expectation.op} {ex._value_text(expectation.value)}"
+
+
 def checks_for(run: Run) -> list[Check]:
     if run.template is None:
         return []
@@ -88,14 +99,13 @@ def checks_for(run: Run) -> list[Check]:
         except KeyError as exc:
             out.append(Check(expectation.says, "not met", f"the summary has no {exc.args[0]}"))
             continue
-        subject = expectation.metric_text
-        if expectation.minus is not None:
-            subject = f"{subject} of {expectation.run.label} minus {expectation.minus.label}"
-        detail = f"{subject} = {outcome.actual:g}; expected {expectation.op} {ex._value_text(expectation.value)}"
-        if "latency_ms" in expectation.metric and run.summary.get("requests"):
+        detail = describe(expectation, outcome.actual)
+        m = metrics.for_path(expectation.metric_text)
+        failed = metrics.error_share(run.summary)
+        if m is not None and m.kind == "latency" and m.path.startswith("latency_ms.") and failed is not None:
             # The engine's latency covers successful requests only: say how many failed beside it.
-            failed = sum((run.summary.get("errors") or {}).values()) / run.summary["requests"]
-            detail += f" (latency of successes only; {failed:.1%} of this run's requests failed)"
+            detail += (f" (latency of successes only; {metrics.get('errors').format(failed)} of this run's "
+                       "requests failed)")
         if not outcome.holds:
             if changes is None:
                 changes = own_changes(run)

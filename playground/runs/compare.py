@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-HOURS_PER_MONTH = 730
+from playground.runs import metrics
 
 
 @dataclass(frozen=True)
@@ -25,74 +25,33 @@ class Delta:
     changed: bool
 
 
-def _get(summary: dict[str, Any] | None, *path: str) -> float | None:
-    value: Any = summary or {}
-    for key in path:
-        if not isinstance(value, dict) or key not in value:
-            return None
-        value = value[key]
-    return float(value) if isinstance(value, (int, float)) else None
-
-
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.1f} ms" if abs(value) < 10 else f"{value:.0f} ms"
-
-
-def _signed_ms(diff: float) -> str:
-    return f"{diff:+.1f} ms" if abs(diff) < 10 else f"{diff:+.0f} ms"
-
-
-def _percent_change(a: float, b: float, noun: str) -> str:
-    if a == 0:
-        return f"{noun} +{b:,.0f}"
-    return f"{noun} {100 * (b - a) / a:+.0f}%"
+#: What Compare shows, in order; counts that are 0 in both runs are left out.
+COMPARED = ("p50", "p95", "p99", "throughput", "errors", "logged_out", "duplicate_charges", "failed_uploads", "cost")
+_HIDDEN_WHEN_ZERO = {"logged_out", "duplicate_charges", "failed_uploads"}
 
 
 def error_rate(summary: dict[str, Any] | None) -> float | None:
-    requests = _get(summary, "requests")
-    if not requests:
-        return None
-    errors = sum(v for v in (summary or {}).get("errors", {}).values() if isinstance(v, (int, float)))
-    return errors / requests
+    return metrics.error_share(summary)
 
 
 def deltas(a: dict[str, Any] | None, b: dict[str, Any] | None) -> list[Delta]:
+    """Each compared metric's values in A and B and its change in words, labelled and formatted by
+    the catalogue (metrics.py). A latency is shown even when a run has none ("-")."""
     out: list[Delta] = []
-    for key in ("p50", "p95", "p99"):
-        va, vb = _get(a, "latency_ms", key), _get(b, "latency_ms", key)
-        changed = va is not None and vb is not None and round(va, 1) != round(vb, 1)
-        phrase = f"{key} {_signed_ms(vb - va)}" if changed else f"{key} same"
-        out.append(Delta(key, _ms(va), _ms(vb), phrase, changed))
-    ta, tb = _get(a, "throughput_rps"), _get(b, "throughput_rps")
-    if ta is not None and tb is not None:
-        changed = round(ta) != round(tb)
-        out.append(Delta("throughput", f"{ta:,.0f}/s", f"{tb:,.0f}/s",
-                         _percent_change(ta, tb, "throughput") if changed else "throughput same", changed))
-    ea, eb = error_rate(a), error_rate(b)
-    if ea is not None and eb is not None:
-        changed = round(ea * 1000) != round(eb * 1000)
-        out.append(Delta("errors", f"{ea:.1%}", f"{eb:.1%}",
-                         f"errors {ea:.1%} → {eb:.1%}" if changed else "errors same", changed))
-    for label, path, noun in (
-        ("users logged out", ("users", "logged_out"), "logouts"),
-        ("duplicate charges", ("charges", "duplicate"), "duplicate charges"),
-        ("failed uploads", ("uploads", "failed"), "failed uploads"),
-    ):
-        va, vb = _get(a, *path), _get(b, *path)
-        if va is None or vb is None or (va == 0 and vb == 0):
+    for name in COMPARED:
+        m = metrics.get(name)
+        va, vb = m.of(a), m.of(b)
+        if m.kind != "latency" and (va is None or vb is None):
             continue
-        changed = va != vb
-        out.append(Delta(label, f"{va:,.0f}", f"{vb:,.0f}",
-                         _percent_change(va, vb, noun) if changed else f"{noun} same", changed))
-    ca, cb = _get(a, "cost", "per_hour"), _get(b, "cost", "per_hour")
-    if ca is not None and cb is not None:
-        ma, mb = ca * HOURS_PER_MONTH, cb * HOURS_PER_MONTH
-        changed = round(ma) != round(mb)
-        sign = "+" if mb >= ma else "-"
-        out.append(Delta("cost", f"${ma:,.0f}/month", f"${mb:,.0f}/month",
-                         f"cost {sign}${abs(mb - ma):,.0f}/month" if changed else "cost same", changed))
+        if name in _HIDDEN_WHEN_ZERO and va == 0 and vb == 0:
+            continue
+        if va is None or vb is None:
+            out.append(Delta(m.name if m.kind == "latency" else m.label, m.format(va), m.format(vb),
+                             f"{m.noun} same", False))
+            continue
+        phrase = m.change(va, vb)
+        changed = not phrase.endswith(" same")
+        out.append(Delta(m.name if m.kind == "latency" else m.label, m.format(va), m.format(vb), phrase, changed))
     return out
 
 

@@ -141,7 +141,7 @@ def _context(sweep: Sweep, request: HttpRequest) -> dict[str, Any]:
         values = [p["metrics"][metric]["mean"] for p in result["points"] if p["metrics"][metric]["mean"] is not None]
         top = max(values, default=1) or 1
         heat = {
-            "metric": sweeps.METRIC_LABELS.get(metric, metric),
+            "metric": sweeps.info(metric).label,
             "columns": list(axes[1].values),
             "rows": [
                 {"value": v0, "cells": [
@@ -159,7 +159,7 @@ def _context(sweep: Sweep, request: HttpRequest) -> dict[str, Any]:
         "heat": heat,
         "is_owner": sweep.is_owned_by(request),
         "percent": round(100 * sweep.cells_done / sweep.cells_total) if sweep.cells_total else 100,
-        "extra_metrics": [sweeps.METRIC_LABELS.get(m, m) for m in extra],
+        "extra_metrics": [sweeps.info(m).label for m in extra],
         "page_data": {"result": result, "axes": [a.to_json() | {"label": a.label} for a in axes],
                       "target": sweep.target,
                       "latency": [m for m in dict.fromkeys(["p50", "p99", *(c.metric for c in conditions)])

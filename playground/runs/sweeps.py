@@ -12,10 +12,11 @@ point
     One combination of axis values (the grid of at most two axes); a sweep with no axes has one
     point, and its seeds are *replications*.
 metric
-    A number read from a run's summary: ``p50``/``p90``/``p95``/``p99``/``p999``/``mean``/``max``
-    (latency, ms), ``errors`` (failed requests / requests, a fraction), ``throughput`` (ok per
-    second), ``cost`` (dollars a month), ``logged_out``, ``duplicate_charges``, ``failed_uploads``,
-    or any numeric ``summary.<path>``.
+    A number read from a run's summary, as the catalogue (``metrics.py``) defines it:
+    ``p50``/``p90``/``p95``/``p99``/``p999``/``mean``/``max`` (latency of successes, ms), ``errors``
+    (failed requests / requests, a fraction), ``throughput`` (ok per second), ``cost`` (dollars a
+    month), ``logged_out``, ``duplicate_charges``, ``failed_uploads``, or any numeric
+    ``summary.<path>``. "latency" alone is refused: it could mean any of them.
 target
     Conditions on metrics joined by ``and``: ``p99 < 200 and errors < 0.1%``. A point meets the
     target when the mean of each metric over its seeds meets its condition.
@@ -33,23 +34,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from playground.engine import Problem
+from playground.runs import metrics
 
-HOURS_PER_MONTH = 730
 MAX_AXES = 2
 MAX_VALUES_PER_AXIS = 200
 
-LATENCY_METRICS = ("p50", "p90", "p95", "p99", "p999", "mean", "max")
-METRICS = (*LATENCY_METRICS, "errors", "throughput", "cost", "logged_out", "duplicate_charges", "failed_uploads")
-METRIC_LABELS = {
-    **{name: f"{name} latency" for name in LATENCY_METRICS},
-    "mean": "mean latency",
-    "errors": "error rate",
-    "throughput": "throughput",
-    "cost": "cost",
-    "logged_out": "users logged out",
-    "duplicate_charges": "duplicate charges",
-    "failed_uploads": "failed uploads",
-}
+# The names a target may use; their labels, units and formatting are the catalogue's (metrics.py).
+LATENCY_METRICS = metrics.LATENCY
+METRICS = metrics.TARGETS
 OPS = {
     "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b,
@@ -87,26 +79,23 @@ def _summary_path(summary: dict[str, Any], dotted: str) -> float | None:
 
 def metric(summary: dict[str, Any], name: str) -> float | None:
     """One metric of a run's summary (None where the run has no such value, e.g. p99 of nothing)."""
-    if name in LATENCY_METRICS:
-        return _summary_path(summary, f"latency_ms.{name}")
-    if name == "errors":
-        requests = summary.get("requests") or 0
-        failed = sum(v for v in summary.get("errors", {}).values() if isinstance(v, (int, float)))
-        return failed / requests if requests else None
-    if name == "throughput":
-        return _summary_path(summary, "throughput_rps")
-    if name == "cost":
-        per_hour = _summary_path(summary, "cost.per_hour")
-        return None if per_hour is None else per_hour * HOURS_PER_MONTH
-    if name == "logged_out":
-        return _summary_path(summary, "users.logged_out")
-    if name == "duplicate_charges":
-        return _summary_path(summary, "charges.duplicate")
-    if name == "failed_uploads":
-        return _summary_path(summary, "uploads.failed")
+    if name in METRICS:
+        return metrics.get(name).of(summary)
     if name.startswith("summary."):
         return _summary_path(summary, name[len("summary."):])
     raise KeyError(name)
+
+
+def info(name: str) -> metrics.Metric:
+    """The catalogue's entry for a target's metric (a ``summary.<path>`` the catalogue does not
+    know gets a plain one)."""
+    if name in metrics.BY_NAME:
+        return metrics.get(name)
+    known = metrics.for_path(name)
+    if known is not None:
+        return known
+    path = name.removeprefix("summary.")
+    return metrics.Metric(name, path, "", path, "rate", f"summary.{path}")
 
 
 def metrics_of(summary: dict[str, Any], extra: tuple[str, ...] = ()) -> dict[str, float | None]:
@@ -130,18 +119,27 @@ class Condition:
 _CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*(%|ms)?\s*$")
 
 
+#: Words a target may not use alone, and what to write instead.
+AMBIGUOUS = {
+    "latency": "'latency' could mean several figures: write p50, p95, p99 or mean (all in ms, of successful "
+               "requests)",
+}
+
+
 def _metric_name(raw: str) -> str | None:
     if raw in METRICS:
         return raw
-    aliases = {f"summary.latency_ms.{m}": m for m in LATENCY_METRICS}
-    aliases.update({"summary.throughput_rps": "throughput", "summary.users.logged_out": "logged_out",
-                    "summary.charges.duplicate": "duplicate_charges", "summary.uploads.failed": "failed_uploads",
-                    "error_rate": "errors", "latency": "mean"})
-    if raw in aliases:
-        return aliases[raw]
+    if raw == "error_rate":
+        return "errors"
     if raw.startswith("summary.") and len(raw) > len("summary."):
-        return raw
+        known = metrics.for_path(raw)
+        return known.name if known is not None and known.name in METRICS else raw
     return None
+
+
+def target_choices() -> str:
+    """The metrics a target may name, in words: "p50 (p50 latency, ms), ..., errors (error rate, %)"."""
+    return ", ".join(f"{m.name} ({m.label}{', ' + m.unit if m.unit else ''})" for m in map(metrics.get, METRICS))
 
 
 def parse_target(text: str, path: str = "target") -> tuple[list[Condition], list[Problem]]:
@@ -160,9 +158,13 @@ def parse_target(text: str, path: str = "target") -> tuple[list[Condition], list
             problems.append(Problem(f"{path}[{i}]", f"{part.strip()!r} is not 'metric op number' (e.g. p99 < 200)"))
             continue
         raw, op, number, unit = match.groups()
+        if raw.lower() in AMBIGUOUS:
+            problems.append(Problem(f"{path}[{i}]", AMBIGUOUS[raw.lower()]))
+            continue
         name = _metric_name(raw)
         if name is None:
-            problems.append(Problem(f"{path}[{i}]", f"unknown metric {raw!r}; known: {', '.join(METRICS)}"))
+            problems.append(Problem(f"{path}[{i}]", f"unknown metric {raw!r}; known: {target_choices()}, "
+                                                    "or summary.<path>"))
             continue
         value = float(number)
         if unit == "%":
@@ -382,23 +384,16 @@ def aggregate(
 
 
 def _fmt(name: str, stats: dict[str, Any]) -> str:
-    """"p99 142 ± 9 ms", "errors 0.12% ± 0.03", "$438 a month" (no ± for one seed or no spread)."""
+    """"p99 142 ± 9 ms", "errors 0.12 ± 0.03%", "$438/month" (no ± for one seed or no spread),
+    formatted by the catalogue."""
+    m = info(name)
     mean, half = stats["mean"], stats["half_width"]
+    word = m.name if m.kind == "latency" else m.noun if m.name in METRICS else m.label
     if mean is None:
-        return f"{METRIC_LABELS.get(name, name)} unknown"
-    if name == "cost":
-        return f"${mean:,.0f} a month"
-    if name == "errors":
-        mean, half, unit, digits = 100 * mean, None if half is None else 100 * half, "%", 2
-        label = "errors"
-    else:
-        unit = " ms" if name in LATENCY_METRICS else ""
-        digits = 0 if abs(mean) >= 100 else 1
-        label = METRIC_LABELS.get(name, name).replace(" latency", "")
-    spread = f" ± {half:.{digits}f}" if half else ""
-    if unit == "%":
-        return f"{label} {mean:.{digits}f}%{spread}"
-    return f"{label} {mean:.{digits}f}{spread}{unit}"
+        return f"{m.label} unknown"
+    if m.kind == "money":
+        return m.format(mean, half)
+    return f"{word} {m.format(mean, half)}"
 
 
 def point_label(axes: list[Axis], values: list[float]) -> str:

@@ -8,7 +8,7 @@ import pytest
 
 from playground.designs.models import Template
 from playground.designs.patch import apply_variant
-from playground.runs import checks, service, stream
+from playground.runs import checks, metrics, service, stream
 from playground.runs.models import Run
 from playground.runs.runner import Runner
 from tests.runs.designs import web_fleet
@@ -69,5 +69,6 @@ def test_a_latency_promise_says_beside_it_how_many_requests_failed(template):
     latency = [c for c in checks.checks_for(run) if "latency_ms" in c.detail]
     assert [c.says for c in latency] == ["a bigger fleet takes ten seconds (false on purpose)"]
     others = [c for c in checks.checks_for(run) if "latency_ms" not in c.detail and c.state in ("met", "not met")]
-    assert all(f"(latency of successes only; {share:.1%} of this run's requests failed)" in c.detail for c in latency)
+    assert all(f"(latency of successes only; {metrics.get('errors').format(share)} of this run's requests failed)"
+               in c.detail for c in latency)
     assert all("successes only" not in c.detail for c in others)

@@ -89,7 +89,7 @@ def test_the_answer_is_the_cheapest_point_that_meets_the_target():
     result = sweeps.aggregate([axis], conditions, cells)
     assert result["meeting"] == [1, 2, 3]
     assert result["cheapest"] == 1
-    assert result["answer"] == "api instances 4: p99 181 ± 2 ms, errors 0.00%, $292 a month"
+    assert result["answer"] == "api instances 4: p99 181 ± 2 ms, errors 0%, $292/month"
     assert result["points"][1]["holds"] == {"p99 < 200": 3, "errors < 0.1%": 3}
 
 

@@ -115,7 +115,7 @@ def test_compare_spells_out_the_differences():
     b = {**a, "errors": {"overload": 0}, "throughput_rps": 100.0, "latency_ms": {"p50": 21.0, "p95": 60.0, "p99": 230.0},
          "users": {"logins": 10, "logged_out": 0}, "cost": {"per_hour": 0.5, "total": 0.12}}
     text = compare.sentence(compare.deltas(a, b))
-    assert text == "p50 +1.0 ms, p95 -140 ms, p99 -170 ms, throughput +5%, errors 5.0% → 0.0%, logouts -100%, cost +$73/month"
+    assert text == "p50 +1.0 ms, p95 -140 ms, p99 -170 ms, throughput +5%, errors 5.0% → 0%, logouts -100%, cost +$73/month"
     assert compare.sentence(compare.deltas(a, a)) == "no difference in the summary"
 
 
