@@ -11,9 +11,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from playground.designs.models import Design, Template
+from playground.designs.ownership import owned_by
 from playground.designs.patch import apply_variant
 from playground.engine import DocumentError, dump, load
-from playground.runs import sweep_service, sweeps
+from playground.runs import lifecycle, metrics, service, sweep_service, sweeps
 from playground.runs.models import Run, Sweep
 from playground.runs.service import RunRefused
 from playground.runs.views import _editor_url, browser_owner
@@ -41,6 +42,38 @@ def _source(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
             document = apply_variant(document, template.variants[variant])
         return document, {"template": template.slug, "variant": variant}
     raise Sweep.DoesNotExist("no design given")
+
+
+def _now(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("mean")
+    return f"{value:g}" if isinstance(value, (int, float)) else str(value)
+
+
+def param_choices(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """The parameters a sweep can vary, grouped by node label, with their current values:
+    ``[{"group": "API", "options": [{"path": "nodes.api.params.instances",
+    "text": "API · instances (now 4)"}]}]``. ``document`` is canonical (defaults filled)."""
+    nodes = {n["id"]: n for n in document["nodes"]}
+    groups: dict[str, list[dict[str, str]]] = {}
+    for path in sweeps.numeric_paths(document):
+        if path == "traffic.multiplier":
+            groups.setdefault("Traffic", []).append(
+                {"path": path, "text": "Traffic · multiplier of every client's rps (now 1)"})
+            continue
+        _, node_id, _, name = path.split(".", 3)
+        node = nodes[node_id]
+        label = node.get("label") or node_id
+        value = node["params"][name]
+        mean = " mean" if isinstance(value, dict) else ""
+        groups.setdefault(label, []).append(
+            {"path": path, "text": f"{label} · {name.replace('_', ' ')}{mean} (now {_now(value)})"})
+    return [{"group": group, "options": options} for group, options in groups.items()]
+
+
+def target_metrics() -> list[metrics.Metric]:
+    """What a target may name, for the form's documentation."""
+    return [metrics.get(name) for name in sweeps.METRICS]
 
 
 def parse_values(text: str) -> dict[str, Any] | None:
@@ -72,7 +105,7 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
     except Sweep.DoesNotExist as exc:
         return render(request, "runs/refused.html", {"problems": [str(exc)]}, status=404)
     try:
-        paths = sweeps.numeric_paths(dump(load(document)))
+        choices = param_choices(dump(load(document)))
     except DocumentError as exc:
         return render(request, "runs/refused.html", {"problems": [str(p) for p in exc.problems]}, status=400)
     data = request.POST if request.method == "POST" else request.GET
@@ -114,7 +147,7 @@ def new_sweep(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("sweep", slug=sweep.slug)
     response = render(request, "runs/sweep_new.html", {
-        "paths": paths, "hidden": hidden, "form": form, "problems": problems,
+        "choices": choices, "target_metrics": target_metrics(), "ambiguous": sweeps.AMBIGUOUS, "hidden": hidden, "form": form, "problems": problems,
         "title": document.get("title") or "Untitled design", "replicating": replicating,
     }, status=status if status != 200 else 400 if problems else 200)
     if status == 429:
@@ -127,13 +160,17 @@ def _context(sweep: Sweep, request: HttpRequest) -> dict[str, Any]:
     axes = sweep_service.axes_of(sweep)
     conditions = sweeps.parse_target(sweep.target)[0]
     extra = [m for m in dict.fromkeys(c.metric for c in conditions) if m not in ("p50", "p99", "errors", "cost")]
+    names = ("p50", "p99", *extra, "errors", "cost")
+    columns = [sweeps.info(m) for m in names]
     rows = []
     if result:
         for point in result["points"]:
-            errors = point["metrics"]["errors"]["mean"]
+            cells = []
+            for name, m in zip(names, columns, strict=True):
+                stats = point["metrics"].get(name) or {"mean": None, "half_width": None}
+                cells.append(m.format(stats["mean"], stats["half_width"]))
             rows.append({**point, "label": sweeps.point_label(axes, point["values"]) if axes else "all seeds",
-                         "errors_pct": None if errors is None else 100 * errors,
-                         "extra": [point["metrics"][m] for m in extra]})
+                         "cells": cells})
     heat = None
     if result and len(axes) == 2:
         metric = (sweeps.parse_target(sweep.target)[0] or [sweeps.Condition("p99", "<", 0, "")])[0].metric
@@ -152,16 +189,24 @@ def _context(sweep: Sweep, request: HttpRequest) -> dict[str, Any]:
                 for v0 in axes[0].values
             ],
         }
+    charted = {"errors", *sweeps.LATENCY_METRICS}
+    extra_charts = [metrics.get(m) for m in dict.fromkeys(c.metric for c in conditions)
+                    if m in sweeps.METRICS and m not in charted]
     return {
         "sweep": sweep,
         "axes": axes,
         "rows": rows,
+        "seeds": list(range(sweep.base_seed, sweep.base_seed + sweep.seeds)),
+        "extra_charts": extra_charts,
         "heat": heat,
         "is_owner": sweep.is_owned_by(request),
         "percent": round(100 * sweep.cells_done / sweep.cells_total) if sweep.cells_total else 100,
-        "extra_metrics": [sweeps.info(m).label for m in extra],
+        "columns": columns,
         "page_data": {"result": result, "axes": [a.to_json() | {"label": a.label} for a in axes],
                       "target": sweep.target,
+                      "thresholds": [{"metric": c.metric, "op": c.op, "value": c.value, "text": c.text}
+                                     for c in conditions if c.metric in sweeps.METRICS],
+                      "extra_charts": [m.name for m in extra_charts],
                       "latency": [m for m in dict.fromkeys(["p50", "p99", *(c.metric for c in conditions)])
                                   if m in sweeps.LATENCY_METRICS]},
     }
@@ -204,12 +249,57 @@ def sweep_fork(request: HttpRequest, slug: str) -> HttpResponse:
         values = grid[index]
     except (ValueError, IndexError):
         return render(request, "runs/refused.html", {"problems": ["point: not a point of this sweep"]}, status=400)
-    document = sweeps.apply_point(sweep.document, axes, values)
-    suffix = f" ({sweeps.point_label(axes, list(values))})" if axes else ""
-    document["title"] = ((sweep.title or "Design") + suffix)[:200]
+    document = _cell_document(sweep, axes, values)
     design = Design(title=document["title"], template=sweep.template)
     design.document = document
     design.set_owner(request)
     design.save()
     url = _editor_url(design)
     return redirect(url) if url else redirect("sweep", slug=sweep.slug)
+
+
+def _cell_document(sweep: Sweep, axes: list[sweeps.Axis], values: tuple[float, ...]) -> dict[str, Any]:
+    document = sweeps.apply_point(sweep.document, axes, values)
+    suffix = f" ({sweeps.point_label(axes, list(values))})" if axes else ""
+    document["title"] = ((sweep.title or "Design") + suffix)[:200]
+    return document
+
+
+@require_POST
+def sweep_point_run(request: HttpRequest, slug: str, point: int) -> HttpResponse:
+    """A run of exactly one cell of the sweep (its point's document on one of its seeds), opened:
+    this browser's run of that document, seed and engine version if it has one, else a new batch
+    run (which reuses a stored result of the same document, seed and engine version: service)."""
+    sweep = get_object_or_404(Sweep, slug=slug)
+    axes = sweep_service.axes_of(sweep)
+    grid = sweeps.points(axes)
+    seeds = range(sweep.base_seed, sweep.base_seed + sweep.seeds)
+    try:
+        seed = int(request.POST.get("seed", ""))
+    except ValueError:
+        seed = None
+    if not 0 <= point < len(grid) or seed not in seeds:
+        return render(request, "runs/refused.html", {"problems": [
+            f"point {point}, seed {request.POST.get('seed', '')}: not a cell of this sweep (points 0 to "
+            f"{len(grid) - 1}, seeds {seeds.start} to {seeds.stop - 1})"]}, status=400)
+    document = _cell_document(sweep, axes, grid[point])
+    try:
+        sha = service.identity(dump(load(document)))
+    except DocumentError as exc:
+        return render(request, "runs/refused.html", {"problems": [str(p) for p in exc.problems]}, status=400)
+    mine = owned_by(Run.objects.filter(document_sha256=sha, seed=seed, engine_version=sweep.engine_version,
+                                       mode=Run.Mode.BATCH, status__in=(*lifecycle.ACTIVE, Run.Status.DONE)),
+                    request).order_by("-created_at").first()
+    if mine is not None:
+        return redirect("run", slug=mine.slug)
+    try:
+        run, _token = service.create_run(document, owner=browser_owner(request), seed=seed,
+                                         template=sweep.template, variant=sweep.variant, design=sweep.design)
+    except DocumentError as exc:
+        return render(request, "runs/refused.html", {"problems": [str(p) for p in exc.problems]}, status=400)
+    except RunRefused as exc:
+        response = render(request, "runs/refused.html", {"problems": [exc.message]}, status=exc.status)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    return redirect("run", slug=run.slug)

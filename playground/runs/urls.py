@@ -22,5 +22,6 @@ urlpatterns = [
     path("s/<str:slug>/progress/", sweep_views.sweep_progress, name="sweep-progress"),
     path("s/<str:slug>/cancel/", sweep_views.sweep_cancel, name="sweep-cancel"),
     path("s/<str:slug>/fork/", sweep_views.sweep_fork, name="sweep-fork"),
+    path("s/<str:slug>/points/<int:point>/run/", sweep_views.sweep_point_run, name="sweep-point-run"),
     path("s/<str:slug>/points.csv", export_views.sweep_points_csv, name="sweep-points-csv"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.test import Client
 
 from playground.engine import Simulation, dump, load
 from playground.runs import sweeps
@@ -180,3 +181,102 @@ def test_a_sweep_started_with_an_api_token_belongs_to_its_user(client):
     bad = client.post("/api/sweeps", json.dumps({"document": web_fleet()}), content_type="application/json",
                       HTTP_AUTHORIZATION="Bearer wrong")
     assert bad.status_code == 401
+
+
+def _labelled_fleet() -> dict:
+    document = web_fleet()
+    document["nodes"][2]["label"] = "API"
+    return document
+
+
+@pytest.mark.django_db
+def test_the_form_offers_parameters_by_label_with_their_values_and_documents_every_metric(client):
+    from playground.designs.models import Template
+
+    Template.objects.create(slug="fleet", title="Fleet", summary="s", document_json=json.dumps(_labelled_fleet()))
+    page = client.get("/sweeps/new/?template=fleet").content.decode()
+    assert '<option value="nodes.api.params.instances">API · instances (now 3)</option>' in page
+    assert '<optgroup label="API">' in page and "Traffic · multiplier" in page
+    assert 'href="/static/css/run.css"' in page
+    for name in sweeps.METRICS:
+        assert f'<tr data-metric="{name}">' in page
+    assert "p99 latency: The 99th percentile latency of successful requests" in page
+    assert "error rate: The share of requests that failed" in page and "$/month" in page
+    refused = client.post("/sweeps/new/", {"template": "fleet", "axis1_path": "nodes.api.params.instances",
+                                           "axis1_values": "2..4", "target": "latency < 200", "seeds": "2"})
+    assert refused.status_code == 400 and not Sweep.objects.exists()
+    assert "write p50, p95, p99 or mean" in refused.content.decode()
+
+
+def _finished_sweep(client) -> Sweep:
+    from playground.runs import sweep_service
+
+    response = client.post("/api/sweeps", json.dumps({
+        "document": _labelled_fleet(), "axes": [{"path": "nodes.api.params.instances", "values": [2, 4]}],
+        "target": "p99 < 200 and errors < 1% and cost < 900", "seeds": 2, "seed": 7}), content_type="application/json")
+    assert response.status_code == 201, response.content
+    sweep = Sweep.objects.get(slug=response.json()["id"])
+    for cell in SweepCell.objects.filter(sweep=sweep):
+        sweep_service.simulate_cell(cell.pk)
+    sweep.refresh_from_db()
+    assert sweep.status == "done"
+    return sweep
+
+
+@pytest.mark.django_db
+def test_the_sweep_page_gives_the_charts_their_thresholds_and_every_point_its_runs(client):
+    sweep = _finished_sweep(client)
+    page = client.get(f"/s/{sweep.slug}/").content.decode()
+    data = json.loads(page.split('id="sweep-data" type="application/json">')[1].split("</script>")[0])
+    assert data["thresholds"] == [
+        {"metric": "p99", "op": "<", "value": 200.0, "text": "p99 < 200"},
+        {"metric": "errors", "op": "<", "value": 0.01, "text": "errors < 1%"},
+        {"metric": "cost", "op": "<", "value": 900.0, "text": "cost < 900"}]
+    assert data["extra_charts"] == ["cost"] and 'data-chart="cost"' in page
+    assert 'id="metrics-catalogue"' in page
+    for point in (0, 1):
+        assert f'action="/s/{sweep.slug}/points/{point}/run/"' in page
+    assert page.count('name="seed" value="7"') == 2 and page.count('name="seed" value="8"') == 2
+    assert "/month</td>" in page  # cost formatted by the catalogue
+
+
+@pytest.mark.django_db
+def test_a_point_and_seed_open_a_run_of_exactly_that_cell(client, settings):
+    from playground.runs.models import Run
+
+    settings.RUN_MAX_ACTIVE_ANONYMOUS = 1
+    sweep = _finished_sweep(client)
+    response = client.post(f"/s/{sweep.slug}/points/1/run/", {"seed": "8"})
+    assert response.status_code == 302
+    run = Run.objects.get()
+    assert response["Location"] == f"/r/{run.slug}/"
+    assert run.seed == 8 and run.mode == "batch" and run.engine_version == sweep.engine_version
+    assert run.document["nodes"][2]["params"]["instances"] == 4
+    assert run.document["title"].endswith("(api instances 4)")
+    again = client.post(f"/s/{sweep.slug}/points/1/run/", {"seed": "8"})
+    assert again["Location"] == response["Location"] and Run.objects.count() == 1  # this browser's run, reused
+    refused = client.post(f"/s/{sweep.slug}/points/0/run/", {"seed": "7"})  # one active run per browser here
+    assert refused.status_code == 429 and b"queued or running already" in refused.content
+    assert client.post(f"/s/{sweep.slug}/points/2/run/", {"seed": "7"}).status_code == 400
+    assert client.post(f"/s/{sweep.slug}/points/0/run/", {"seed": "9"}).status_code == 400
+    assert client.post(f"/s/{sweep.slug}/points/0/run/", {"seed": "x"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_cells_run_reuses_the_stored_result_of_the_same_document_and_seed(client):
+    from playground.runs.models import Run
+    from playground.runs.runner import Runner
+
+    sweep = _finished_sweep(client)
+    first = client.post(f"/s/{sweep.slug}/points/0/run/", {"seed": "7"})
+    run = Run.objects.get()
+    assert Runner(run.pk).execute() == "done"
+    run.refresh_from_db()
+    other = Client()
+    second = other.post(f"/s/{sweep.slug}/points/0/run/", {"seed": "7"})
+    assert second["Location"] != first["Location"]
+    copy = Run.objects.exclude(pk=run.pk).get()
+    assert copy.status == "done" and "its result is reused" in copy.reason
+    assert copy.summary == run.summary
+    cell = SweepCell.objects.get(sweep=sweep, point=0, seed=7)
+    assert json.loads(cell.summary_json)["latency_ms"] == run.summary["latency_ms"]
