@@ -21,17 +21,24 @@ let finished = false;
 const doc = data.document;
 const layout = doc.layout || {};
 const hasLayout = doc.nodes.every((n) => layout[n.id]);
-const topologyEl = document.getElementById("topology");
+// On a phone a wide drawing would shrink to unreadable boxes: turn it on its side (x <-> y).
+const topologyBox = document.getElementById("topology");
+const narrow = topologyBox.clientWidth < 520;
+const spread = (axis) => { const v = doc.nodes.map((n) => (layout[n.id] || {})[axis] || 0); return Math.max(...v) - Math.min(...v); };
+const turn = narrow && hasLayout && spread("x") > 1.3 * spread("y");
+if (narrow) topologyBox.classList.add("tall");
+const spot = (id) => (turn ? { x: layout[id].y, y: layout[id].x } : { x: layout[id].x, y: layout[id].y });
+const topologyEl = topologyBox;
 const cy = cytoscape({
   container: topologyEl,
   elements: [
     ...doc.nodes.map((n) => ({
       data: { id: n.id, label: `${n.label || n.id}\n${n.kind.replace("_", " ")}`, kind: n.kind },
-      position: layout[n.id] ? { x: layout[n.id].x, y: layout[n.id].y } : undefined,
+      position: layout[n.id] ? spot(n.id) : undefined,
     })),
     ...doc.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.from, target: e.to, async: e.mode === "async" } })),
   ],
-  layout: hasLayout ? { name: "preset" } : { name: "dagre", rankDir: "LR", nodeSep: 30, rankSep: 70 },
+  layout: hasLayout ? { name: "preset" } : { name: "dagre", rankDir: narrow ? "TB" : "LR", nodeSep: 30, rankSep: narrow ? 40 : 70 },
   userZoomingEnabled: false,
   userPanningEnabled: false,
   autoungrabify: true,
