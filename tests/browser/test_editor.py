@@ -592,7 +592,7 @@ def test_a_form_answer_for_an_older_choice_never_replaces_the_newer_one(page, da
     enter(page, "#f-e-0-factor", "3")
     settled(page)
     enter(page, "#f-e-0-duration_s", "5")
-    page.wait_for_selector("#problems li.ok")
+    settled(page)
     assert editor_doc(page)["scenario"]["events"] == [
         {"at_s": 30, "action": "slowdown", "node": "api", "factor": 3, "duration_s": 5}]
     assert page.console_log.errors == []
