@@ -200,3 +200,30 @@ class SweepCell(models.Model):
     class Meta:
         ordering = ["point", "seed"]
         constraints = [models.UniqueConstraint(fields=["sweep", "point", "seed"], name="unique_sweep_cell")]
+
+
+class RunImage(models.Model):
+    """A picture of a run, made once and kept (``pictures.py``, ``gif.py``): a finished run never
+    changes, so neither do its pictures. ``kind`` names the picture and its parameters
+    (``chart:latency``, ``topology.svg``, ``preview``, ``gif``). The GIF is made by a worker:
+    its row is ``pending`` until then, and ``failed`` with the reason if it could not be made."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        READY = "ready"
+        FAILED = "failed"
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="images")
+    kind = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.READY)
+    content_type = models.CharField(max_length=32, default="image/png")
+    content = models.BinaryField(default=b"")
+    error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["run", "kind"], name="unique_run_image")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of run {self.run_id} ({self.status})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 from playground.celery import app
-from playground.runs import lifecycle, retention, sweep_service
+from playground.runs import gif, lifecycle, retention, sweep_service
 from playground.runs.runner import Runner
 
 
@@ -35,3 +35,10 @@ def reap() -> dict:
 def expire() -> dict:
     """Delete unclaimed anonymous work nobody else opened or forked (``retention``)."""
     return retention.expire()
+
+
+@app.task(name="runs.render_gif", acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+          soft_time_limit=gif.TIME_LIMIT_S, time_limit=gif.TIME_LIMIT_S + 30)
+def render_gif(run_id: int) -> str:
+    """Make a finished run's animated GIF and keep it (``gif.py``)."""
+    return gif.render_and_store(run_id)

@@ -25,3 +25,19 @@ urlpatterns = [
     path("s/<str:slug>/points/<int:point>/run/", sweep_views.sweep_point_run, name="sweep-point-run"),
     path("s/<str:slug>/points.csv", export_views.sweep_points_csv, name="sweep-points-csv"),
 ]
+
+# Pictures (picture_views.py): topology, charts, the GIF, link previews, Compare's image.
+from django.urls import re_path  # noqa: E402
+
+from playground.runs import picture_views  # noqa: E402
+
+urlpatterns += [
+    re_path(r"^r/(?P<slug>[^/]+)/topology\.(?P<fmt>svg|png)$", picture_views.topology, name="run-topology"),
+    path("r/<str:slug>/chart/<str:name>.png", picture_views.chart, name="run-chart"),
+    path("r/<str:slug>/run.gif", picture_views.run_gif, name="run-gif"),
+    path("r/<str:slug>/preview.png", picture_views.run_preview, name="run-preview"),
+    path("s/<str:slug>/preview.png", picture_views.sweep_preview, name="sweep-preview"),
+    path("templates/<slug:slug>/preview.png", picture_views.template_preview, name="template-preview"),
+    path("d/<str:slug>/preview.png", picture_views.design_preview, name="design-preview"),
+    path("compare/image.png", picture_views.compare_image, name="compare-image"),
+]
