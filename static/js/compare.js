@@ -1,5 +1,6 @@
 // Compare: the two runs' frames, overlaid.
 import { Series } from "./charts.js";
+import { metricOf } from "./metrics-catalogue.js";
 import { COLORS } from "./metrics-colors.js";
 
 const data = JSON.parse(document.getElementById("compare-data").textContent);
@@ -19,8 +20,11 @@ const errors = (f) => (f ? Object.values(f.errors || {}).reduce((s, v) => s + v,
 const pair = (name, color) => [{ label: `A ${name}`, color }, { label: `B ${name}`, color, dash: [7, 4], width: 2 }];
 const chart = (name) => document.querySelector(`[data-chart="${name}"]`);
 const charts = {
-  latency: [new Series(chart("latency"), pair("p99", COLORS.p99), { yLabel: "ms" }), (f) => f?.latency_ms?.p99 ?? null],
-  throughput: [new Series(chart("throughput"), pair("ok/s", COLORS.ok), { yLabel: "req/s" }), (f) => f?.ok_rps ?? null],
+  // Labels and units from the metrics catalogue (playground/runs/metrics.py).
+  latency: [new Series(chart("latency"), pair(metricOf("p99").name, COLORS.p99), { yLabel: metricOf("p99").unit }),
+    (f) => f?.latency_ms?.p99 ?? null],
+  throughput: [new Series(chart("throughput"), pair("ok/s", COLORS.ok), { yLabel: metricOf("throughput").unit }),
+    (f) => f?.ok_rps ?? null],
   errors: [new Series(chart("errors"), pair("errors/s", COLORS.errors), { yLabel: "per s" }), errors],
 };
 window.__charts = Object.fromEntries(Object.entries(charts).map(([k, [s]]) => [k, s]));
