@@ -52,6 +52,15 @@ def sweep_points_csv(request: HttpRequest, slug: str) -> HttpResponse:
     return _download(response, exports.filename(sweep.title, "sweep", "csv"))
 
 
+def embed_html(request: HttpRequest, run: Run, width: int = EMBED_WIDTH, height: int = EMBED_HEIGHT) -> str:
+    """The ``<iframe>`` snippet that embeds the run's player (oEmbed's ``html``, the run page's
+    Embed box)."""
+    src = request.build_absolute_uri(reverse("run-embed", args=[run.slug]))
+    title = run.title or "Untitled design"
+    return (f'<iframe src="{src}" width="{width}" height="{height}" title="{escape(title)}: a run on '
+            f'System Design Playground" style="border:0" loading="lazy" allowfullscreen></iframe>')
+
+
 def _bounded(raw: str | None, default: int, least: int, name: str) -> int:
     if raw in (None, ""):
         return default
@@ -94,10 +103,8 @@ def oembed(request: HttpRequest) -> JsonResponse:
         height = _bounded(request.GET.get("maxheight"), EMBED_HEIGHT, EMBED_MIN_HEIGHT, "maxheight")
     except ValueError as exc:
         return JsonResponse({"error": str(exc)}, status=400)
-    src = request.build_absolute_uri(reverse("run-embed", args=[run.slug]))
     title = run.title or "Untitled design"
-    html = (f'<iframe src="{src}" width="{width}" height="{height}" title="{escape(title)}: a run on '
-            f'System Design Playground" style="border:0" loading="lazy" allowfullscreen></iframe>')
+    html = embed_html(request, run, width, height)
     return JsonResponse({
         "version": "1.0",
         "type": "rich",

@@ -21,7 +21,18 @@ from playground.designs.patch import apply_variant
 from playground.designs.views import refused_page
 from playground.engine import DocumentError, Problem, parse
 from playground.limits import client_address
-from playground.runs import chaos, checks, compare, picker, queues, service, stories, story
+from playground.runs import (
+    chaos,
+    checks,
+    compare,
+    export_views,
+    picker,
+    pictures,
+    queues,
+    service,
+    stories,
+    story,
+)
 from playground.runs.models import Run
 
 SLUG_IN_LINK = re.compile(r"(?:/r/)?([A-Za-z0-9_-]{16,32})/?$")
@@ -137,12 +148,25 @@ def run_page(request: HttpRequest, slug: str) -> HttpResponse:
         "is_owner": run.is_owned_by(request),
         "frames_expected": int(round(scenario["duration_s"] / scenario["tick_s"])),
         "page_data": _page_data(run),
+        "downloads": _downloads(run),
+        "embed_snippet": export_views.embed_html(request, run),
         "service_nodes": [n["id"] for n in run.document["nodes"] if n["kind"] == "service"],
         "work_nodes": [n["id"] for n in run.document["nodes"] if n["kind"] not in ("client", "load_balancer")],
         "cache_nodes": [n["id"] for n in run.document["nodes"]
                         if n["kind"] == "cdn" or (n["kind"] == "store" and n["params"].get("role") == "cache")],
     }
     return render(request, "runs/run.html", context)
+
+
+def _downloads(run: Run) -> list[tuple[str, str]]:
+    """The run page's Download menu: the frames as data, each chart and the topology as a picture."""
+    links = [("Frames as CSV", reverse("run-frames-csv", args=[run.slug])),
+             ("Frames as JSON", reverse("run-frames-json", args=[run.slug]))]
+    links += [(f"{chart.title} chart (PNG)", reverse("run-chart", args=[run.slug, name]))
+              for name, chart in pictures.CHARTS.items()]
+    links += [("Topology (SVG)", reverse("run-topology", kwargs={"slug": run.slug, "fmt": "svg"})),
+              ("Topology (PNG)", reverse("run-topology", kwargs={"slug": run.slug, "fmt": "png"}))]
+    return links
 
 
 def _page_data(run: Run) -> dict:

@@ -7,7 +7,7 @@ import { Series } from "./charts.js";
 import { COLORS, CAUSES, CAUSE_LABELS } from "./metrics-colors.js";
 import { describeEvent, formatT, shortEvent } from "./events-text.js";
 import { Player } from "./player.js";
-import { wireShareButton } from "./share.js";
+import { wireCopyButtons, wireShareButton } from "./share.js";
 
 cytoscape.use(dagre);
 
@@ -270,6 +270,7 @@ function csrfToken() {
 }
 
 wireShareButton();
+wireCopyButtons();
 
 const chaosStatus = document.getElementById("chaos-status");
 for (const button of document.querySelectorAll("[data-control]")) {

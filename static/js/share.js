@@ -10,3 +10,18 @@ export function wireShareButton(id = "share-button") {
     }
   });
 }
+
+// Buttons with data-copy="<id>" copy that field's text (the run page's Embed snippet).
+export function wireCopyButtons() {
+  for (const button of document.querySelectorAll("[data-copy]")) {
+    button.addEventListener("click", async () => {
+      const field = document.getElementById(button.dataset.copy);
+      try {
+        await navigator.clipboard.writeText(field.value);
+        button.textContent = "Copied";
+      } catch {
+        field.select();
+      }
+    });
+  }
+}

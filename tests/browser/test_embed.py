@@ -63,3 +63,40 @@ def test_an_embedded_run_plays_inside_another_sites_page(browser, daphne_server,
     finally:
         worker.stop()
         stream.delete_keys(started["id"])
+
+
+def test_the_download_menu_downloads_each_file(browser, daphne_server, tmp_path):
+    worker = start_celery_worker(tmp_path / "worker.log")
+    started = api_start(daphne_server, {"document": web_fleet(duration_s=10)})
+    try:
+        page = browser.new_page(accept_downloads=True)
+        page.goto(daphne_server + started["url"])
+        page.wait_for_function("() => document.body.dataset.done === 'true'", timeout=60_000)
+        page.click("#download-menu summary")
+        links = page.locator("#download-menu a[download]")
+        names = []
+        for i in range(links.count()):
+            with page.expect_download(timeout=30_000) as got:
+                links.nth(i).click()
+            download = got.value
+            path = tmp_path / download.suggested_filename
+            download.save_as(path)
+            content = path.read_bytes()
+            names.append(download.suggested_filename)
+            if path.suffix == ".png":
+                assert content.startswith(b"\x89PNG"), download.suggested_filename
+            elif path.suffix == ".svg":
+                assert b"<svg" in content[:500]
+            elif path.suffix == ".csv":
+                assert content.count(b"\n") == 11  # a header and ten frames
+            elif path.suffix == ".json":
+                assert len(json.loads(content)["rows"]) == 10
+        assert sum(n.endswith(".png") for n in names) == 7 and len(names) == 10, names
+        # The Embed box holds the snippet oEmbed gives.
+        page.click("#embed-menu summary")
+        snippet = page.input_value("#embed-snippet")
+        assert snippet.startswith("<iframe ") and f"/r/{started['id']}/embed/" in snippet
+        page.close()
+    finally:
+        worker.stop()
+        stream.delete_keys(started["id"])
