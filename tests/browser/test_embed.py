@@ -92,6 +92,12 @@ def test_the_download_menu_downloads_each_file(browser, daphne_server, tmp_path)
             elif path.suffix == ".json":
                 assert len(json.loads(content)["rows"]) == 10
         assert sum(n.endswith(".png") for n in names) == 7 and len(names) == 10, names
+        # The GIF panel asks a worker for the GIF, says it is being made, then shows it.
+        page.click("#gif-make")
+        page.wait_for_function("() => document.querySelector('#gif-panel').dataset.state === 'ready'",
+                               timeout=90_000)
+        page.wait_for_function("() => document.querySelector('#gif-image').naturalWidth === 800")
+        assert "Ready" in page.inner_text("#gif-status")
         # The Embed box holds the snippet oEmbed gives.
         page.click("#embed-menu summary")
         snippet = page.input_value("#embed-snippet")
