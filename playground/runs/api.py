@@ -80,8 +80,6 @@ def run_body(run: Run) -> dict[str, Any]:
 
 def document_from_request(body: Any) -> tuple[Any, Template | None, str]:
     """The document a start request names: its own, or a template's (with a variant)."""
-    if not isinstance(body, dict):
-        raise DocumentError([Problem("body", "must be a JSON object")])
     document, template, variant, _design = run_source(body)
     return document, template, variant
 
@@ -89,6 +87,8 @@ def document_from_request(body: Any) -> tuple[Any, Template | None, str]:
 def run_source(body: Any) -> tuple[Any, Template | None, str, Design | None]:
     """What a start request runs: its own document, a template's (with a variant), or a saved
     design's (``"design": "<id>"``)."""
+    if not isinstance(body, dict):
+        raise DocumentError([Problem("body", "must be a JSON object")])
     unknown = sorted(set(body) - {"document", "template", "variant", "design", "seed", "mode", "speed"})
     if unknown:
         raise DocumentError([Problem(name, "is not a known field") for name in unknown])
@@ -141,9 +141,9 @@ def start_run(request: HttpRequest, response: HttpResponse):
             speed=body.get("speed", 1),
             template=template,
             variant=variant,
+            design=design,
         )
     except service.RunRefused as exc:
-            design=design,
         return _refused(request, exc)
     return Status(201, {**run_links(run), "status": run.status, "control_token": control_token})
 
