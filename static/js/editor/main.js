@@ -511,34 +511,6 @@ function showEstimate(estimate) {
   el.hidden = false;
 }
 
-let validateTimer = null;
-let validateSeq = 0;
-function validateSoon() {
-  clearTimeout(validateTimer);
-  validateTimer = setTimeout(validate, 250);
-}
-
-async function validate() {
-  const seq = ++validateSeq;
-  try {
-    const { ok, data } = await postJSON(boot.urls.validate, { document: doc });
-    if (seq === validateSeq && ok) {
-      showProblems(data.problems);
-      showEstimate(data.estimate);
-    }
-  } catch {
-    // Offline: the last list stays; saving says so.
-  }
-}
-
-function renderOutline() {
-  $("canvas").parentElement.dataset.empty = String(doc.nodes.length === 0);
-  const ul = $("outline");
-  ul.replaceChildren();
-  $("node-count").textContent = doc.nodes.length ? `(${doc.nodes.length})` : "";
-  const bad = problemSets().nodes;
-  const kinds = Object.fromEntries(boot.kinds.map((k) => [k.kind, k]));
-  for (const node of doc.nodes) {
 // Hints before running (engine/hints.py): warnings with their fix, listed under the problems.
 // They never block Run. Each names a node; choosing it selects the node.
 function showHints(hints) {
@@ -569,6 +541,35 @@ function showHints(hints) {
   ul.hidden = !ul.children.length;
 }
 
+let validateTimer = null;
+let validateSeq = 0;
+function validateSoon() {
+  clearTimeout(validateTimer);
+  validateTimer = setTimeout(validate, 250);
+}
+
+async function validate() {
+  const seq = ++validateSeq;
+  try {
+    const { ok, data } = await postJSON(boot.urls.validate, { document: doc });
+    if (seq === validateSeq && ok) {
+      showProblems(data.problems);
+      showEstimate(data.estimate);
+      showHints(data.hints);
+    }
+  } catch {
+    // Offline: the last list stays; saving says so.
+  }
+}
+
+function renderOutline() {
+  $("canvas").parentElement.dataset.empty = String(doc.nodes.length === 0);
+  const ul = $("outline");
+  ul.replaceChildren();
+  $("node-count").textContent = doc.nodes.length ? `(${doc.nodes.length})` : "";
+  const bad = problemSets().nodes;
+  const kinds = Object.fromEntries(boot.kinds.map((k) => [k.kind, k]));
+  for (const node of doc.nodes) {
     const li = document.createElement("li");
     const button = document.createElement("button");
     button.type = "button";
@@ -583,7 +584,6 @@ function showHints(hints) {
     name.className = "name";
     name.textContent = node.label || node.id;
     const kind = document.createElement("span");
-      showHints(data.hints);
     kind.className = "muted small";
     kind.textContent = (kinds[node.kind] || {}).name || String(node.kind);
     button.append(dot, name, kind);
