@@ -101,6 +101,9 @@ S_POS, S_LEN, S_CONST = range(3)
  M_NPTS, M_ERR, M_LEFT) = range(14)
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
+#: The node number that marks a failed client request's latency in the wait buffer (WB, WN).
+FAILED = -1
+
 # What the core returns.
 R_DONE, R_YIELD, R_LATER, R_BROKEN, R_SLICE = range(5)
 
@@ -341,12 +344,17 @@ class Core:
         k = int(M[M_WB])
         if k:
             values, nodes = WB[:k], WN[:k]
-            first = int(nodes[0])
-            if (nodes == first).all():
-                sim.n_wbuf[first].extend(values.tolist())
-            else:
-                for n in np.unique(nodes).tolist():
-                    sim.n_wbuf[n].extend(values[nodes == n].tolist())
+            failed = nodes == FAILED
+            if failed.any():  # failed requests' latencies, in their order (jitcore.fail_latency)
+                sim.fail_win.extend(values[failed].tolist())
+                values, nodes = values[~failed], nodes[~failed]
+            if nodes.size:
+                first = int(nodes[0])
+                if (nodes == first).all():
+                    sim.n_wbuf[first].extend(values.tolist())
+                else:
+                    for n in np.unique(nodes).tolist():
+                        sim.n_wbuf[n].extend(values[nodes == n].tolist())
             M[M_WB] = 0
 
     def _grow(self) -> None:

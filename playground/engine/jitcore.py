@@ -54,6 +54,7 @@ from playground.engine.compiled import (
     F_SLOW,
     F_SS,
     F_XACC,
+    FAILED,
     H_A,
     H_C,
     H_S,
@@ -398,6 +399,15 @@ def attempt(S, p, n, t):
 
 
 @jit
+def fail_latency(WB, WN, M, ms):
+    """A failed client request's latency in the window: it shares the wait buffer, marked by
+    the node number FAILED (compiled.Core._flush sends it to the simulation's fail_win)."""
+    WB[M[M_WB]] = ms
+    WN[M[M_WB]] = FAILED
+    M[M_WB] += 1
+
+
+@jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
@@ -421,6 +431,7 @@ def client_done(S, p, n, t, cause):
         F[2 + cause] += 1
         if win:
             W[2 + cause] += 1
+            fail_latency(WB, WN, M, (t - t0) * 1e3)
     release(VI, FR, M, p)
 
 
@@ -643,6 +654,7 @@ def start_request(S, n, t):
         if win:
             W[2 + OVERLOAD] += 1
             NI[N_SN, n] += 1
+            fail_latency(WB, WN, M, 0.0)
         return
     p = alloc(VI, VT, FR, M, n, -1, 0, t, -1)
     VI[V_EDGE, p] = 0

@@ -148,6 +148,13 @@ def _rn(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else _r(x, digits)
 
 
+def _latency(h: Histogram) -> dict[str, float | None]:
+    """The summary's latency figures of a histogram (mean, percentiles, exact maximum)."""
+    qs = h.quantiles(_SUMMARY_QS)
+    return {"mean": _rn(h.mean(), 6), "p50": _rn(qs[0], 6), "p90": _rn(qs[1], 6), "p95": _rn(qs[2], 6),
+            "p99": _rn(qs[3], 6), "p999": _rn(qs[4], 6), "max": _rn(h.hi if h.n else None, 6)}
+
+
 class Simulation(WorkflowsMixin, OperationsMixin):
     """One run of a document: ``step()`` frame by frame, then ``summary()``.
 
@@ -185,6 +192,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._left = SLICE_EVENTS
         self._counted = 0
         self._lat_hist = Histogram()
+        self._fail_hist = Histogram()
         self._compile()
         self._bind()
         self._start()
@@ -448,7 +456,9 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         W = [0] * N_COUNTERS     # the window's
         lat_tick: list[float] = []
         lat_win: list[float] = []
+        fail_win: list[float] = []  # the window's failed requests' latencies (ms)
         self.F, self.W, self.lat_tick, self.lat_win = F, W, lat_tick, lat_win
+        self.fail_win = fail_win
         sim = self
 
         def alloc(n: int, par: int, ptok: int, t: float, req: int) -> int:
@@ -841,6 +851,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 F[2 + cause] += 1
                 if win:
                     W[2 + cause] += 1
+                    fail_win.append((t - t0) * 1e3)
             v_node[p] = -1
             v_tok[p] = 0
             v_wait[p] = 0
@@ -878,6 +889,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 if win:
                     W[2 + OVERLOAD] += 1
                     n_sn[n] += 1
+                    fail_win.append(0.0)
                 return -1
             if free:  # alloc(), inlined
                 p = free.pop()
@@ -1308,6 +1320,9 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         if self.lat_win:
             self._lat_hist.stage_many(self.lat_win)
             self.lat_win.clear()
+        if self.fail_win:
+            self._fail_hist.stage_many(self.fail_win)
+            self.fail_win.clear()
         return frame
 
     def _utilization(self, n: int, b: float, q: float, x: float, cap: float,
@@ -1363,6 +1378,10 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         lat.add_many(self.lat_win)
         self.lat_win.clear()
         qs = lat.quantiles(_SUMMARY_QS)
+        every = lat.copy()
+        self._fail_hist.add_many(self.fail_win)
+        self.fail_win.clear()
+        every.merge(self._fail_hist)
         errors = {cause: W[2 + i + 1] for i, cause in enumerate(ERROR_CAUSES)}
         incomplete = W[C_REQUESTS] - W[C_OK] - sum(errors.values())
         nodes: dict[str, Any] = {}
@@ -1394,6 +1413,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             "latency_ms": {"mean": _rn(lat.mean(), 6), "p50": _rn(qs[0], 6),
                            "p90": _rn(qs[1], 6), "p95": _rn(qs[2], 6), "p99": _rn(qs[3], 6),
                            "p999": _rn(qs[4], 6), "max": _rn(lat.hi if lat.n else None, 6)},
+            "latency_all_ms": _latency(every),
             "throughput_rps": _r(W[C_OK] / span if span else 0.0, 6),
             "nodes": nodes,
             "users": {"logins": W[C_LOGINS], "logged_out": W[C_LOGGED_OUT]},

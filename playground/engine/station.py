@@ -118,6 +118,7 @@ def fast_advance(sim: Any) -> Callable[[float], None]:
         wz_s = n_wz[s]
         f_ok, f_ovl = F[C_OK], F[2 + OVERLOAD]
         w_ok, w_ovl = W[C_OK], W[2 + OVERLOAD]
+        w_ovl_before = w_ovl
         s_ovl, c_ovl = serr[OVERLOAD], cerr[OVERLOAD]
         left = sim._left
         while True:
@@ -206,6 +207,8 @@ def fast_advance(sim: Any) -> Callable[[float], None]:
         F[C_ATTEMPTS] += emitted
         F[C_OK], F[2 + OVERLOAD] = f_ok, f_ovl
         W[C_OK], W[2 + OVERLOAD] = w_ok, w_ovl
+        # The window's failures here are all refusals at arrival: each took 0 ms.
+        sim.fail_win.extend([0.0] * (w_ovl - w_ovl_before))
         if ewin:
             W[C_REQUESTS] += emitted
             W[C_ATTEMPTS] += emitted

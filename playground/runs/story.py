@@ -466,16 +466,30 @@ ALARMING = 0.05
 
 def summary_facts(summary: dict[str, Any]) -> dict[str, Any]:
     """What the run page's summary says beside its figures: the failed share of requests, which
-    causes, and the latency rows labelled (the engine's latency covers successful requests only;
-    failed requests have none recorded)."""
+    causes, and the latency rows labelled: of successes, and (engine 1.5 on) of all requests,
+    failed ones counted from their emission to their failure."""
     requests = summary.get("requests") or 0
     errors = {c: n for c, n in sorted((summary.get("errors") or {}).items()) if n}
     failed = sum(errors.values())
     share = failed / requests if requests else 0.0
     latency = summary.get("latency_ms") or {}
+    every = summary.get("latency_all_ms")  # engine 1.5 on: failed requests too, emission to failure
     beside = f"successes only; {_pct(share)} of requests failed" if failed else "successes only; none failed"
-    rows = [{"key": key, "label": f"{key} latency", "value": latency.get(key), "beside": beside}
-            for key in ("p50", "p95", "p99")]
+    rows = []
+    for key in ("p50", "p95", "p99"):
+        rows.append({"key": key, "label": f"{key} latency", "value": latency.get(key), "beside": beside})
+        if every is not None:
+            rows.append({"key": f"{key}_all", "label": f"{key} latency, all requests",
+                         "value": every.get(key),
+                         "beside": f"failures included, {_pct(share)} of them" if failed else "all succeeded"})
+    if not failed:
+        note = "Latency is measured over successful requests; every request succeeded."
+    elif every is not None:
+        note = (f"Latency of successes leaves out the {_n(failed)} failed requests ({_pct(share)}); "
+                "“all requests” counts each of them too, from its emission to its failure.")
+    else:
+        note = (f"Latency is measured over successful requests only; this run's engine recorded no "
+                f"latency for the {_n(failed)} failed ones ({_pct(share)}).")
     return {
         "requests": requests,
         "failed": failed,
@@ -485,7 +499,5 @@ def summary_facts(summary: dict[str, Any]) -> dict[str, Any]:
         "causes": ", ".join(f"{_CAUSE_WORDS.get(c, c)} {_n(n)}" for c, n in
                             sorted(errors.items(), key=lambda kv: (-kv[1], kv[0]))),
         "latency_rows": rows,
-        "latency_note": (f"Latency is measured over successful requests only; the engine records no "
-                         f"latency for the {_n(failed)} failed ones ({_pct(share)})." if failed else
-                         "Latency is measured over successful requests; every request succeeded."),
+        "latency_note": note,
     }

@@ -448,3 +448,31 @@ def test_a_rate_that_underflows_to_zero_emits_nothing():
     doc = design([node("c", "client", rps=3.4e-276), node("s", "service")], [("c", "s")], 2,
                  traffic=[{"at_s": 0, "multiplier": 3.4e-276}])
     assert run(load(doc))["summary"]["requests"] == 0
+
+
+def test_the_summary_gives_latency_of_all_requests_failures_included():
+    """Every attempt times out at 20 ms (the service takes 100 ms): no success has a latency, and
+    every request's latency, from its emission to its failure, is the timeout."""
+    doc = design([node("c", "client", rps=50, timeout_ms=20),
+                  node("s", "service", instances=1, workers=100, service_ms={"dist": "const", "mean": 100})],
+                 [("c", "s")], 20)
+    summary, _, _ = simulate(doc)
+    assert summary["ok"] == 0 and summary["errors"]["timeout"] == summary["requests"] > 0
+    assert summary["latency_ms"]["p50"] is None
+    every = summary["latency_all_ms"]
+    assert every["p50"] == pytest.approx(20, rel=0.01) and every["max"] == pytest.approx(20)
+    assert every["mean"] == pytest.approx(20)
+
+
+def test_latency_of_all_requests_mixes_successes_and_refusals():
+    """One worker, no queue, past capacity: refused arrivals fail at once (0 ms), the rest take
+    their service time; the mean of all is the successes' mean times their share."""
+    doc = design([node("c", "client", rps=400),
+                  node("s", "service", instances=1, workers=1, queue=0, service_ms={"dist": "const", "mean": 5})],
+                 [("c", "s")], 30)
+    summary, _, _ = simulate(doc)
+    ok, failed = summary["ok"], summary["errors"]["overload"]
+    assert failed > 0 and ok > 0
+    assert summary["latency_ms"]["mean"] == pytest.approx(5)
+    assert summary["latency_all_ms"]["mean"] == pytest.approx(5 * ok / (ok + failed), rel=1e-6)
+    assert summary["latency_all_ms"]["p50"] == (0.0 if failed > ok else pytest.approx(5, rel=0.01))

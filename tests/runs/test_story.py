@@ -169,7 +169,16 @@ def test_the_summary_leads_with_failures_and_labels_latency():
     facts = story.summary_facts(summary)
     share = sum(summary["errors"].values()) / summary["requests"]
     assert facts["alarming"] and facts["error_pct"] == f"{share * 100:.0f}%"
-    assert all(row["beside"] == f"successes only; {share * 100:.0f}% of requests failed" for row in facts["latency_rows"])
-    assert "no latency for the" in facts["latency_note"]
+    ok_rows = [row for row in facts["latency_rows"] if not row["key"].endswith("_all")]
+    all_rows = [row for row in facts["latency_rows"] if row["key"].endswith("_all")]
+    assert [r["key"] for r in ok_rows] == ["p50", "p95", "p99"] and len(all_rows) == 3
+    assert all(row["beside"] == f"successes only; {share * 100:.0f}% of requests failed" for row in ok_rows)
+    assert all(row["beside"] == f"failures included, {share * 100:.0f}% of them" for row in all_rows)
+    # Overloaded: the failures were refused at once, so the latency of all requests is lower.
+    assert all_rows[0]["value"] == summary["latency_all_ms"]["p50"] < summary["latency_ms"]["p50"]
+    assert "leaves out the" in facts["latency_note"] and "from its emission to its failure" in facts["latency_note"]
+    # A run stored by an engine before 1.5 has no latency of all requests: the note says so.
+    old = story.summary_facts({k: v for k, v in summary.items() if k != "latency_all_ms"})
+    assert len(old["latency_rows"]) == 3 and "recorded no latency for the" in old["latency_note"]
     calm = story.summary_facts(run(doc(rps=100, duration_s=10))["summary"])
-    assert not calm["alarming"] and calm["failed"] == 0 and calm["latency_rows"][2]["beside"].endswith("none failed")
+    assert not calm["alarming"] and calm["failed"] == 0 and calm["latency_rows"][4]["beside"].endswith("none failed")
