@@ -7,6 +7,7 @@ import { Series } from "./charts.js";
 import { COLORS, CAUSES, CAUSE_LABELS } from "./metrics-colors.js";
 import { describeEvent, formatT, shortEvent } from "./events-text.js";
 import { Player } from "./player.js";
+import { metricOf } from "./metrics-catalogue.js";
 import { wireCopyButtons, wireShareButton } from "./share.js";
 
 cytoscape.use(dagre);
@@ -84,15 +85,17 @@ const markers = () => events
 const chartEl = (name) => document.querySelector(`[data-chart="${name}"]`);
 const seek = (i) => player.scrub(i);
 const opts = (yLabel) => ({ markers, yLabel, onSeek: seek });
+// Units and names of the metrics the catalogue defines (playground/runs/metrics.py) come from it.
 const charts = {
   throughput: new Series(chartEl("throughput"), [
     { label: "offered", color: COLORS.offered, dash: [5, 4] }, { label: "ok", color: COLORS.ok, width: 2.25 },
-    { label: "attempts", color: COLORS.attempts }], opts("req/s")),
-  latency: new Series(chartEl("latency"), ["p50", "p95", "p99"], opts("ms")),
+    { label: "attempts", color: COLORS.attempts }], opts(metricOf("throughput").unit || "req/s")),
+  latency: new Series(chartEl("latency"), ["p50", "p95", "p99"], opts(metricOf("p99").unit || "ms")),
   errors: new Series(chartEl("errors"), CAUSES.map((c) => ({ label: CAUSE_LABELS[c], color: COLORS[c] })), opts("per s")),
   users: new Series(chartEl("users"), [
-    { label: "logged out", color: COLORS.logged_out }, { label: "duplicate charges", color: COLORS.duplicate },
-    { label: "failed uploads", color: COLORS.upload_failures }], opts("per s")),
+    { label: metricOf("logged_out").label, color: COLORS.logged_out },
+    { label: metricOf("duplicate_charges").label, color: COLORS.duplicate },
+    { label: metricOf("failed_uploads").label, color: COLORS.upload_failures }], opts("per s")),
   instances: new Series(chartEl("instances"), ["up", "starting"], opts("instances")),
   cost: new Series(chartEl("cost"), [{ label: "$/hour", color: COLORS.cost }], opts("$/h")),
 };

@@ -32,6 +32,7 @@ def site_paths() -> list[str]:
     for route in paths:
         if route.startswith(("api/", "^", "admin/")) or "(?P" in route:
             continue
+        route = re.sub(r"<int:\w+>", "1", route)  # a whole number where the converter wants one
         out.append("/" + re.sub(r"<(?:\w+:)?(\w+)>", "x" * 22, route))
     return sorted(set(out))
 
