@@ -8,6 +8,10 @@ os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SECURE_COOKIES", "false")
 os.environ.setdefault("STATIC_FROM_FINDERS", "true")
+# One simulation at a time per address without an account is tested on its own, with workers
+# started with it on (tests/runs/test_fairness.py); most tests start work from one test "address"
+# and expect it to spread over the workers.
+os.environ.setdefault("ANONYMOUS_ONE_AT_A_TIME", "false")
 
 from playground.settings import *  # noqa: F403
 from playground.settings import redis_settings

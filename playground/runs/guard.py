@@ -19,6 +19,7 @@ import os
 import resource
 import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 
@@ -52,9 +53,11 @@ class Guard:
     """The checks for one simulation: ``cancelled()`` says whether to stop; ``lease`` is the run's
     ``(slug, token, ttl_s)`` or None (sweep cells hold no lease)."""
 
-    def __init__(self, cancelled: Callable[[], bool], lease: tuple[str, str, float] | None = None) -> None:
+    def __init__(self, cancelled: Callable[[], bool], lease: tuple[str, str, float] | None = None,
+                 slot: Any = None) -> None:
         self.cancelled = cancelled
         self.lease = lease
+        self.slot = slot  # lifecycle.Slot, renewed with the lease
         self.limit_mb = settings.RUN_MAX_MEMORY_MB
         self.base = resident_bytes()
         self.checked_at = self.renewed_at = time.monotonic()
@@ -69,13 +72,15 @@ class Guard:
             raise MemoryBudgetExceeded(grown / 2**20, self.limit_mb)
         if self.cancelled():
             raise Stopped
-        if self.lease is not None and now - self.renewed_at >= RENEW_S:
+        if now - self.renewed_at >= RENEW_S:
             self.renew()
 
     def renew(self) -> None:
-        """Renew the lease now; LeaseLost if another worker holds it."""
-        assert self.lease is not None
-        slug, token, ttl = self.lease
-        if not stream.renew_lease(slug, token, ttl):
-            raise stream.LeaseLost(slug)
+        """Renew the lease (LeaseLost if another worker holds it) and the address's slot now."""
+        if self.lease is not None:
+            slug, token, ttl = self.lease
+            if not stream.renew_lease(slug, token, ttl):
+                raise stream.LeaseLost(slug)
+        if self.slot is not None:
+            self.slot.renew()
         self.renewed_at = time.monotonic()

@@ -222,6 +222,51 @@ def finish(obj: Run | Sweep, status: str, reason: str, **fields: Any) -> bool:
     return bool(done)
 
 
+# ----------------------------------------------------------------------------------------- slots
+
+#: How long a simulation that must wait for its address's slot holds its worker before it goes to
+#: the back of its queue (other work is taken meanwhile).
+DEFER_S = 1.0
+
+
+def slot_scope(work: Run | Sweep) -> str | None:
+    """Whose simulations take turns (see ``Slot``): an address without an account, for its batch
+    runs and sweep cells. None for a user's work and for live runs (they mostly wait, on a worker
+    of their own)."""
+    if not settings.ANONYMOUS_ONE_AT_A_TIME or work.owner_id is not None or not work.client_address:
+        return None
+    if isinstance(work, Run) and work.mode == Run.Mode.LIVE:
+        return None
+    return f"addr:{work.client_address[:64]}"
+
+
+class Slot:
+    """One simulation at a time per address without an account (``ANONYMOUS_ONE_AT_A_TIME``):
+    its runs and sweep cells take one worker process at most, however many it queued, so a
+    script cannot hold every worker and make other visitors wait. A Redis key with a token,
+    renewed by the guard while the simulation goes and released when it ends (it lapses if the
+    worker dies)."""
+
+    def __init__(self, work: Run | Sweep) -> None:
+        self.scope = slot_scope(work)
+        self.token = secrets.token_hex(8)
+        self.ttl = float(settings.RUN_LEASE_TTL_S)
+
+    def take(self) -> bool:
+        return self.scope is None or stream.take_slot(self.scope, self.token, self.ttl)
+
+    def renew(self) -> None:
+        if self.scope is not None:
+            stream.renew_slot(self.scope, self.token, self.ttl)
+
+    def release(self) -> None:
+        if self.scope is not None:
+            try:
+                stream.release_slot(self.scope, self.token)
+            except redis.RedisError:
+                pass  # it lapses on its own
+
+
 # --------------------------------------------------------------------------------------- reaping
 
 

@@ -82,10 +82,15 @@ def send_cells(sweep: Sweep, *, resend: bool = False) -> int:
 
     def send() -> None:
         for pk in ids:
-            app.send_task("runs.sweep_cell", (pk,), queue=SWEEPS)
+            send_cell(pk)
 
     transaction.on_commit(send)
     return len(ids)
+
+
+def send_cell(cell_id: int) -> None:
+    """Send one sweep cell's task (already counted in its sweep's window)."""
+    app.send_task("runs.sweep_cell", (cell_id,), queue=SWEEPS)
 
 
 def place(run: Run) -> dict[str, int | str] | None:

@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from playground import jsontext
 from playground.engine import ENGINE_VERSION, DocumentError, Simulation, WorkBudgetExceeded, load
-from playground.runs import stream
+from playground.runs import queues, stream
 from playground.runs.guard import Guard, MemoryBudgetExceeded, Stopped
-from playground.runs.lifecycle import finish, run_limits
+from playground.runs.lifecycle import DEFER_S, Slot, finish, run_limits
 from playground.runs.models import FrameBatch, Run
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ class Runner:
         self.run_id = run_id
         self.ttl = float(settings.RUN_LEASE_TTL_S)
         self.token: str | None = None
+        self.slot: Slot | None = None
         self.pending: list[dict[str, Any]] = []
         self.last_save = time.monotonic()
 
@@ -50,9 +51,21 @@ class Runner:
         if run.engine_version != ENGINE_VERSION:
             self._fail(run, f"this run needs engine {run.engine_version}; the worker has {ENGINE_VERSION}")
             return "failed"
-        self.token = stream.acquire_lease(run.slug, self.ttl)
-        if self.token is None:
-            return "another worker holds the run"
+        self.slot = Slot(run)
+        if not self.slot.take():
+            # Its address has a simulation going: the run waits its turn at the back of the queue.
+            time.sleep(DEFER_S)
+            queues.send_run(run)
+            return "deferred: its address has a simulation going"
+        try:
+            self.token = stream.acquire_lease(run.slug, self.ttl)
+            if self.token is None:
+                return "another worker holds the run"
+            return self._run(run)
+        finally:
+            self.slot.release()
+
+    def _run(self, run: Run) -> str:
         try:
             return self._simulate(run)
         except Stopped:
@@ -93,7 +106,7 @@ class Runner:
         except DocumentError as exc:
             self._fail(run, "the document is no longer valid: " + "; ".join(str(p) for p in exc.problems))
             return "failed"
-        guard = Guard(lambda: stream.cancel_requested(run.slug), (run.slug, self.token, self.ttl))
+        guard = Guard(lambda: stream.cancel_requested(run.slug), (run.slug, self.token, self.ttl), self.slot)
         sim.on_checkpoint = guard
         recorded: dict[int, list[dict[str, Any]]] = {}
         for entry in run.applied_events:

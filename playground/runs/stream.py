@@ -144,6 +144,24 @@ def lease_alive(slug: str) -> bool:
     return bool(client().exists(lease_key(slug)))
 
 
+def slot_key(scope: str) -> str:
+    return f"slot:{scope}"
+
+
+def take_slot(scope: str, token: str, ttl_s: float) -> bool:
+    """Take the one simulation slot of ``scope`` (an address without an account), for ``ttl_s``
+    unless renewed; False if another simulation holds it."""
+    return bool(client().set(slot_key(scope), token, nx=True, px=int(ttl_s * 1000)))
+
+
+def renew_slot(scope: str, token: str, ttl_s: float) -> bool:
+    return bool(client().eval(_RENEW, 1, slot_key(scope), token, int(ttl_s * 1000)))
+
+
+def release_slot(scope: str, token: str) -> None:
+    client().eval(_RELEASE, 1, slot_key(scope), token)
+
+
 def mark_queued(slug: str, ttl_s: float) -> None:
     """Note that the run's task was just sent to the broker; the mark lapses after ``ttl_s``."""
     client().set(queued_key(slug), "1", px=int(ttl_s * 1000))

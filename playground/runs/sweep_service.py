@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 from typing import Any
 
 from django.conf import settings
@@ -133,12 +134,25 @@ def simulate_cell(cell_id: int) -> str:
         lifecycle.finish(sweep, Sweep.Status.FAILED,
                          f"this sweep needs engine {sweep.engine_version}; the worker has {ENGINE_VERSION}")
         return "failed"
+    slot = lifecycle.Slot(sweep)
+    if not slot.take():
+        # Its address has a simulation going: the cell waits its turn at the back of the queue.
+        time.sleep(lifecycle.DEFER_S)
+        queues.send_cell(cell.pk)
+        return "deferred: its address has a simulation going"
+    try:
+        return _simulate_cell(cell, sweep, slot)
+    finally:
+        slot.release()
+
+
+def _simulate_cell(cell: SweepCell, sweep: Sweep, slot: lifecycle.Slot) -> str:
     Sweep.objects.filter(pk=sweep.pk, status=Sweep.Status.QUEUED).update(status=Sweep.Status.RUNNING)
     document = sweeps.apply_point(sweep.document, axes_of(sweep), tuple(cell.values))
     try:
         loading, limits = run_limits()
         sim = Simulation(load(document, loading), cell.seed, limits)
-        sim.on_checkpoint = Guard(lambda: stream.sweep_cancel_requested(sweep.slug))
+        sim.on_checkpoint = Guard(lambda: stream.sweep_cancel_requested(sweep.slug), slot=slot)
         summary = sim.run(frames=False)["summary"]
     except Stopped:
         SweepCell.objects.filter(pk=cell.pk, status=SweepCell.Status.PENDING).update(status=SweepCell.Status.SKIPPED)

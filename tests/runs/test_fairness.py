@@ -215,3 +215,51 @@ def test_a_worker_that_lost_its_run_to_another_stops_within_two_seconds(tmp_path
             second.stop()
     assert run.attempts == 2
     assert [f["seq"] for f in service.frames_after(run)] == [1]
+
+
+def test_a_script_without_an_account_holds_one_worker_at_most(tmp_path):
+    """Three heavy runs from one address without an account, on a worker with two processes: one
+    simulates, the others wait their turn (ANONYMOUS_ONE_AT_A_TIME), so another visitor's run
+    starts at once on the second process and finishes within 10 s."""
+    worker = start_celery_worker(tmp_path / "worker.log", concurrency=2, queues="batch,sweeps,celery",
+                                 ANONYMOUS_ONE_AT_A_TIME="true")
+    script = []
+    try:
+        script = [service.create_run(long_tick(duration_s=90), owner=owner("script"))[0] for _ in range(3)]
+        wait_for(script[0], ("running",), 60)
+        time.sleep(2.0)  # the others have been offered to the second process by now
+        statuses = [Run.objects.get(pk=r.pk).status for r in script]
+        assert statuses.count("running") == 1, statuses
+        started = time.monotonic()
+        theirs, _ = service.create_run(web_fleet(duration_s=30), owner=owner("visitor"))
+        theirs = wait_for(theirs, ("done",), 10)
+        took = time.monotonic() - started
+        statuses = [Run.objects.get(pk=r.pk).status for r in script]
+        assert statuses.count("running") <= 1 and "queued" in statuses, statuses
+        log = worker.log()
+    finally:
+        for run in script:
+            service.cancel_run(run)
+        worker.stop()
+    assert took < 10
+    assert "deferred: its address has a simulation going" in log
+
+
+def test_a_sweep_without_an_account_simulates_one_cell_at_a_time(tmp_path, settings):
+    """Its cells take turns with each other (and with the address's runs), and the sweep ends."""
+    worker = start_celery_worker(tmp_path / "worker.log", concurrency=2, queues="batch,sweeps,celery",
+                                 ANONYMOUS_ONE_AT_A_TIME="true")
+    try:
+        sweep, _ = sweep_service.create_sweep(
+            web_fleet(rps=1000, duration_s=30), owner=owner("sweeper"),
+            axes=[{"path": "nodes.api.params.instances", "values": [3, 4]}], seeds=2)
+        deadline = time.monotonic() + 90
+        while not Sweep.objects.get(pk=sweep.pk).is_terminal:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        log = worker.log()
+    finally:
+        worker.stop()
+    sweep.refresh_from_db()
+    assert sweep.status == "done" and sweep.cells_done == 4
+    assert "runs.sweep_cell" in log
