@@ -291,8 +291,9 @@ RUN_MAX_WORK = envint("RUN_MAX_WORK", 100_000_000, minimum=1)
 RUN_MAX_MEMORY_MB = envint("RUN_MAX_MEMORY_MB", 1024, minimum=16)
 RUN_LIVE_MAX_ACTIVE = envint("RUN_LIVE_MAX_ACTIVE", 20, minimum=1)
 # An address without an account simulates one batch run or sweep cell at a time (its others wait
-# their turn at the back of the queue), so one script cannot hold every worker process.
-ANONYMOUS_ONE_AT_A_TIME = envbool("ANONYMOUS_ONE_AT_A_TIME", True)
+# their turn at the back of the queue), so one script cannot hold every worker process. Off in
+# development (make run), where the one visitor is you and your sweeps should use every worker.
+ANONYMOUS_ONE_AT_A_TIME = envbool("ANONYMOUS_ONE_AT_A_TIME", not DEBUG)
 RUN_MAX_ACTIVE_ANONYMOUS = envint("RUN_MAX_ACTIVE_ANONYMOUS", 3, minimum=1)
 RUN_MAX_ACTIVE_USER = envint("RUN_MAX_ACTIVE_USER", 10, minimum=1)
 RUN_STARTS_PER_MINUTE = envint("RUN_STARTS_PER_MINUTE", 30, minimum=0)
