@@ -290,6 +290,10 @@ RUN_MAX_IN_FLIGHT = envint("RUN_MAX_IN_FLIGHT", 1_000_000, minimum=1)
 RUN_MAX_WORK = envint("RUN_MAX_WORK", 100_000_000, minimum=1)
 RUN_MAX_MEMORY_MB = envint("RUN_MAX_MEMORY_MB", 1024, minimum=16)
 RUN_LIVE_MAX_ACTIVE = envint("RUN_LIVE_MAX_ACTIVE", 20, minimum=1)
+# Pictures drawn on demand (charts, topology, previews; playground/runs/picture_views.py) that no
+# store holds yet, per client address and on the whole site, a minute. 0 lifts them.
+PICTURE_RENDERS_PER_MINUTE = envint("PICTURE_RENDERS_PER_MINUTE", 30, minimum=0)
+PICTURE_RENDERS_PER_MINUTE_SITE = envint("PICTURE_RENDERS_PER_MINUTE_SITE", 600, minimum=1)
 # An address without an account simulates one batch run or sweep cell at a time (its others wait
 # their turn at the back of the queue), so one script cannot hold every worker process. Off in
 # development (make run), where the one visitor is you and your sweeps should use every worker.

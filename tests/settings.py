@@ -24,6 +24,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # would make test order matter.
 RUN_STARTS_PER_MINUTE = 0
 SWEEP_STARTS_PER_MINUTE = 0
+PICTURE_RENDERS_PER_MINUTE = 0  # the render budget is tested on its own (tests/runs/test_pictures.py)
 # Likewise the log-in and sign-up attempt limits (tested in tests/reliability/test_abuse.py): the
 # counts live in Redis for a window, across tests and test runs.
 LOGIN_ATTEMPTS_PER_ADDRESS = LOGIN_ATTEMPTS_PER_ACCOUNT = SIGNUPS_PER_ADDRESS = 10**6

@@ -146,7 +146,9 @@ return {1, member, tostring(now)}
 RATE_WINDOW_S = 60
 
 
-def _take(key: str, cap: int, message: str) -> str:
+def take_rate(key: str, cap: int, message: str) -> str:
+    """Count one use against ``cap`` a minute under ``key`` (a sliding log in Redis, so every
+    process shares it); RunRefused with Retry-After past it. Returns the log entry."""
     taken, value, now = stream.client().eval(_TAKE_START, 1, key, RATE_WINDOW_S, cap, secrets.token_hex(4))
     if not taken:
         retry = max(1, math.ceil(float(value) + RATE_WINDOW_S - float(now)))
@@ -164,12 +166,12 @@ def _take_start(owner: Owner, caps: Caps) -> list[tuple[str, str]]:
     if cap <= 0:
         return []
     key = f"ratelimit:{caps.plural}:{owner.key}"
-    taken = [(key, _take(key, cap, f"at most {caps.count(cap)} may start per minute"))]
+    taken = [(key, take_rate(key, cap, f"at most {caps.count(cap)} may start per minute"))]
     if owner.token and owner.address:
         per_address = caps.starts_per_minute_per_address
         key = f"ratelimit:{caps.plural}:anonymous-from:{owner.address[:64]}"
         try:
-            taken.append((key, _take(key, per_address, f"at most {caps.count(per_address)} without an account "
+            taken.append((key, take_rate(key, per_address, f"at most {caps.count(per_address)} without an account "
                                                        "may start per minute from one address")))
         except RunRefused:
             _give_back(taken)

@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -25,7 +26,8 @@ from django.views.decorators.http import require_safe
 
 from playground import jsontext
 from playground.designs.models import Design, Template
-from playground.runs import gif, pictures, service
+from playground.limits import client_address
+from playground.runs import gif, lifecycle, pictures, service
 from playground.runs.models import Run, RunImage, Sweep
 from playground.runs.views import _slug_from
 
@@ -39,12 +41,32 @@ FORMATS = {"svg": "image/svg+xml", "png": "image/png"}
 
 
 class BadRequest(Exception):
-    def __init__(self, status: int, message: str, **extra: Any) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None, **extra: Any) -> None:
         super().__init__(message)
-        self.status, self.message, self.extra = status, message, extra
+        self.status, self.message, self.retry_after, self.extra = status, message, retry_after, extra
 
     def response(self) -> JsonResponse:
-        return JsonResponse({"error": self.message, **self.extra}, status=self.status)
+        response = JsonResponse({"error": self.message, **self.extra}, status=self.status)
+        if self.retry_after is not None:
+            response["Retry-After"] = str(self.retry_after)
+        return response
+
+
+def _render(request: HttpRequest, make: Callable[[], bytes]) -> bytes:
+    """Draw a picture that no store holds yet, within the render budget: at most
+    PICTURE_RENDERS_PER_MINUTE per client address and PICTURE_RENDERS_PER_MINUTE_SITE on the whole
+    site (a render costs a fraction of a second of a web process's CPU, and sizes and running
+    runs give a script endless pictures that are not stored). 0 lifts the budget."""
+    per_client, site = settings.PICTURE_RENDERS_PER_MINUTE, settings.PICTURE_RENDERS_PER_MINUTE_SITE
+    if per_client > 0:
+        try:
+            lifecycle.take_rate(f"ratelimit:pictures:addr:{client_address(request)[:64]}", per_client,
+                                f"at most {per_client} pictures may be drawn a minute for one address")
+            lifecycle.take_rate("ratelimit:pictures:site", site,
+                                f"the site draws at most {site} pictures a minute")
+        except lifecycle.RunRefused as exc:
+            raise BadRequest(429, exc.message, retry_after=exc.retry_after) from None
+    return make()
 
 
 def _picture(body: bytes, content_type: str, *, cacheable: bool, filename: str) -> HttpResponse:
@@ -59,22 +81,24 @@ def _filename(run: Run, what: str) -> str:
     return f"{slugify(run.title or 'run')[:60] or 'run'}-{run.slug[:8]}-{what}"
 
 
-def _kept(run: Run, kind: str, params: str, make: Callable[[], bytes], content_type: str) -> bytes:
+def _kept(request: HttpRequest, run: Run, kind: str, params: str, make: Callable[[], bytes],
+          content_type: str) -> bytes:
     """The picture ``kind`` of ``run`` with ``params``: made once for a finished run (a row without
-    parameters, the cache with them), made each time for a running one."""
+    parameters, the cache with them), made each time for a running one; every making is within
+    the render budget (``_render``)."""
     if not run.is_terminal:
-        return make()
+        return _render(request, make)
     if params:
         key = "pictures:" + hashlib.sha256(f"{run.slug}|{kind}|{params}".encode()).hexdigest()
         body = cache.get(key)
         if body is None:
-            body = make()
+            body = _render(request, make)
             cache.set(key, body, PARAM_CACHE_S)
         return body
     image = RunImage.objects.filter(run=run, kind=kind, status=RunImage.Status.READY).first()
     if image is not None:
         return bytes(image.content)
-    body = make()
+    body = _render(request, make)
     try:
         with transaction.atomic():
             RunImage.objects.create(run=run, kind=kind, content=body, content_type=content_type)
@@ -149,7 +173,7 @@ def topology(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
         return pictures.topology_picture(run.document, fmt, frame, caption)
 
     params = f"t={frame['seq']}" if frame else ""
-    body = _kept(run, f"topology.{fmt}", params, make, FORMATS[fmt])
+    body = _kept(request, run, f"topology.{fmt}", params, make, FORMATS[fmt])
     suffix = f"-t{pictures._num(frame['t'])}" if frame else ""
     return _picture(body, FORMATS[fmt], cacheable=run.is_terminal, filename=_filename(run, f"topology{suffix}.{fmt}"))
 
@@ -163,7 +187,7 @@ def chart(request: HttpRequest, slug: str, name: str) -> HttpResponse:
                          charts=list(pictures.CHARTS))
     size = _size(request)
     params = "" if size == pictures.CHART_SIZE else f"{size[0]}x{size[1]}"
-    body = _kept(run, f"chart:{name}", params,
+    body = _kept(request, run, f"chart:{name}", params,
                  lambda: pictures.chart_png(run, _frames(run), name, _run_link(request, run), size), "image/png")
     return _picture(body, "image/png", cacheable=run.is_terminal, filename=_filename(run, f"{name}.png"))
 
@@ -213,7 +237,7 @@ def run_preview(request: HttpRequest, slug: str) -> HttpResponse:
         return pictures.preview_png(run.document, run.title or "Untitled design", subtitle,
                                     pictures.headline(run.summary), footer=_run_link(request, run))
 
-    body = _kept(run, "preview", "", make, "image/png")
+    body = _kept(request, run, "preview", "", make, "image/png")
     return _picture(body, "image/png", cacheable=run.is_terminal, filename=_filename(run, "preview.png"))
 
 
@@ -222,7 +246,7 @@ def _document_preview(request: HttpRequest, document: dict[str, Any], title: str
         jsontext.dumps({"d": document, "t": title, "s": subtitle, "l": link}).encode()).hexdigest()
     body = cache.get(key)
     if body is None:
-        body = pictures.preview_png(document, title, subtitle, footer=link)
+        body = _render(request, lambda: pictures.preview_png(document, title, subtitle, footer=link))
         cache.set(key, body, PREVIEW_CACHE_S)
     return body
 
@@ -269,7 +293,8 @@ def sweep_preview(request: HttpRequest, slug: str) -> HttpResponse:
         f"{sweep.slug}|{sweep.status}|{sweep.cells_done}|{link}".encode()).hexdigest()
     body = cache.get(key)
     if body is None:
-        body = pictures.text_preview_png(sweep.title or "Sweep", sweep_lines(sweep), footer=link)
+        body = _render(request, lambda: pictures.text_preview_png(sweep.title or "Sweep", sweep_lines(sweep),
+                                                                   footer=link))
         cache.set(key, body, PREVIEW_CACHE_S)
     return _picture(body, "image/png", cacheable=False, filename=f"sweep-{sweep.slug[:8]}-preview.png")
 
@@ -291,9 +316,9 @@ def compare_image(request: HttpRequest) -> HttpResponse:
         key = "pictures:compare:" + hashlib.sha256(f"{runs[0][1].slug}|{runs[1][1].slug}|{link}".encode()).hexdigest()
         body = cache.get(key)
         if body is None:
-            body = pictures.compare_png(runs, link)
+            body = _render(request, lambda: pictures.compare_png(runs, link))
             cache.set(key, body, PARAM_CACHE_S)
     else:
-        body = pictures.compare_png(runs, link)
+        body = _render(request, lambda: pictures.compare_png(runs, link))
     return _picture(body, "image/png", cacheable=finished, filename=f"compare-{runs[0][1].slug[:8]}-{runs[1][1].slug[:8]}.png")
 

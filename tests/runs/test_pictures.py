@@ -104,6 +104,26 @@ def test_a_finished_runs_chart_is_made_once_and_kept(client, run):
     assert client.get(f"/r/{run.slug}/chart/errors.png").content == first
 
 
+def test_pictures_drawn_on_demand_are_bounded_per_address_and_stored_ones_are_not(client, run, settings):
+    """Sizes and running runs give endless pictures that are not stored: each drawing counts
+    against the address's budget; a stored picture is served whatever the budget."""
+    settings.PICTURE_RENDERS_PER_MINUTE = 2
+    r = stream.client()
+    try:
+        assert client.get(f"/r/{run.slug}/chart/errors.png").status_code == 200  # drawn, then kept
+        assert client.get(f"/r/{run.slug}/chart/errors.png?w=500&h=400").status_code == 200
+        refused = client.get(f"/r/{run.slug}/chart/errors.png?w=501&h=400")
+        assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+        assert "at most 2 pictures may be drawn a minute" in refused.json()["error"]
+        assert client.get(f"/r/{run.slug}/chart/errors.png").status_code == 200  # kept: no drawing
+        assert client.get(f"/r/{run.slug}/chart/errors.png?w=500&h=400").status_code == 200  # cached
+        other = Client(REMOTE_ADDR="10.1.2.3")
+        assert other.get(f"/r/{run.slug}/chart/latency.png?w=501&h=400").status_code == 200
+    finally:
+        for key in r.scan_iter("ratelimit:pictures:*"):
+            r.delete(key)
+
+
 def test_the_latency_line_has_a_gap_across_the_outage(run):
     frames = service.frames_after(run)
     ts, columns = pictures.series(pictures.CHARTS["latency"], run.document, frames)
