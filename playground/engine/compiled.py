@@ -3,13 +3,17 @@
 Terms
 -----
 call-tree design
-    Stateless clients (timeouts, retries and backoff allowed) calling, synchronously, load
-    balancers (round robin, random, least connections), services, databases, stores (state, or
-    cache with up to 2**24 keys), cdns, object storage and external services, along edges with
-    any latency, ``calls``, timeout and retries; traffic steps and scheduled events allowed; no
-    workflow state, and no queue, worker or serverless node. The reference three-tier design of
-    the benchmark, the queueing models of the accuracy tests and most designs built to explore
-    capacity are call-tree designs.
+    Clients (timeouts, retries and backoff allowed; any workflow: stateless, session, upload,
+    payment) calling, synchronously, load balancers (round robin, random, least connections,
+    sticky), services (any ``state``), databases, stores (state, or cache with up to 2**24
+    keys), cdns, object storage and external services, along edges with any latency, ``calls``,
+    timeout and retries; traffic steps and scheduled events allowed; no queue, worker or
+    serverless node. Every template but the serverless one starts in the core.
+workflow table
+    workflows.py keeps sessions, logins, uploads, idempotency keys and charges (and
+    operations.py the sticky pins) in dicts; the core keeps them in one open-addressing hash
+    table of int64 keys tagged by map (``T_*``), converted both ways at its edges
+    (``workflow_entries``, ``restore_workflows``).
 core
     ``jitcore.advance``: the general event loop of simulation.py (``advance_to`` and the closures it
     calls, restricted to what a call-tree design can reach) written over numpy arrays and
@@ -45,6 +49,7 @@ import collections
 import heapq
 import itertools
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -70,7 +75,18 @@ from playground.engine.codes import (
 #: Tests switch the core off to compare it with the pure loops.
 ENABLED = os.environ.get("PLAYGROUND_ENGINE_COMPILED", "1") != "0"
 
-_ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2}
+_ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2, "sticky": 3}
+
+#: The event code of a visit carried on later from the event loop (workflows.py's ``_defer``;
+#: the general loop keeps it as an ``EV_LATER`` callback). Its cause and ``fin`` are in V_DEF.
+EV_DEFER = 6
+
+# The workflow table (HK keys, HV values): one open-addressing hash table for every map of
+# workflows.py and operations.py the core keeps, each key tagged in bits 60-62 by its map.
+(T_PIN, T_SLOCAL, T_SEXT, T_LOGGED, T_UPLOAD, T_KLOCAL, T_KEXT, T_CHARGE) = range(8)
+T_SHIFT = 60
+#: An empty cell of HK.
+EMPTY = -1
 
 #: Scheduled callbacks (``Simulation._schedule``'s ``touches``) that change only node flags the
 #: core reads back (down, slowdown factor, a cache's keys) or record a frame event.
@@ -79,26 +95,29 @@ NODE_ONLY = frozenset({"traffic", "outage", "outage_end", "slowdown", "slowdown_
 
 # Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
 (V_NODE, V_INST, V_PAR, V_PTOK, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_TOK, V_WAIT, V_REQ, V_AUX,
- V_QNEXT) = range(13)
-_V_ROWS = 13
+ V_QNEXT, V_DEF) = range(14)
+_V_ROWS = 14
 # Rows of the node arrays NI (ints) and NF (floats).
 (N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
- N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN) = range(33)
-_N_ROWS = 33
+ N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN,
+ N_HOOK, N_STATE, N_SEDGE, N_WF, N_USERS, N_PARTS, N_CKEYS, N_OWNER, N_CHARGER, N_USER_S,
+ N_LBTGT) = range(44)
+_N_ROWS = 44
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT = range(9)
 _F_ROWS = 9
 # Edges (EI ints, EF floats) and instances (II).
 E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S = range(5)
 EF_FRAC, EF_TMO = range(2)
-I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN = range(7)
+I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN, I_STATE = range(8)
 # The heap: times in HT, (token, code, slot) in HI.
 H_S, H_C, H_A = range(3)
 # Streams: SI rows; SV the value of a constant stream.
 S_POS, S_LEN, S_CONST = range(3)
 # Scalars: M (ints) and MF (floats).
 (M_SLOTS, M_FREE, M_TOK, M_HN, M_LT, M_LW, M_WB, M_FLAG, M_MAXLIVE, M_FLAT, M_LATER_S,
- M_NPTS, M_ERR, M_LEFT) = range(14)
+ M_NPTS, M_ERR, M_LEFT, M_WFLOWS, M_WFSER, M_HCNT, M_NEXT, M_NEXT_N, M_NEXT_R) = range(20)
+_M_ROWS = 20
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
 #: The node number that marks a failed client request's latency in the wait buffer (WB, WN).
@@ -118,6 +137,10 @@ _BRES = 1024
 #: Room for one event's new visits and heap entries (at-once retries leave stale timeouts).
 _VRES = 1024
 _HRES = 1 << 14
+#: The workflow table's first size, and its room for one event's new keys: it doubles when
+#: more than half full.
+_TCAP = 1 << 12
+_TRES = 64
 
 
 
@@ -131,7 +154,7 @@ def _numba() -> Any:
 
 def eligible(sim: Any) -> bool:
     """Whether ``sim``'s design is a call-tree design (see above) and the core is available."""
-    if not ENABLED or sim.workflows or any(sim.n_hook):
+    if not ENABLED:
         return False
     for n, kind in enumerate(sim.n_kind):
         if kind not in (CLIENT, LB, SERVICE, DATABASE, STORE, CDN, OBJECT, EXTERNAL):
@@ -248,6 +271,14 @@ class Core:
             NI[N_CEXP_S, n] = stream(sim.c_exp, n)
             NI[N_CTHIN_S, n] = stream(sim.c_thin, n)
             NI[N_CJIT_S, n] = stream(sim.c_jitter, n)
+        # Workflows (workflows.py) and sticky balancers: per-node lists the core only reads.
+        if nn:
+            for row, name in self._WORKFLOW_LISTS:
+                NI[row, :nn] = getattr(sim, name)
+        NI[N_USER_S] = -1
+        if sim.workflows:
+            for n in sim.clients:
+                NI[N_USER_S, n] = stream(sim.user_u, n)
         RON = np.zeros((nnz, 7), dtype=np.int64)
         for n in range(nn):
             for cause in sim.c_retry_on[n]:
@@ -263,11 +294,12 @@ class Core:
             EI[E_U_S, e] = stream(sim.e_u, e)
             EF[EF_FRAC, e] = sim.e_frac[e]
             EF[EF_TMO, e] = sim.e_tmo[e]
-        II = np.zeros((7, max(ni, 1)), dtype=np.int64)
+        II = np.zeros((8, max(ni, 1)), dtype=np.int64)
         for i in range(ni):
             II[I_CAP, i] = sim.i_cap[i]
             II[I_QCAP, i] = sim.i_qcap[i]
             II[I_HASQ, i] = sim.i_q[i] is not None
+            II[I_STATE, i] = sim.i_state[i]
         ns = max(len(self.streams), 1)
         SB = np.zeros((ns, _SCAP), dtype=np.float64)
         SI = np.zeros((3, ns), dtype=np.int64)
@@ -284,7 +316,7 @@ class Core:
         hcap = 1 << 15
         HT = np.zeros(hcap, dtype=np.float64)
         HI = np.zeros((3, hcap), dtype=np.int64)
-        M = np.zeros(14, dtype=np.int64)
+        M = np.zeros(_M_ROWS, dtype=np.int64)
         MF = np.zeros(3, dtype=np.float64)
         for j, (t, s, code, a) in enumerate(sim.heap):
             HT[j], HI[H_S, j], HI[H_C, j], HI[H_A, j] = t, s, code, a
@@ -297,6 +329,8 @@ class Core:
         PT = np.array([[p[0] for p in pts], [p[1] for p in pts]], dtype=np.float64)
         M[M_NPTS] = len(pts)
         MF[MF_W0], MF[MF_W1] = sim.w0, sim.w1
+        M[M_WFLOWS] = sim.workflows
+        M[M_WFSER] = sim.wf_serial
         vcap = 4096
         self.S = [np.zeros((_V_ROWS, vcap), dtype=np.int64), np.zeros(vcap, dtype=np.float64),
                   np.zeros(vcap, dtype=np.int64), NI, NF,
@@ -306,7 +340,10 @@ class Core:
                   np.zeros(_BCAP), np.zeros(_BCAP), np.zeros(_BCAP),
                   np.zeros(_BCAP, dtype=np.int64), np.zeros(N_COUNTERS, dtype=np.int64),
                   np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT,
-                  np.concatenate(keys_seen) if keys_seen else np.zeros(1, dtype=np.uint8)]
+                  np.concatenate(keys_seen) if keys_seen else np.zeros(1, dtype=np.uint8),
+                  np.full(_TCAP, EMPTY, dtype=np.int64), np.zeros(_TCAP, dtype=np.int64)]
+        for key, value in workflow_entries(sim):
+            self._table_set(key, value)
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
         self._refill()
 
@@ -368,6 +405,14 @@ class Core:
             FR = np.zeros(2 * vcap, dtype=np.int64)
             FR[:vcap] = S[2]
             S[0], S[1], S[2] = VI, VT, FR
+        tcap = S[28].shape[0]
+        if 2 * (M[M_HCNT] + _TRES) > tcap:
+            from playground.engine import jitcore
+
+            HK = np.full(2 * tcap, EMPTY, dtype=np.int64)
+            HV = np.zeros(2 * tcap, dtype=np.int64)
+            jitcore.rehash(S[28], S[29], HK, HV)
+            S[28], S[29] = HK, HV
         hcap = S[13].shape[0]
         if M[M_HN] + _HRES > hcap:
             HT = np.zeros(2 * hcap)
@@ -378,6 +423,10 @@ class Core:
 
     # -- the simulation's lists, both ways
 
+    _WORKFLOW_LISTS = ((N_HOOK, "n_hook"), (N_STATE, "n_state"), (N_SEDGE, "n_state_edge"),
+                       (N_WF, "c_wf"), (N_USERS, "c_users"), (N_PARTS, "c_parts"),
+                       (N_CKEYS, "c_keys"), (N_OWNER, "c_owner"), (N_CHARGER, "c_charger"),
+                       (N_LBTGT, "lb_target"))
     _NODE_INTS = ((N_BUSY, "n_busy"), (N_Q, "n_q"), (N_X, "n_x"), (N_ARR, "n_arr"),
                   (N_SN, "n_sn"), (N_WZ, "n_wz"), (N_RR, "n_rr"), (N_CTOK, "c_tok"),
                   (N_CSEG, "c_seg"))
@@ -484,6 +533,12 @@ class Core:
             jitcore.hpush(S[13], S[14], M, t2, s2, code, a)
         sim.heap.clear()
 
+    def _table_set(self, key: int, value: int) -> None:
+        from playground.engine import jitcore
+
+        self._grow()
+        jitcore.hset(self.S[28], self.S[29], self.S[24], key, value)
+
     def live(self) -> int:
         M = self.S[24]
         return int(M[M_SLOTS] - M[M_FREE])
@@ -509,7 +564,14 @@ class Core:
         hn = int(M[M_HN])
         sim.heap[:] = list(zip(HT[:hn].tolist(), HI[H_S, :hn].tolist(),
                                HI[H_C, :hn].tolist(), HI[H_A, :hn].tolist(), strict=True))
+        for j, (t, s, code, a) in enumerate(sim.heap):
+            if code == EV_DEFER:  # a visit carried on later: the general loop's callback
+                d = int(VI[V_DEF, a])
+                sim.later[s] = sim.deferred(a, s, d >> 1, bool(d & 1))
+                sim.heap[j] = (t, s, EV_LATER, 0)
         heapq.heapify(sim.heap)  # already a heap: same order, (time, token) is unique
+        restore_workflows(sim, S[28], S[29])
+        sim.wf_serial = int(M[M_WFSER])
         II = S[9]
         for i, q in enumerate(sim.i_q):
             if q is None:
@@ -538,6 +600,64 @@ class Core:
                 fn = rng.join(SB[k, int(SI[S_POS, k]):int(SI[S_LEN, k])].tolist(), parts[1])
             for container, key in self.holders[k]:
                 container[key] = fn
+
+
+_PAYLOAD = (1 << T_SHIFT) - 1
+
+
+def workflow_entries(sim: Any) -> Iterator[tuple[int, int]]:
+    """The workflow maps of ``sim`` (workflows.py, sticky pins) as the core's tagged keys."""
+    for lb, pins in enumerate(sim.pins):
+        for key, inst in pins.items():
+            yield (T_PIN << T_SHIFT) | (lb << 32) | key, inst
+    if not sim.workflows:
+        return
+    for key, inst in sim.sess_local.items():
+        yield (T_SLOCAL << T_SHIFT) | key, inst
+    for key in sim.sess_ext:
+        yield (T_SEXT << T_SHIFT) | key, 1
+    for cli, logged in sim.u_logged.items():
+        for user in np.flatnonzero(np.frombuffer(logged, dtype=np.uint8)).tolist():
+            yield (T_LOGGED << T_SHIFT) | (cli << 24) | user, 1
+    for uid, rec in sim.uploads.items():
+        yield (T_UPLOAD << T_SHIFT) | uid, rec[0]
+    for (inst, pid) in sim.keys_local:
+        yield (T_KLOCAL << T_SHIFT) | (inst << 36) | pid, 1
+    for pid in sim.keys_ext:
+        yield (T_KEXT << T_SHIFT) | pid, 1
+    for pid, count in sim.charges.items():
+        yield (T_CHARGE << T_SHIFT) | pid, count
+
+
+def restore_workflows(sim: Any, keys: np.ndarray, values: np.ndarray) -> None:
+    """The core's workflow table back into the maps of ``sim`` (the inverse of
+    ``workflow_entries``)."""
+    for pins in sim.pins:
+        pins.clear()
+    if sim.workflows:
+        for name in ("sess_local", "sess_ext", "uploads", "keys_local", "keys_ext", "charges"):
+            getattr(sim, name).clear()
+        for logged in sim.u_logged.values():
+            logged[:] = bytes(len(logged))
+    used = keys != EMPTY
+    for key, value in zip(keys[used].tolist(), values[used].tolist(), strict=True):
+        tag, rest = key >> T_SHIFT, key & _PAYLOAD
+        if tag == T_PIN:
+            sim.pins[rest >> 32][rest & 0xFFFFFFFF] = value
+        elif tag == T_SLOCAL:
+            sim.sess_local[rest] = value
+        elif tag == T_SEXT:
+            sim.sess_ext[rest] = True
+        elif tag == T_LOGGED:
+            sim.u_logged[rest >> 24][rest & 0xFFFFFF] = 1
+        elif tag == T_UPLOAD:
+            sim.uploads[rest] = [value]
+        elif tag == T_KLOCAL:
+            sim.keys_local[(rest >> 36, rest & ((1 << 36) - 1))] = True
+        elif tag == T_KEXT:
+            sim.keys_ext[rest] = True
+        else:
+            sim.charges[rest] = value
 
 
 def _peek(counter: itertools.count) -> int:

@@ -16,9 +16,16 @@ from playground.engine.codes import (
     A_POOL,
     A_SERVICE,
     C_ATTEMPTS,
+    C_CHARGES,
+    C_DUPLICATES,
+    C_LOGGED_OUT,
+    C_LOGINS,
     C_OK,
     C_REQUESTS,
+    C_UPLOADS,
+    C_UPLOADS_FAILED,
     CLIENT,
+    DEAD,
     ERROR,
     EV_ARRIVE,
     EV_DONE,
@@ -29,13 +36,18 @@ from playground.engine.codes import (
     OK,
     OVERLOAD,
     RETRYABLE,
+    SESSION_LOST,
+    STATE_ACCESS,
     TIMEOUT,
     UNAVAILABLE,
+    UP,
+    UPLOAD_FAILED,
 )
 from playground.engine.compiled import (
     _BRES,
     _HRES,
     _SRES,
+    _TRES,
     _V_ROWS,
     _VRES,
     E_DST,
@@ -45,6 +57,8 @@ from playground.engine.compiled import (
     E_WHOLE,
     EF_FRAC,
     EF_TMO,
+    EMPTY,
+    EV_DEFER,
     F_BACC,
     F_BACKOFF,
     F_ERROR,
@@ -65,20 +79,27 @@ from playground.engine.compiled import (
     I_QHEAD,
     I_QLEN,
     I_QTAIL,
+    I_STATE,
     M_ERR,
     M_FLAG,
     M_FLAT,
     M_FREE,
+    M_HCNT,
     M_HN,
     M_LATER_S,
     M_LEFT,
     M_LT,
     M_LW,
     M_MAXLIVE,
+    M_NEXT,
+    M_NEXT_N,
+    M_NEXT_R,
     M_NPTS,
     M_SLOTS,
     M_TOK,
     M_WB,
+    M_WFLOWS,
+    M_WFSER,
     MF_LATER_T,
     MF_W0,
     MF_W1,
@@ -87,31 +108,42 @@ from playground.engine.compiled import (
     N_ARR,
     N_BUSY,
     N_CEXP_S,
+    N_CHARGER,
     N_CJIT_S,
+    N_CKEYS,
     N_CRETRIES,
     N_CSEG,
     N_CTHIN_S,
     N_CTOK,
     N_DOWN,
+    N_HOOK,
     N_INST0,
     N_KEY_S,
     N_KEYS,
     N_KIND,
     N_LB_S,
     N_LBOF,
+    N_LBTGT,
     N_NSEEN,
     N_OK_S,
     N_OUT0,
     N_OUTN,
+    N_OWNER,
+    N_PARTS,
     N_PLAIN,
     N_Q,
     N_RR,
+    N_SEDGE,
     N_SEEN0,
     N_SN,
+    N_STATE,
     N_UP0,
     N_UPN,
+    N_USER_S,
+    N_USERS,
     N_VIEW0,
     N_VIEWN,
+    N_WF,
     N_WORK_S,
     N_WZ,
     N_X,
@@ -123,7 +155,17 @@ from playground.engine.compiled import (
     S_CONST,
     S_LEN,
     S_POS,
+    T_CHARGE,
+    T_KEXT,
+    T_KLOCAL,
+    T_LOGGED,
+    T_PIN,
+    T_SEXT,
+    T_SHIFT,
+    T_SLOCAL,
+    T_UPLOAD,
     V_AUX,
+    V_DEF,
     V_EDGE,
     V_HOLD,
     V_INST,
@@ -137,12 +179,21 @@ from playground.engine.compiled import (
     V_TRY,
     V_WAIT,
 )
+from playground.engine.workflows import (
+    EXTERNAL_STATE,
+    LOCAL,
+    NO_STATE,
+    PAYMENT,
+    SESSION,
+    STATELESS,
+    UPLOAD,
+)
 
 #: Compiled once and cached on disk. Without numba's reference counting (``_nrt=False``): the
 #: core allocates nothing, and counting references to two dozen arrays on every call between
 #: these functions cost more than the simulation itself. Without Python's division checks
 #: (``error_model="numpy"``): no division here can be by zero.
-jit = numba.njit(cache=True, error_model="numpy", boundscheck=False, _nrt=False)
+jit = numba.njit(cache=True, error_model="numpy", boundscheck=False, _nrt=False, nogil=True)
 retryable = np.array(RETRYABLE, dtype=np.int64)
 inf = math.inf
 
@@ -154,7 +205,8 @@ inf = math.inf
 # slot), SB/SI/SV streams (buffered draws, position/length/constant, constant value),
 # LT/LW/WB/WN result buffers (tick latencies, window latencies, waits and their nodes),
 # F/W tick and window counters, M/MF scalars, PT the traffic profile (times, multipliers), SEEN
-# the caches' keys seen since the last flush (one byte per key, each cache's from N_SEEN0).
+# the caches' keys seen since the last flush (one byte per key, each cache's from N_SEEN0), HK/HV
+# the workflow table (compiled.py's T_* maps: sessions, logins, uploads, keys, charges, pins).
 
 
 @jit
@@ -261,10 +313,83 @@ def release(VI, FR, M, c):
     M[M_FREE] += 1
 
 
+# ---------------------------------------------------------------- the workflow table
+# Open addressing with linear probing over HK (keys, EMPTY when free) and HV (values); deletion
+# shifts the cluster back, so no tombstones. compiled.Core doubles it when half full.
+
+@jit
+def hhome(key, mask):
+    """The home cell of ``key`` (>= 0): its high bits folded down, times an odd constant, bits
+    16-47 of the product (the same whether the product wraps, compiled, or not, in Python)."""
+    x = int(key)
+    x = x ^ (x >> 31) ^ (x >> 47)
+    return (((x * 0x9E3779B1) & 0xFFFFFFFFFFFF) >> 16) & mask
+
+
+@jit
+def hslot(HK, key):
+    """The cell of ``key``, or the free cell where it would go."""
+    mask = HK.shape[0] - 1
+    h = hhome(key, mask)
+    while HK[h] != key and HK[h] != EMPTY:
+        h = (h + 1) & mask
+    return h
+
+
+@jit
+def hget(HK, HV, key, default):
+    h = hslot(HK, key)
+    return HV[h] if HK[h] == key else default
+
+
+@jit
+def hset(HK, HV, M, key, value):
+    h = hslot(HK, key)
+    if HK[h] == EMPTY:
+        HK[h] = key
+        M[M_HCNT] += 1
+    HV[h] = value
+
+
+@jit
+def hdel(HK, HV, M, key):
+    mask = HK.shape[0] - 1
+    i = hslot(HK, key)
+    if HK[i] == EMPTY:
+        return
+    M[M_HCNT] -= 1
+    j = i
+    while True:
+        j = (j + 1) & mask
+        if HK[j] == EMPTY:
+            break
+        k = hhome(HK[j], mask)
+        # The entry at j may move to i unless its home lies cyclically in (i, j].
+        if (i <= j and i < k and k <= j) or (i > j and (i < k or k <= j)):
+            continue
+        HK[i] = HK[j]
+        HV[i] = HV[j]
+        i = j
+    HK[i] = EMPTY
+
+
+@jit
+def rehash(HK, HV, HK2, HV2):
+    mask = HK2.shape[0] - 1
+    for j in range(HK.shape[0]):
+        key = HK[j]
+        if key != EMPTY:
+            h = hhome(key, mask)
+            while HK2[h] != EMPTY:
+                h = (h + 1) & mask
+            HK2[h] = key
+            HV2[h] = HV[j]
+
+
 @jit
 def fail_at(S, c, n, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -273,18 +398,20 @@ def fail_at(S, c, n, cause):
     return cause
 
 
+#: What ``seat`` returns for a visit that took a server at a node whose owner hook must run.
+HOOKED = -1
+
+
 @jit
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
         return fail_at(S, c, n, UNAVAILABLE)
     mode = NI[N_AMODE, n]
-    w0 = MF[MF_W0]
-    w1 = MF[MF_W1]
     if mode == A_SERVICE:
         i = VI[V_INST, c]
         if i < 0:
@@ -294,27 +421,67 @@ def arrive(S, c, t):
             r = NI[N_RR, n]
             NI[N_RR, n] = r + 1
             i = UPS[NI[N_UP0, n] + r % nup]
+        elif II[I_STATE, i] == DEAD:  # a balancer that has not noticed yet
+            return fail_at(S, c, n, UNAVAILABLE)
     elif mode == A_POOL:
         i = NI[N_INST0, n]
     else:  # A_DELAY
-        VI[V_HOLD, c] = 0
-        NI[N_X, n] += 1
-        NF[F_XACC, n] -= t
-        if w0 <= t and t < w1:
-            NI[N_WZ, n] += 1
-        s = token(M)
-        VI[V_TOK, c] = s
-        hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
-              EV_DONE, c)
+        return delay(S, c, n, t)
+    r = seat(S, c, n, i, t)
+    if r == HOOKED:
+        owner_start(S, c, n, i, t)
         return 0
+    return r
+
+
+@jit
+def arrive_state(S, c, t):
+    """``arrive`` for a state edge's callee (a state store's pool or object storage's delay),
+    where no owner hook can run: kept apart so that the owner's state call does not make the
+    compiled functions recursive (numba cannot load recursive functions from its cache)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    n = VI[V_NODE, c]
+    NI[N_ARR, n] += 1
+    if NI[N_DOWN, n]:
+        return fail_at(S, c, n, UNAVAILABLE)
+    if NI[N_AMODE, n] == A_POOL:
+        return seat(S, c, n, NI[N_INST0, n], t)
+    return delay(S, c, n, t)
+
+
+@jit
+def delay(S, c, n, t):
+    """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    VI[V_HOLD, c] = 0
+    NI[N_X, n] += 1
+    NF[F_XACC, n] -= t
+    if MF[MF_W0] <= t and t < MF[MF_W1]:
+        NI[N_WZ, n] += 1
+    s = token(M)
+    VI[V_TOK, c] = s
+    hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
+    return 0
+
+
+@jit
+def seat(S, c, n, i, t):
+    """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
+    starts it), or waits in its queue (0), or fails overload."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     if II[I_BUSY, i] < II[I_CAP, i]:
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
         NF[F_BACC, n] -= t
         VI[V_HOLD, c] = 1
         VI[V_INST, c] = i
-        if w0 <= t and t < w1:
+        if MF[MF_W0] <= t and t < MF[MF_W1]:
             NI[N_WZ, n] += 1
+        if NI[N_HOOK, n]:
+            return HOOKED
         s = token(M)
         VI[V_TOK, c] = s
         hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
@@ -337,10 +504,10 @@ def arrive(S, c, t):
 
 
 @jit
-def pick(S, n):
-    """The instance balancer ``n`` sends a visit to (-1: none)."""
+def pick(S, n, c):
+    """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     nv = NI[N_VIEWN, n]
     if nv == 0:
         return -1
@@ -352,22 +519,45 @@ def pick(S, n):
         return VIEW[v0 + r % nv]
     if algo == 1:
         return VIEW[v0 + int(draw(SB, SI, SV, M, NI[N_LB_S, n]) * nv)]
-    best = -1
-    held = 1 << 62
-    for j in range(nv):
-        i = VIEW[v0 + j]
-        h = II[I_BUSY, i] + II[I_QLEN, i]
-        if h < held:
-            best = i
-            held = h
-    return best
+    if algo == 2:
+        best = -1
+        held = 1 << 62
+        for j in range(nv):
+            i = VIEW[v0 + j]
+            h = II[I_BUSY, i] + II[I_QLEN, i]
+            if h < held:
+                best = i
+                held = h
+        return best
+    # Sticky (operations.py's ``pick_sticky``): the user's pin, made round robin among the
+    # instances up on its first request and remade when the pinned one is found dead or gone.
+    key = (T_PIN << T_SHIFT) | (n << 32) | (VI[V_REQ, c] & 0xFFFFFFFF)
+    inst = hget(HK, HV, key, -1)
+    if inst >= 0:
+        state = II[I_STATE, inst]
+        if state == UP:
+            return inst
+        if state == DEAD:
+            for j in range(nv):
+                if VIEW[v0 + j] == inst:
+                    return inst
+    tgt = NI[N_LBTGT, n]
+    nh = NI[N_UPN, tgt]
+    if nh == 0:
+        return VIEW[v0]
+    r = NI[N_RR, n]
+    NI[N_RR, n] = r + 1
+    inst = UPS[NI[N_UP0, tgt] + r % nh]
+    hset(HK, HV, M, key, inst)
+    return inst
 
 
 @jit
-def call(S, p, e, t):
-    """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
+def dial(S, p, e, t):
+    """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
+    (returned). With network latency the arrival is scheduled and -1 returned."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     s = token(M)
     VI[V_WAIT, p] = s
     tmo = EF[EF_TMO, e]
@@ -377,21 +567,42 @@ def call(S, p, e, t):
     c = alloc(VI, VT, FR, M, d, p, s, t, VI[V_REQ, p])
     pn = VI[V_NODE, p]
     if NI[N_LBOF, pn]:
-        VI[V_INST, c] = pick(S, pn)
+        VI[V_INST, c] = pick(S, pn, c)
     lat = EI[E_LAT_S, e]
     if lat < 0:
-        r = arrive(S, c, t)
-        if r:
-            VI[V_WAIT, p] = 0
-        return r
+        return c
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, lat), token(M), EV_ARRIVE, c)
-    return 0
+    return -1
+
+
+@jit
+def call(S, p, e, t):
+    """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
+    c = dial(S, p, e, t)
+    if c < 0:
+        return 0
+    r = arrive(S, c, t)
+    if r:
+        S[0][V_WAIT, p] = 0
+    return r
+
+
+@jit
+def state_call(S, p, e, t):
+    """``call`` along an owner's state edge (see ``arrive_state``)."""
+    c = dial(S, p, e, t)
+    if c < 0:
+        return 0
+    r = arrive_state(S, c, t)
+    if r:
+        S[0][V_WAIT, p] = 0
+    return r
 
 
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -407,10 +618,193 @@ def fail_latency(WB, WN, M, ms):
     M[M_WB] += 1
 
 
+# ---------------------------------------------------------------- workflows (workflows.py)
+
+@jit
+def count(F, W, MF, counter, t):
+    F[counter] += 1
+    if t >= MF[MF_W0]:
+        W[counter] += 1
+
+
+@jit
+def own_work(S, c, n, t):
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    s = token(M)
+    VI[V_TOK, c] = s
+    hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
+
+
+@jit
+def defer(S, c, t, cause, fin):
+    """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    s = token(M)
+    VI[V_TOK, c] = s
+    VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
+    hpush(HT, HI, M, t, s, EV_DEFER, c)
+
+
+@jit
+def request_started(S, p, n, t, req):
+    """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    if req >= 0:
+        VI[V_REQ, p] = req
+        return
+    wf = NI[N_WF, n]
+    user = int(draw(SB, SI, SV, M, NI[N_USER_S, n]) * NI[N_USERS, n]) & 0xFFFFFF
+    rid = (n << 24) | user
+    if wf == SESSION:
+        if hget(HK, HV, (T_LOGGED << T_SHIFT) | rid, 0) == 0:
+            rid |= 1 << 32
+    elif wf == UPLOAD:
+        M[M_WFSER] += 1
+        hset(HK, HV, M, (T_UPLOAD << T_SHIFT) | M[M_WFSER], -1)
+        rid |= M[M_WFSER] << 40
+        count(F, W, MF, C_UPLOADS, t)
+    elif wf == PAYMENT:
+        M[M_WFSER] += 1
+        rid |= M[M_WFSER] << 40
+    VI[V_REQ, p] = rid
+
+
+@jit
+def request_done(S, p, t, cause):
+    """Client request ``p`` ended: a login logs its user in; an upload's next part is due
+    (started by ``advance`` once this event is over, as the general loop starts it last)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    rid = VI[V_REQ, p]
+    n = (rid >> 24) & 0xFF
+    wf = NI[N_WF, n]
+    if wf == SESSION:
+        if cause == OK and (rid >> 32) & 1:
+            hset(HK, HV, M, (T_LOGGED << T_SHIFT) | (rid & 0xFFFFFFFF), 1)
+    elif wf == UPLOAD:
+        uid = rid >> 40
+        part = (rid >> 33) & 0x7F
+        if cause == OK and part + 1 < NI[N_PARTS, n]:
+            M[M_NEXT] = 1
+            M[M_NEXT_N] = n
+            M[M_NEXT_R] = (rid & ~(0x7F << 33)) | ((part + 1) << 33)
+            return
+        hdel(HK, HV, M, (T_UPLOAD << T_SHIFT) | uid)
+        if cause != OK:
+            count(F, W, MF, C_UPLOADS_FAILED, t)
+
+
+@jit
+def take_up(S, c, n, i, st, t):
+    """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    rid = VI[V_REQ, c]
+    cli = (rid >> 24) & 0xFF
+    wf = NI[N_WF, cli]
+    owner = NI[N_OWNER, cli] == n
+    if wf == SESSION and owner:
+        key = rid & 0xFFFFFFFF
+        if (rid >> 32) & 1:  # a login creates the session
+            if st == LOCAL:
+                hset(HK, HV, M, (T_SLOCAL << T_SHIFT) | key, i)
+            elif st == EXTERNAL_STATE:
+                hset(HK, HV, M, (T_SEXT << T_SHIFT) | key, 1)
+            count(F, W, MF, C_LOGINS, t)
+            return OK
+        if st == LOCAL:
+            found = hget(HK, HV, (T_SLOCAL << T_SHIFT) | key, -1) == i
+        elif st == EXTERNAL_STATE:
+            found = hget(HK, HV, (T_SEXT << T_SHIFT) | key, 0) == 1
+        else:
+            found = True
+        if found:
+            return OK
+        hdel(HK, HV, M, (T_SLOCAL << T_SHIFT) | key)
+        hdel(HK, HV, M, (T_SEXT << T_SHIFT) | key)
+        hdel(HK, HV, M, (T_LOGGED << T_SHIFT) | key)
+        count(F, W, MF, C_LOGGED_OUT, t)
+        return SESSION_LOST
+    if wf == UPLOAD and owner and st == LOCAL:
+        ukey = (T_UPLOAD << T_SHIFT) | (rid >> 40)
+        h = hslot(HK, ukey)
+        if HK[h] != ukey:  # the upload is over; this part is an orphan
+            return OK
+        if ((rid >> 33) & 0x7F) < NI[N_PARTS, cli] - 1:
+            if HV[h] == -1:
+                HV[h] = i
+            elif HV[h] != i:
+                HV[h] = -2
+            return OK
+        return OK if HV[h] == i else UPLOAD_FAILED
+    if wf == PAYMENT and NI[N_CHARGER, cli] == n:
+        pid = rid >> 40
+        if NI[N_CKEYS, cli] and owner and (st == LOCAL or st == EXTERNAL_STATE):
+            if st == LOCAL:
+                kkey = (T_KLOCAL << T_SHIFT) | (i << 36) | pid
+            else:
+                kkey = (T_KEXT << T_SHIFT) | pid
+            h = hslot(HK, kkey)
+            if HK[h] == kkey:
+                return OK
+            hset(HK, HV, M, kkey, 1)
+        ckey = (T_CHARGE << T_SHIFT) | pid
+        done = hget(HK, HV, ckey, 0)
+        hset(HK, HV, M, ckey, done + 1)
+        count(F, W, MF, C_CHARGES, t)
+        if done:
+            count(F, W, MF, C_DUPLICATES, t)
+    return OK
+
+
+@jit
+def owner_start(S, c, n, i, t):
+    """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
+    it first (external), then do the own work (workflows.py's ``owner_start``)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    rid = VI[V_REQ, c]
+    cli = (rid >> 24) & 0xFF
+    if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
+        own_work(S, c, n, t)
+        return
+    st = NI[N_STATE, n] if NI[N_OWNER, cli] == n else NO_STATE
+    if st == EXTERNAL_STATE and NI[N_SEDGE, n] >= 0:
+        VI[V_EDGE, c] = STATE_ACCESS
+        VI[V_TRY, c] = 0
+        cause = state_call(S, c, NI[N_SEDGE, n], t)
+        if cause:
+            defer(S, c, t, cause, False)
+        return
+    cause = take_up(S, c, n, i, st, t)
+    if cause:
+        NERR[n, cause] += 1
+        defer(S, c, t, cause, True)
+        return
+    own_work(S, c, n, t)
+
+
+@jit
+def state_accessed(S, c, n, t):
+    """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
+    cause it fails with."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+    cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
+    if cause:
+        return cause
+    VI[V_EDGE, c] = -1
+    own_work(S, c, n, t)
+    return 0
+
+
 @jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -433,13 +827,15 @@ def client_done(S, p, n, t, cause):
             W[2 + cause] += 1
             fail_latency(WB, WN, M, (t - t0) * 1e3)
     release(VI, FR, M, p)
+    if M[M_WFLOWS]:
+        request_done(S, p, t, cause)
 
 
 @jit
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if retryable[cause] and VI[V_TRY, p] < EI[E_RETRIES, e]:
@@ -463,7 +859,7 @@ def client_answer(S, p, n, t, cause):
 def next_queued(S, i, n, t):
     """A server of instance ``i`` is free: the first queued visit takes it."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     c = II[I_QHEAD, i]
     II[I_QHEAD, i] = VI[V_QNEXT, c]
     II[I_QLEN, i] -= 1
@@ -482,6 +878,9 @@ def next_queued(S, i, n, t):
             M[M_WB] += 1
         else:
             NI[N_WZ, n] += 1
+    if NI[N_HOOK, n]:
+        owner_start(S, c, n, i, t)
+        return
     s = token(M)
     VI[V_TOK, c] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
@@ -493,7 +892,7 @@ def proceed(S, c, t, cause, fin):
     """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
     calls or instance life)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -504,7 +903,23 @@ def proceed(S, c, t, cause, fin):
                     client_done(S, c, n, t, OK)
                 return
             o0 = NI[N_OUT0, n]
-            if cause:
+            if M[M_WFLOWS] and VI[V_EDGE, c] == STATE_ACCESS:
+                if not cause:
+                    cause = state_accessed(S, c, n, t)
+                    if not cause:
+                        return
+                    NERR[n, cause] += 1
+                    fin = True
+                else:
+                    e = NI[N_SEDGE, n]
+                    if retryable[cause] and VI[V_TRY, c] < EI[E_RETRIES, e]:
+                        VI[V_TRY, c] += 1
+                        cause = call(S, c, e, t)
+                        if not cause:
+                            return
+                        continue
+                    fin = True
+            elif cause:
                 e = OUT[o0 + VI[V_EDGE, c]]
                 if retryable[cause] and VI[V_TRY, c] < EI[E_RETRIES, e]:
                     VI[V_TRY, c] += 1
@@ -568,7 +983,7 @@ def cache_done(S, c, n, t):
     store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
     ``cache_hit``, for a cache with a bitmap of keys)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
     j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
     was = SEEN[j]
@@ -593,7 +1008,7 @@ def cache_done(S, c, n, t):
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -637,9 +1052,9 @@ def next_emission(S, n, t):
 
 
 @jit
-def start_request(S, n, t):
+def start_request(S, n, t, req):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -658,12 +1073,14 @@ def start_request(S, n, t):
         return
     p = alloc(VI, VT, FR, M, n, -1, 0, t, -1)
     VI[V_EDGE, p] = 0
-    VI[V_REQ, p] = p
+    VI[V_REQ, p] = p if req < 0 else req
     VI[V_HOLD, p] = 0
     VI[V_TRY, p] = 0
     VI[V_AUX, p] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
+    if M[M_WFLOWS]:
+        request_started(S, p, n, t, req)
     cause = call(S, p, OUT[NI[N_OUT0, n]], t)
     if cause:
         client_answer(S, p, n, t, cause)
@@ -674,7 +1091,7 @@ def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
     slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
@@ -683,7 +1100,7 @@ def advance(S, until):
             return R_BROKEN
         if (M[M_FLAG] or M[M_SLOTS] + _VRES > vcap or M[M_HN] + _HRES > hcap
                 or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
-                or M[M_WB] + _BRES > bcap):
+                or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > HK.shape[0]):
             return R_YIELD
         if M[M_LEFT] <= 0:
             return R_SLICE
@@ -724,7 +1141,7 @@ def advance(S, until):
                     s2 = token(M)
                     NI[N_CTOK, a] = s2
                     hpush(HT, HI, M, nt, s2, EV_EMIT, a)
-                start_request(S, a, t)
+                start_request(S, a, t, -1)
         elif code == EV_TIMEOUT:
             if VI[V_WAIT, a] == s:
                 VI[V_WAIT, a] = 0
@@ -738,8 +1155,16 @@ def advance(S, until):
                 r = attempt(S, a, n, t)
                 if r:
                     client_answer(S, a, n, t, r)
+        elif code == EV_DEFER:
+            if VI[V_TOK, a] == s:
+                VI[V_TOK, a] = 0
+                d = VI[V_DEF, a]
+                proceed(S, a, t, d >> 1, (d & 1) == 1)
         else:  # EV_LATER: Python's to run
             M[M_LATER_S] = s
             MF[MF_LATER_T] = t
             return R_LATER
+        while M[M_NEXT]:  # an upload's next part, started last, as the general loop does
+            M[M_NEXT] = 0
+            start_request(S, M[M_NEXT_N], t, M[M_NEXT_R])
     return R_DONE

@@ -264,9 +264,65 @@ def test_a_live_control_hands_over_to_the_general_loop_seamlessly(control):
     _same(doc, controls=[(5, control)])
 
 
+def _stateful(workflow: str, state: str, algorithm: str = "round_robin", **client: Any
+              ) -> dict[str, Any]:
+    """A client with a workflow, a balancer, an owner keeping its state where ``state`` says (a
+    state store for external, with a timeout and retries on the state edge), a database and an
+    external service; small, so that users come back and instances disagree."""
+    doc = tree(client={"workflow": workflow, "users": 60, **client}, algorithm=algorithm,
+               duration_s=10)
+    doc["nodes"][2]["params"].update(state=state, instances=3, workers=3)
+    doc["nodes"].append(node("redis", "store", role="state", latency_ms=0.4, capacity=4))
+    doc["edges"].insert(2, {"from": "api", "to": "redis", "timeout_ms": 2, "retries": 1})
+    return doc
+
+
+STATEFUL = {
+    "session-local": _stateful("session", "local"),
+    "session-external": _stateful("session", "external"),
+    "session-token": _stateful("session", "token"),
+    "session-local-sticky": _stateful("session", "local", "sticky"),
+    "stateless-sticky": _stateful("stateless", "none", "sticky"),
+    "upload-local": _stateful("upload", "local", parts=3),
+    "upload-external": _stateful("upload", "external", parts=4),
+    "upload-local-sticky": _stateful("upload", "local", "sticky", parts=3),
+    "payment-keys-local": _stateful("payment", "local", idempotency_keys=True, retries=2,
+                                    timeout_ms=8, retry_on=["timeout", "error"]),
+    "payment-keys-external": _stateful("payment", "external", idempotency_keys=True,
+                                       retries=2, timeout_ms=8),
+    "payment-no-keys": _stateful("payment", "none", retries=2, timeout_ms=8),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATEFUL))
+def test_workflows_and_sticky_balancers_run_in_the_core_with_the_same_bytes(name):
+    out = json.loads(_same(STATEFUL[name]))
+    summary = out["summary"]
+    workflow = STATEFUL[name]["nodes"][0]["params"]["workflow"]
+    # The case reaches what it names.
+    if workflow == "session":
+        assert summary["users"]["logins"] > 0
+        if name == "session-local":
+            assert summary["errors"].get("session_lost", 0) > 0
+    elif workflow == "upload":
+        assert summary["uploads"]["started"] > 0
+    elif workflow == "payment":
+        assert summary["charges"]["total"] > 0
+        if name == "payment-no-keys":
+            assert summary["charges"]["duplicate"] > 0
+
+
+@pytest.mark.parametrize("control", [
+    {"kind": "event", "action": "kill_instance", "node": "api"},
+    {"kind": "event", "action": "outage", "node": "redis", "duration_s": 2},
+])
+def test_workflow_state_crosses_a_handover_intact(control):
+    """Sessions, pins and deferred visits made in the core go on in the general loop."""
+    for name in ("session-local-sticky", "upload-local", "payment-keys-external"):
+        _same(STATEFUL[name], controls=[(4, control)])
+
+
 @pytest.mark.parametrize("change", [
-    lambda d: d["nodes"][0]["params"].update(workflow="session"),
-    lambda d: d["nodes"][1]["params"].update(algorithm="sticky"),
     lambda d: d["nodes"].append(node("cache", "store", role="cache", keys=2**25)),
     lambda d: d["nodes"].append(node("fn", "serverless")),
     lambda d: (d["nodes"].extend([node("q", "queue"), node("w", "worker")]),
