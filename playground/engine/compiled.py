@@ -7,8 +7,9 @@ call-tree design
     payment) calling, synchronously, load balancers (round robin, random, least connections,
     sticky), services (any ``state``), databases, stores (state, or cache with up to 2**24
     keys), cdns, object storage and external services, along edges with any latency, ``calls``,
-    timeout and retries; traffic steps and scheduled events allowed; no queue, worker or
-    serverless node. Every template but the serverless one starts in the core.
+    timeout and retries, synchronous or asynchronous (to queues, drained by workers);
+    serverless nodes with their containers; caches of any size. Every kind is covered, so every
+    design starts in the core; only instance life and live controls still hand over.
 workflow table
     workflows.py keeps sessions, logins, uploads, idempotency keys and charges (and
     operations.py the sticky pins) in dicts; the core keeps them in one open-addressing hash
@@ -56,20 +57,12 @@ import numpy as np
 
 from playground.engine import rng
 from playground.engine.codes import (
-    A_DELAY,
-    A_POOL,
-    A_SERVICE,
-    CDN,
-    CLIENT,
-    DATABASE,
     EV_EMIT,
     EV_LATER,
     EXTERNAL,
     LB,
     N_COUNTERS,
-    OBJECT,
-    SERVICE,
-    STORE,
+    SERVERLESS,
 )
 
 #: Tests switch the core off to compare it with the pure loops.
@@ -102,14 +95,15 @@ _V_ROWS = 14
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
  N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN,
  N_HOOK, N_STATE, N_SEDGE, N_WF, N_USERS, N_PARTS, N_CKEYS, N_OWNER, N_CHARGER, N_USER_S,
- N_LBTGT) = range(44)
-_N_ROWS = 44
-F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT = range(9)
-_F_ROWS = 9
+ N_LBTGT, N_QINST, N_DEPTH, N_MAXDEPTH, N_COLD_S, N_IDL0, N_IDLCAP, N_IDLH, N_IDLN,
+ N_CALLS, N_DRAWS) = range(54)
+_N_ROWS = 54
+F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT, F_KEEP = range(10)
+_F_ROWS = 10
 # Edges (EI ints, EF floats) and instances (II).
-E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S = range(5)
+E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S, E_ASYNC = range(6)
 EF_FRAC, EF_TMO = range(2)
-I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN, I_STATE = range(8)
+I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN, I_STATE, I_QNODE, I_NODE = range(10)
 # The heap: times in HT, (token, code, slot) in HI.
 H_S, H_C, H_A = range(3)
 # Streams: SI rows; SV the value of a constant stream.
@@ -156,15 +150,9 @@ def eligible(sim: Any) -> bool:
     """Whether ``sim``'s design is a call-tree design (see above) and the core is available."""
     if not ENABLED:
         return False
-    for n, kind in enumerate(sim.n_kind):
-        if kind not in (CLIENT, LB, SERVICE, DATABASE, STORE, CDN, OBJECT, EXTERNAL):
+    for kind, algo in zip(sim.n_kind, sim.lb_algo, strict=True):
+        if kind == LB and algo not in _ALGOS:
             return False
-        if sim.n_cache[n] and sim.n_seen[n] is None:  # a key model beyond 2**24 keys
-            return False
-        if kind == LB and sim.lb_algo[n] not in _ALGOS:
-            return False
-    if any(sim.e_async):
-        return False
     if any(code not in (EV_EMIT, EV_LATER) for _, _, code, _ in sim.heap):
         return False
     return _core() is not None
@@ -226,13 +214,13 @@ class Core:
         out: list[int] = []
         view: list[int] = []
         ups: list[int] = []
-        amode = {SERVICE: A_SERVICE, DATABASE: A_POOL, STORE: A_POOL}
         keys_seen: list[np.ndarray] = []
         offset = 0
+        idle_size = 0
         for n in range(nn):
             kind = sim.n_kind[n]
             NI[N_KIND, n] = kind
-            NI[N_AMODE, n] = amode.get(kind, A_DELAY)
+            NI[N_AMODE, n] = sim.n_amode[n]
             NI[N_PLAIN, n] = sim.n_plain[n]
             NI[N_LBOF, n] = sim.lb_of[n]
             NI[N_INST0, n] = sim.n_inst0[n]
@@ -263,10 +251,22 @@ class Core:
                 NI[N_KEY_S, n] = stream(sim.n_key_u, n)
                 NI[N_KEYS, n] = sim.n_keys[n]
                 NI[N_NSEEN, n] = sim.n_nseen[n]
-                NI[N_SEEN0, n] = offset
+                NI[N_DRAWS, n] = sim.n_draws[n]
                 NF[F_HIT, n] = sim.n_hit[n]
-                keys_seen.append(np.frombuffer(sim.n_seen[n], dtype=np.uint8))
-                offset += sim.n_keys[n]
+                NI[N_SEEN0, n] = -1  # beyond 2**24 keys: the expected share seen
+                if sim.n_seen[n] is not None:
+                    NI[N_SEEN0, n] = offset
+                    keys_seen.append(np.frombuffer(sim.n_seen[n], dtype=np.uint8))
+                    offset += sim.n_keys[n]
+            # Queues and workers; serverless containers (their idle times in a ring each).
+            NI[N_QINST, n] = sim.n_qinst[n]
+            NI[N_MAXDEPTH, n] = sim.n_maxdepth[n]
+            NI[N_COLD_S, n] = stream(sim.n_cold, n)
+            NF[F_KEEP, n] = sim.n_keep[n]
+            if kind == SERVERLESS:
+                NI[N_IDL0, n] = idle_size
+                NI[N_IDLCAP, n] = sim.i_cap[sim.n_inst0[n]]
+                idle_size += int(NI[N_IDLCAP, n])
         for n in sim.clients:
             NI[N_CEXP_S, n] = stream(sim.c_exp, n)
             NI[N_CTHIN_S, n] = stream(sim.c_thin, n)
@@ -284,7 +284,7 @@ class Core:
             for cause in sim.c_retry_on[n]:
                 RON[n, cause] = 1
         nez = max(ne, 1)
-        EI = np.zeros((5, nez), dtype=np.int64)
+        EI = np.zeros((6, nez), dtype=np.int64)
         EF = np.zeros((2, nez), dtype=np.float64)
         for e in range(ne):
             EI[E_DST, e] = sim.e_dst[e]
@@ -292,14 +292,17 @@ class Core:
             EI[E_RETRIES, e] = sim.e_retries[e]
             EI[E_LAT_S, e] = stream(sim.e_lat, e)
             EI[E_U_S, e] = stream(sim.e_u, e)
+            EI[E_ASYNC, e] = sim.e_async[e]
             EF[EF_FRAC, e] = sim.e_frac[e]
             EF[EF_TMO, e] = sim.e_tmo[e]
-        II = np.zeros((8, max(ni, 1)), dtype=np.int64)
+        II = np.zeros((10, max(ni, 1)), dtype=np.int64)
         for i in range(ni):
             II[I_CAP, i] = sim.i_cap[i]
             II[I_QCAP, i] = sim.i_qcap[i]
             II[I_HASQ, i] = sim.i_q[i] is not None
             II[I_STATE, i] = sim.i_state[i]
+            II[I_QNODE, i] = sim.i_qnode[i]
+            II[I_NODE, i] = sim.i_node[i]
         ns = max(len(self.streams), 1)
         SB = np.zeros((ns, _SCAP), dtype=np.float64)
         SI = np.zeros((3, ns), dtype=np.int64)
@@ -341,10 +344,12 @@ class Core:
                   np.zeros(_BCAP, dtype=np.int64), np.zeros(N_COUNTERS, dtype=np.int64),
                   np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT,
                   np.concatenate(keys_seen) if keys_seen else np.zeros(1, dtype=np.uint8),
-                  np.full(_TCAP, EMPTY, dtype=np.int64), np.zeros(_TCAP, dtype=np.int64)]
+                  np.full(_TCAP, EMPTY, dtype=np.int64), np.zeros(_TCAP, dtype=np.int64),
+                  np.zeros(vcap, dtype=np.float64), np.zeros(max(idle_size, 1))]
         for key, value in workflow_entries(sim):
             self._table_set(key, value)
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
+        self._serverless = [n for n in range(nn) if sim.n_kind[n] == SERVERLESS]
         self._refill()
 
     # -- streams and buffers
@@ -404,7 +409,9 @@ class Core:
             VT[:vcap] = S[1]
             FR = np.zeros(2 * vcap, dtype=np.int64)
             FR[:vcap] = S[2]
-            S[0], S[1], S[2] = VI, VT, FR
+            VA = np.zeros(2 * vcap)
+            VA[:vcap] = S[30]
+            S[0], S[1], S[2], S[30] = VI, VT, FR, VA
         tcap = S[28].shape[0]
         if 2 * (M[M_HCNT] + _TRES) > tcap:
             from playground.engine import jitcore
@@ -429,7 +436,8 @@ class Core:
                        (N_LBTGT, "lb_target"))
     _NODE_INTS = ((N_BUSY, "n_busy"), (N_Q, "n_q"), (N_X, "n_x"), (N_ARR, "n_arr"),
                   (N_SN, "n_sn"), (N_WZ, "n_wz"), (N_RR, "n_rr"), (N_CTOK, "c_tok"),
-                  (N_CSEG, "c_seg"))
+                  (N_CSEG, "c_seg"), (N_DEPTH, "n_depth"), (N_CALLS, "n_calls"),
+                  (N_DRAWS, "n_draws"))
     _NODE_FLOATS = ((F_BACC, "b_acc"), (F_QACC, "q_acc"), (F_XACC, "x_acc"), (F_SS, "n_ss"))
 
     def _load(self) -> None:
@@ -445,6 +453,11 @@ class Core:
             S[5][:nn] = sim.n_err
         S[22][:] = sim.F
         S[23][:] = sim.W
+        for n in self._serverless:
+            idle = sim.n_idle[n]
+            off = int(NI[N_IDL0, n])
+            S[31][off:off + len(idle)] = list(idle)
+            NI[N_IDLH, n], NI[N_IDLN, n] = 0, len(idle)
 
     def _store(self) -> None:
         """The arrays into the simulation's lists (in place: the closures hold them)."""
@@ -460,6 +473,13 @@ class Core:
         sim.F[:] = S[22].tolist()
         sim.W[:] = S[23].tolist()
         sim.i_busy[:] = S[9][I_BUSY, :len(sim.i_busy)].tolist()
+        IDL = S[31]
+        for n in self._serverless:
+            off, cap = int(NI[N_IDL0, n]), int(NI[N_IDLCAP, n])
+            head, size = int(NI[N_IDLH, n]), int(NI[N_IDLN, n])
+            ring = IDL[off:off + cap]
+            sim.n_idle[n].clear()
+            sim.n_idle[n].extend(np.roll(ring, -head)[:size].tolist())
 
     def advance_to(self, until: float) -> None:
         """Process every event before ``until`` (the simulation's ``_advance_to``)."""
@@ -558,6 +578,10 @@ class Core:
                           (V_REQ, "v_req"), (V_AUX, "v_aux")):
             getattr(sim, name)[:] = VI[row, :slots].tolist()
         sim.v_ptok[:] = VI[V_PTOK, :slots].tolist()
+        if self._serverless:  # a serverless visit's aux is its cold start (s), a float
+            nodes = VI[V_NODE, :slots]
+            for c in np.flatnonzero(np.isin(nodes, self._serverless)).tolist():
+                sim.v_aux[c] = float(S[30][c])
         sim.v_t0[:] = VT[:slots].tolist()
         sim.free[:] = FR[:int(M[M_FREE])].tolist()
         HT, HI = S[13], S[14]
@@ -584,7 +608,7 @@ class Core:
         # Caches: the keys seen since the last flush.
         NI, SEEN = S[3], S[27]
         for n in range(len(sim.ids)):
-            if sim.n_cache[n]:
+            if sim.n_cache[n] and NI[N_SEEN0, n] >= 0:
                 off, keys = int(NI[N_SEEN0, n]), sim.n_keys[n]
                 sim.n_seen[n] = bytearray(SEEN[off:off + keys].tobytes())
                 sim.n_nseen[n] = int(NI[N_NSEEN, n])

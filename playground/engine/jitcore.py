@@ -13,6 +13,7 @@ import numba
 import numpy as np
 
 from playground.engine.codes import (
+    A_DELAY,
     A_POOL,
     A_SERVICE,
     C_ATTEMPTS,
@@ -35,7 +36,10 @@ from playground.engine.codes import (
     EXTERNAL,
     OK,
     OVERLOAD,
+    QUEUE,
     RETRYABLE,
+    SERVERLESS,
+    SERVERLESS_POOL,
     SESSION_LOST,
     STATE_ACCESS,
     TIMEOUT,
@@ -50,6 +54,7 @@ from playground.engine.compiled import (
     _TRES,
     _V_ROWS,
     _VRES,
+    E_ASYNC,
     E_DST,
     E_LAT_S,
     E_RETRIES,
@@ -63,6 +68,7 @@ from playground.engine.compiled import (
     F_BACKOFF,
     F_ERROR,
     F_HIT,
+    F_KEEP,
     F_QACC,
     F_RPS,
     F_SLOW,
@@ -75,9 +81,11 @@ from playground.engine.compiled import (
     I_BUSY,
     I_CAP,
     I_HASQ,
+    I_NODE,
     I_QCAP,
     I_QHEAD,
     I_QLEN,
+    I_QNODE,
     I_QTAIL,
     I_STATE,
     M_ERR,
@@ -107,16 +115,24 @@ from playground.engine.compiled import (
     N_AMODE,
     N_ARR,
     N_BUSY,
+    N_CALLS,
     N_CEXP_S,
     N_CHARGER,
     N_CJIT_S,
     N_CKEYS,
+    N_COLD_S,
     N_CRETRIES,
     N_CSEG,
     N_CTHIN_S,
     N_CTOK,
+    N_DEPTH,
     N_DOWN,
+    N_DRAWS,
     N_HOOK,
+    N_IDL0,
+    N_IDLCAP,
+    N_IDLH,
+    N_IDLN,
     N_INST0,
     N_KEY_S,
     N_KEYS,
@@ -124,6 +140,7 @@ from playground.engine.compiled import (
     N_LB_S,
     N_LBOF,
     N_LBTGT,
+    N_MAXDEPTH,
     N_NSEEN,
     N_OK_S,
     N_OUT0,
@@ -132,6 +149,7 @@ from playground.engine.compiled import (
     N_PARTS,
     N_PLAIN,
     N_Q,
+    N_QINST,
     N_RR,
     N_SEDGE,
     N_SEEN0,
@@ -389,7 +407,7 @@ def rehash(HK, HV, HK2, HV2):
 @jit
 def fail_at(S, c, n, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -406,7 +424,7 @@ HOOKED = -1
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -425,8 +443,12 @@ def arrive(S, c, t):
             return fail_at(S, c, n, UNAVAILABLE)
     elif mode == A_POOL:
         i = NI[N_INST0, n]
-    else:  # A_DELAY
+    elif mode == A_DELAY:
         return delay(S, c, n, t)
+    elif NI[N_KIND, n] == QUEUE:
+        return enqueue_arrive(S, c, n, t)
+    else:
+        return arrive_serverless(S, c, n, t)
     r = seat(S, c, n, i, t)
     if r == HOOKED:
         owner_start(S, c, n, i, t)
@@ -440,7 +462,7 @@ def arrive_state(S, c, t):
     where no owner hook can run: kept apart so that the owner's state call does not make the
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -454,7 +476,7 @@ def arrive_state(S, c, t):
 def delay(S, c, n, t):
     """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     VI[V_HOLD, c] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
@@ -471,7 +493,7 @@ def seat(S, c, n, i, t):
     """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
     starts it), or waits in its queue (0), or fails overload."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     if II[I_BUSY, i] < II[I_CAP, i]:
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
@@ -488,13 +510,7 @@ def seat(S, c, n, i, t):
               EV_DONE, c)
         return 0
     if II[I_HASQ, i] and II[I_QLEN, i] < II[I_QCAP, i]:
-        VI[V_QNEXT, c] = -1
-        if II[I_QLEN, i] == 0:
-            II[I_QHEAD, i] = c
-        else:
-            VI[V_QNEXT, II[I_QTAIL, i]] = c
-        II[I_QTAIL, i] = c
-        II[I_QLEN, i] += 1
+        fifo_push(VI, II, i, c)
         VI[V_HOLD, c] = 2
         VI[V_INST, c] = i
         NI[N_Q, n] += 1
@@ -507,7 +523,7 @@ def seat(S, c, n, i, t):
 def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     nv = NI[N_VIEWN, n]
     if nv == 0:
         return -1
@@ -557,7 +573,7 @@ def dial(S, p, e, t):
     """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
     (returned). With network latency the arrival is scheduled and -1 returned."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     s = token(M)
     VI[V_WAIT, p] = s
     tmo = EF[EF_TMO, e]
@@ -602,7 +618,7 @@ def state_call(S, p, e, t):
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -630,17 +646,19 @@ def count(F, W, MF, counter, t):
 @jit
 def own_work(S, c, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
     s = token(M)
     VI[V_TOK, c] = s
-    hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
+    hpush(HT, HI, M, t + extra + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
+          EV_DONE, c)
 
 
 @jit
 def defer(S, c, t, cause, fin):
     """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     s = token(M)
     VI[V_TOK, c] = s
     VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
@@ -651,7 +669,7 @@ def defer(S, c, t, cause, fin):
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     if req >= 0:
         VI[V_REQ, p] = req
         return
@@ -677,7 +695,7 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     rid = VI[V_REQ, p]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
@@ -701,7 +719,7 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -765,7 +783,7 @@ def owner_start(S, c, n, i, t):
     """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
@@ -792,7 +810,7 @@ def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
     if cause:
         return cause
@@ -804,7 +822,7 @@ def state_accessed(S, c, n, t):
 @jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -835,7 +853,7 @@ def client_done(S, p, n, t, cause):
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if retryable[cause] and VI[V_TRY, p] < EI[E_RETRIES, e]:
@@ -856,15 +874,10 @@ def client_answer(S, p, n, t, cause):
 
 
 @jit
-def next_queued(S, i, n, t):
-    """A server of instance ``i`` is free: the first queued visit takes it."""
+def start(S, c, i, n, t):
+    """``c`` takes a server at instance ``i`` of node ``n`` and does its own work."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
-    c = II[I_QHEAD, i]
-    II[I_QHEAD, i] = VI[V_QNEXT, c]
-    II[I_QLEN, i] -= 1
-    NI[N_Q, n] -= 1
-    NF[F_QACC, n] += t
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
@@ -888,11 +901,197 @@ def next_queued(S, i, n, t):
 
 
 @jit
+def next_queued(S, i, n, t):
+    """A server of instance ``i`` (of node ``n``) is free: the first queued visit takes it (a
+    worker's: the first message of its queue node)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    c = II[I_QHEAD, i]
+    II[I_QHEAD, i] = VI[V_QNEXT, c]
+    II[I_QLEN, i] -= 1
+    qn = II[I_QNODE, i]
+    NI[N_Q, qn] -= 1
+    NF[F_QACC, qn] += t
+    if VI[V_NODE, c] != n:
+        pick_up(S, c, i, n, t)
+    else:
+        start(S, c, i, n, t)
+
+
+@jit
+def fifo_push(VI, II, i, c):
+    VI[V_QNEXT, c] = -1
+    if II[I_QLEN, i] == 0:
+        II[I_QHEAD, i] = c
+    else:
+        VI[V_QNEXT, II[I_QTAIL, i]] = c
+    II[I_QTAIL, i] = c
+    II[I_QLEN, i] += 1
+
+
+# ---------------------------------------------------------------- queues and workers
+
+@jit
+def pick_up(S, m, i, n, t):
+    """A worker takes message ``m`` from its queue node: the message leaves the queue node and
+    starts a visit at the worker."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    qn = VI[V_NODE, m]
+    NI[N_DEPTH, qn] -= 1
+    t0 = VT[m]
+    if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
+        NI[N_SN, qn] += 1
+        NF[F_SS, qn] += t - t0
+        if t > t0:
+            WB[M[M_WB]] = (t - t0) * 1e3
+            WN[M[M_WB]] = qn
+            M[M_WB] += 1
+        else:
+            NI[N_WZ, qn] += 1
+    VI[V_NODE, m] = n
+    VT[m] = t
+    VI[V_EDGE, m] = -1
+    VI[V_LEFT, m] = 0
+    NI[N_ARR, n] += 1
+    start(S, m, i, n, t)
+
+
+@jit
+def enqueue_arrive(S, c, n, t):
+    """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
+        return fail_at(S, c, n, OVERLOAD)
+    NI[N_DEPTH, n] += 1
+    VI[V_HOLD, c] = 0
+    NI[N_X, n] += 1
+    NF[F_XACC, n] -= t
+    s = token(M)
+    VI[V_TOK, c] = s
+    hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
+    return 0
+
+
+@jit
+def send_async(S, p, e, t):
+    """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    n = EI[E_DST, e]
+    NI[N_ARR, n] += 1
+    if NI[N_DOWN, n] or NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
+        cause = UNAVAILABLE if NI[N_DOWN, n] else OVERLOAD
+        NERR[n, cause] += 1
+        if MF[MF_W0] <= t and t < MF[MF_W1]:
+            NI[N_SN, n] += 1
+        return cause
+    NI[N_DEPTH, n] += 1
+    m = alloc(VI, VT, FR, M, n, -1, 0, t, VI[V_REQ, p])
+    VI[V_HOLD, m] = 0
+    NI[N_X, n] += 1
+    NF[F_XACC, n] -= t
+    d = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+    lat = EI[E_LAT_S, e]
+    d = d + (draw(SB, SI, SV, M, lat) if lat >= 0 else 0.0)
+    s = token(M)
+    VI[V_TOK, m] = s
+    hpush(HT, HI, M, t + d, s, EV_DONE, m)
+    return 0
+
+
+@jit
+def queued_message(S, m, n, t):
+    """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
+    synchronous enqueue gets its answer; a free worker takes it at once, else it waits."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    NI[N_X, n] -= 1
+    NF[F_XACC, n] += t
+    p = VI[V_PAR, m]
+    if p >= 0:
+        VI[V_PAR, m] = -1
+        if VI[V_WAIT, p] == VI[V_PTOK, m]:
+            VI[V_WAIT, p] = 0
+            proceed(S, p, t, OK, False)
+    i = NI[N_QINST, n]
+    if i < 0:  # no worker drains this queue: the message stays until the end
+        VI[V_HOLD, m] = 2
+        NI[N_Q, n] += 1
+        NF[F_QACC, n] -= t
+        return
+    wn = II[I_NODE, i]
+    if II[I_BUSY, i] < II[I_CAP, i] and not NI[N_DOWN, wn]:
+        pick_up(S, m, i, wn, t)
+        return
+    fifo_push(VI, II, i, m)
+    VI[V_HOLD, m] = 2
+    NI[N_Q, n] += 1
+    NF[F_QACC, n] -= t
+
+
+# ---------------------------------------------------------------- serverless
+
+@jit
+def arrive_serverless(S, c, n, t):
+    """A request takes the most recently idle warm container, else starts one (cold start)
+    while under ``max_concurrency``, else fails overload (operations.py)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    i = NI[N_INST0, n]
+    idle_expire(S, n, t)
+    if NI[N_IDLN, n]:
+        NI[N_IDLN, n] -= 1  # the newest idle container
+        extra = 0.0
+    elif II[I_BUSY, i] < II[I_CAP, i]:
+        extra = draw(SB, SI, SV, M, NI[N_COLD_S, n])
+    else:
+        return fail_at(S, c, n, OVERLOAD)
+    II[I_BUSY, i] += 1
+    NI[N_BUSY, n] += 1
+    NF[F_BACC, n] -= t
+    VI[V_HOLD, c] = 1
+    VI[V_INST, c] = i
+    VA[c] = extra
+    NI[N_CALLS, n] += 1
+    if MF[MF_W0] <= t and t < MF[MF_W1]:
+        NI[N_WZ, n] += 1
+    if NI[N_HOOK, n]:
+        owner_start(S, c, n, i, t)
+    else:
+        own_work(S, c, n, t)
+    return 0
+
+
+@jit
+def idle_expire(S, n, t):
+    """Containers idle for ``keep_warm_s`` are gone (the oldest first)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    off = NI[N_IDL0, n]
+    cap = NI[N_IDLCAP, n]
+    keep = NF[F_KEEP, n]
+    while NI[N_IDLN, n] and IDL[off + NI[N_IDLH, n]] + keep <= t:
+        NI[N_IDLH, n] = (NI[N_IDLH, n] + 1) % cap
+        NI[N_IDLN, n] -= 1
+
+
+@jit
+def idle_push(S, n, t):
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+    cap = NI[N_IDLCAP, n]
+    IDL[NI[N_IDL0, n] + (NI[N_IDLH, n] + NI[N_IDLN, n]) % cap] = t
+    NI[N_IDLN, n] += 1
+
+
+@jit
 def proceed(S, c, t, cause, fin):
     """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
     calls or instance life)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -923,9 +1122,12 @@ def proceed(S, c, t, cause, fin):
                 e = OUT[o0 + VI[V_EDGE, c]]
                 if retryable[cause] and VI[V_TRY, c] < EI[E_RETRIES, e]:
                     VI[V_TRY, c] += 1
-                    cause = call(S, c, e, t)
-                    if not cause:
-                        return
+                    if EI[E_ASYNC, e]:
+                        cause = send_async(S, c, e, t)
+                    else:
+                        cause = call(S, c, e, t)
+                        if not cause:
+                            return
                     continue
                 fin = True
             else:
@@ -934,6 +1136,11 @@ def proceed(S, c, t, cause, fin):
                         VI[V_LEFT, c] -= 1
                         VI[V_TRY, c] = 0
                         e = OUT[o0 + VI[V_EDGE, c]]
+                        if EI[E_ASYNC, e]:
+                            cause = send_async(S, c, e, t)
+                            if cause:
+                                break
+                            continue
                         cause = call(S, c, e, t)
                         if not cause:
                             return
@@ -953,6 +1160,7 @@ def proceed(S, c, t, cause, fin):
                     continue
         # ``c`` leaves node ``n`` with ``cause`` and answers its caller.
         h = VI[V_HOLD, c]
+        freed = -1
         if h == 1:
             i = VI[V_INST, c]
             II[I_BUSY, i] -= 1
@@ -960,6 +1168,8 @@ def proceed(S, c, t, cause, fin):
             NF[F_BACC, n] += t
             if II[I_QLEN, i] > 0:
                 next_queued(S, i, n, t)
+            elif II[I_STATE, i] == SERVERLESS_POOL:
+                freed = n
         elif h == 0:
             NI[N_X, n] -= 1
             NF[F_XACC, n] += t
@@ -970,6 +1180,8 @@ def proceed(S, c, t, cause, fin):
         p = VI[V_PAR, c]
         tok = VI[V_PTOK, c]
         release(VI, FR, M, c)
+        if freed >= 0:  # a serverless container is idle from now
+            idle_push(S, freed, t)
         if p < 0 or VI[V_WAIT, p] != tok:
             return
         VI[V_WAIT, p] = 0
@@ -983,14 +1195,23 @@ def cache_done(S, c, n, t):
     store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
     ``cache_hit``, for a cache with a bitmap of keys)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
-    j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
-    was = SEEN[j]
-    if not was:
-        SEEN[j] = 1
-        NI[N_NSEEN, n] += 1
-    if was and draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_HIT, n]:
+    if NI[N_SEEN0, n] >= 0:
+        j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
+        was = SEEN[j]
+        if not was:
+            SEEN[j] = 1
+            NI[N_NSEEN, n] += 1
+        hit = False
+        if was:
+            hit = draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_HIT, n]
+    else:  # beyond 2**24 keys: the expected share of keys seen
+        drawn = NI[N_DRAWS, n]
+        NI[N_DRAWS, n] = drawn + 1
+        share_seen = 1.0 - math.exp(drawn * math.log1p(-1.0 / NI[N_KEYS, n]))
+        hit = draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_HIT, n] * share_seen
+    if hit:
         proceed(S, c, t, OK, True)
         return
     if VI[V_HOLD, c] == 1:
@@ -1008,7 +1229,7 @@ def cache_done(S, c, n, t):
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -1054,7 +1275,7 @@ def next_emission(S, n, t):
 @jit
 def start_request(S, n, t, req):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -1091,7 +1312,7 @@ def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
     slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
@@ -1115,6 +1336,8 @@ def advance(S, until):
                 n = VI[V_NODE, a]
                 if NI[N_PLAIN, n]:
                     proceed(S, a, t, OK, False)
+                elif NI[N_KIND, n] == QUEUE:
+                    queued_message(S, a, n, t)
                 elif NI[N_KIND, n] == EXTERNAL:
                     if draw(SB, SI, SV, M, NI[N_OK_S, n]) < NF[F_ERROR, n]:
                         NERR[n, ERROR] += 1

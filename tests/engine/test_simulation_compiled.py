@@ -322,17 +322,40 @@ def test_workflow_state_crosses_a_handover_intact(control):
         _same(STATEFUL[name], controls=[(4, control)])
 
 
-@pytest.mark.parametrize("change", [
-    lambda d: d["nodes"].append(node("cache", "store", role="cache", keys=2**25)),
-    lambda d: d["nodes"].append(node("fn", "serverless")),
-    lambda d: (d["nodes"].extend([node("q", "queue"), node("w", "worker")]),
-               d["edges"].append({"from": "q", "to": "w"})),
-])
-def test_designs_beyond_a_call_tree_take_the_pure_loops(change):
-    doc = tree()
-    assert Simulation(load(doc)).core is not None
-    change(doc)
-    assert Simulation(load(doc)).core is None
+KINDS_BEYOND = {
+    "queue-sync-worker-db": design(
+        [node("c", "client", rps=300),
+         node("api", "service", instances=2, workers=2, queue=4, service_ms=3),
+         node("q", "queue", max_depth=50, latency_ms=1), node("w", "worker", workers=2, service_ms=8),
+         node("db", "database", connections=2, latency_ms=2)],
+        [("c", "api"), ("api", "q"), ("q", "w"), ("w", "db")], 10),
+    "queue-async-full-with-retries": design(
+        [node("c", "client", rps=300),
+         node("api", "service", instances=2, workers=2, queue=4, service_ms=3),
+         node("q", "queue", max_depth=20, latency_ms=1), node("w", "worker", workers=1, service_ms=8)],
+        [("c", "api"), {"from": "api", "to": "q", "mode": "async", "latency_ms": 0.5, "retries": 1},
+         ("q", "w")], 10),
+    "serverless-cold-starts-and-sessions": design(
+        [node("c", "client", rps=300, workflow="session", users=50),
+         node("fn", "serverless", max_concurrency=5, keep_warm_s=0.5, state="external"),
+         node("kv", "store", role="state", latency_ms=0.3)], [("c", "fn"), ("fn", "kv")], 10),
+    "cache-beyond-2-24-keys": design(
+        [node("c", "client", rps=300), node("api", "service"),
+         node("cache", "store", role="cache", keys=2**25), node("db", "database")],
+        [("c", "api"), ("api", "cache"), ("cache", "db")], 5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINDS_BEYOND))
+def test_queues_workers_serverless_and_huge_caches_run_in_the_core_with_the_same_bytes(name):
+    summary = json.loads(_same(KINDS_BEYOND[name]))["summary"]
+    nodes = summary["nodes"]
+    if "q" in nodes:
+        assert nodes["w"]["arrivals"] > 0 and nodes["q"]["arrivals"] > 0
+    if name.startswith("queue-async"):
+        assert summary["errors"].get("overload", 0) > 0 or nodes["q"]["mean_queue"] > 0
+    if "fn" in nodes:
+        assert nodes["fn"]["arrivals"] > 0 and summary["users"]["logins"] > 0
 
 
 @pytest.mark.parametrize("action", [
