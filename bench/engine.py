@@ -228,12 +228,40 @@ def _live_child(spec: dict[str, Any]) -> dict[str, Any]:
             "requests": sim.summary()["requests"]}
 
 
+def _warm_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """What ``make engine-core`` does (``compiled.warm()``), then a run whose workflow table
+    grows (``compiled.warm()`` leaves ``jitcore.rehash`` to the first such run): every child
+    after this finds numba's cache warm. Reports the functions this process compiled."""
+    from playground.engine import compiled
+
+    if not compiled.available():
+        return {"available": False, "compiled": []}
+    compiled.warm()
+    _engine_child({"doc": three_tier(5.0, rps=4000.0), "t_spawn": spec["t_spawn"]})
+    from numba.core.dispatcher import Dispatcher
+
+    made = sorted(f"{m}.{a}" for m, module in list(sys.modules.items())
+                  if m.startswith("playground.") and module is not None
+                  for a, fn in list(vars(module).items())
+                  if isinstance(fn, Dispatcher) and sum(fn.stats.cache_misses.values()))
+    return {"available": True, "compiled": made}
+
+
 def _rss_mib() -> float:
+    """This process's peak resident memory (MiB): VmHWM, which starts afresh at exec (the
+    getrusage figure keeps the parent's peak from before the exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 _CHILDREN: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "engine": _engine_child, "simpy": _simpy_child, "live": _live_child}
+    "engine": _engine_child, "simpy": _simpy_child, "live": _live_child,
+    "warm": _warm_child}
 
 
 def spawn(kind: str, **spec: Any) -> dict[str, Any]:
@@ -355,21 +383,25 @@ def main() -> None:
     only = set(filter(None, args.only.split(","))) or {
         "mm8", "three-tier", "templates", "memory", "live"}
 
-    from playground.engine import compiled
-    from playground.engine.version import ENGINE_VERSION
+    from importlib.metadata import version
 
-    if compiled.available():
-        compiled.warm()  # numba compiles or loads its cache here, so every child finds it warm
-    else:
-        print("the compiled core is not available: pure Python only")
-    import numba
-    import numpy
+    from playground.engine.version import ENGINE_VERSION
 
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT,
                             capture_output=True, text=True).stdout.strip()
     print(f"engine {ENGINE_VERSION} ({commit or 'no git'}), python {sys.version.split()[0]}, "
-          f"numpy {numpy.__version__}, numba {numba.__version__}, {os.cpu_count()} cores, "
+          f"numpy {version('numpy')}, numba {version('numba')}, {os.cpu_count()} cores, "
           f"best of {rounds}, long runs about {long_cpu:g} CPU-s past the short ones")
+    # numba compiles or loads its cache in a process of its own (this one stays small: a
+    # child's peak memory would otherwise start from this process's), so every child finds
+    # the cache warm.
+    warm = spawn("warm")
+    if not warm["available"]:
+        print("the compiled core is not available: pure Python only")
+    elif warm["compiled"]:
+        names = warm["compiled"]
+        print(f"warm-up compiled {len(names)} numba functions"
+              + (f": {', '.join(names)}" if len(names) <= 3 else " (the cache was cold)"))
     table = Table()
     startups = []
 
