@@ -1,6 +1,6 @@
 """Benchmark of the simulation engine: prints figures next to their targets, asserts nothing.
 
-    .venv/bin/python bench/engine.py            # everything, best of 3 (about 6 minutes)
+    .venv/bin/python bench/engine.py            # everything, best of 3 (about 8 minutes)
     .venv/bin/python bench/engine.py --quick    # shorter runs, 1 round (under 2 minutes)
 
 Every figure is marginal: a model runs twice, long and short, each in a fresh process, and the
@@ -31,7 +31,7 @@ Printed, in one table:
 Each engine row names the path the design takes: "compiled core" (``Simulation.core``),
 "station" (the single-station loop, ``Simulation.station``) or "general loop", and where a run
 leaves the core for the general loop (an instance action or autoscaling), the second of the
-long run at which it did.
+long run (the start of the tick) at which it did.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ def _engine_child(spec: dict[str, Any]) -> dict[str, Any]:
     while not sim.done:
         sim.step()
         if left_at is None and path_of(sim) != path:
-            left_at = sim.k * sim.tick_s
+            left_at = (sim.k - 1) * sim.tick_s  # the start of the tick in which it left
     summary = sim.summary()
     t2 = time.process_time()
     return {"cpu": t2 - t0, "rest_cpu": t2 - t1, "rest_s": sim.w1 - sim.tick_s,
