@@ -22,6 +22,7 @@ from playground.designs import expectations as ex
 from playground.designs.drawing import topology_svg
 from playground.designs.models import Template
 from playground.designs.patch import apply_variant
+from playground.designs.scale import scale_of
 from playground.markup import markdown, markdown_inline
 
 
@@ -51,7 +52,9 @@ def gallery(request: HttpRequest) -> HttpResponse:
     words = q.casefold().split()
     shown = [t for t in templates if _matches(t, concept, company, words)]
     for template in shown:
-        template.drawing = topology_svg(template.document, template.title, "topology-svg card-svg", compact=True)
+        document = template.document
+        template.drawing = topology_svg(document, template.title, "topology-svg card-svg", compact=True)
+        template.scale = scale_of(document)
     context = {
         "templates": shown,
         "total": len(templates),
@@ -153,6 +156,7 @@ def template_page(request: HttpRequest, slug: str) -> HttpResponse:
         "run_url": _url("run-start"),
         "fork_url": _url("template-fork", template.slug),
         "scenario": document.get("scenario", {}),
+        "scale": scale_of(document),
         "timeline": timeline(document),
     }
     return render(request, "designs/template.html", context)

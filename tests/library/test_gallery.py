@@ -110,3 +110,42 @@ def test_open_in_editor_opens_the_variant_itself(client, library):
     boot = json.loads(re.search(r'<script id="editor-boot" type="application/json">(.*?)</script>', editor, re.S).group(1))
     nodes = {n["id"]: n for n in boot["document"]["nodes"]}
     assert "keys" not in nodes and nodes["api"]["params"]["state"] == "local"
+
+
+def _scale_line(html: str) -> str:
+    """The text of the first scale line in ``html``, tags dropped."""
+    line = re.search(r'<p class="scale">(.*?)</p>', html, re.S).group(1)
+    return re.sub(r"<[^>]+>", "", line).replace("Scale: ", "")
+
+
+def test_each_card_shows_its_templates_scale_computed_from_its_document(client, library):
+    from playground.designs.library import read_library
+
+    netflix = {e.slug: e for e in read_library()}["netflix"].document
+    rps = sum(n["params"]["rps"] for n in netflix["nodes"] if n["kind"] == "client")
+    instances = sum(n["params"]["instances"] for n in netflix["nodes"] if n["kind"] == "service")
+    html = client.get("/templates/", {"company": "Netflix"}).content.decode()
+    assert html.count('<p class="scale">') == 1
+    assert _scale_line(html) == f"{rps:,} rps · {instances} instances · {netflix['scenario']['duration_s']} s simulated"
+    assert rps >= 1000 and instances >= 24  # The company templates run at real scale (issue 15).
+    assert client.get("/templates/").content.decode().count('<p class="scale">') == 10
+
+
+def test_a_spike_and_serverless_functions_show_in_the_scale(client, library):
+    from playground.designs.library import read_library
+
+    vercel = {e.slug: e for e in read_library()}["vercel"].document
+    rps = vercel["nodes"][0]["params"]["rps"]
+    peak = rps * max(s["multiplier"] for s in vercel["scenario"]["traffic"])
+    line = _scale_line(client.get("/templates/", {"company": "Vercel"}).content.decode())
+    assert line.startswith(f"{rps:,} rps, peaks at {peak:,} · serverless, up to ")
+    assert "instances" not in line
+
+
+def test_a_template_page_shows_its_scale_under_the_topology(client, library):
+    from playground.designs.models import Template
+    from playground.designs.scale import scale_of
+
+    html = client.get("/templates/airbnb-after/").content.decode()
+    topology = html[html.index('id="topology-h"'):html.index('id="story-h"')]
+    assert _scale_line(topology) == " · ".join(scale_of(Template.objects.get(slug="airbnb-after").document).parts())
