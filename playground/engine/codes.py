@@ -48,6 +48,10 @@ UP, STARTING, DRAINING, DEAD = range(4)
 # robin), the node's one pool, a pure delay, or the node kind's own rule.
 A_SERVICE, A_POOL, A_DELAY, A_OTHER = range(4)
 
+#: The hold state (``v_hold``) of a visit on its way to its node (network latency): it holds
+#: nothing yet, and an instance stopping meanwhile does not fail it (its arrival will).
+IN_TRANSIT = 3
+
 #: ``v_edge`` of a visit whose owner is reading its workflow state (the state edge, first).
 STATE_ACCESS = -2
 

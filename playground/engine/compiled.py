@@ -46,8 +46,7 @@ the same output. numba compiles the core on first use and caches it on disk
 
 from __future__ import annotations
 
-import collections
-import heapq
+import contextlib
 import itertools
 import os
 from collections.abc import Iterator
@@ -57,13 +56,14 @@ import numpy as np
 
 from playground.engine import rng
 from playground.engine.codes import (
-    EV_EMIT,
-    EV_LATER,
+    DRAINING,
     EXTERNAL,
+    IN_TRANSIT,
     LB,
     N_COUNTERS,
     SERVERLESS,
 )
+from playground.engine.document import TrafficStep
 
 #: Tests switch the core off to compare it with the pure loops.
 ENABLED = os.environ.get("PLAYGROUND_ENGINE_COMPILED", "1") != "0"
@@ -81,11 +81,6 @@ T_SHIFT = 60
 #: An empty cell of HK.
 EMPTY = -1
 
-#: Scheduled callbacks (``Simulation._schedule``'s ``touches``) that change only node flags the
-#: core reads back (down, slowdown factor, a cache's keys) or record a frame event.
-NODE_ONLY = frozenset({"traffic", "outage", "outage_end", "slowdown", "slowdown_end",
-                       "flush_cache"})
-
 # Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
 (V_NODE, V_INST, V_PAR, V_PTOK, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_TOK, V_WAIT, V_REQ, V_AUX,
  V_QNEXT, V_DEF) = range(14)
@@ -96,8 +91,8 @@ _V_ROWS = 14
  N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN,
  N_HOOK, N_STATE, N_SEDGE, N_WF, N_USERS, N_PARTS, N_CKEYS, N_OWNER, N_CHARGER, N_USER_S,
  N_LBTGT, N_QINST, N_DEPTH, N_MAXDEPTH, N_COLD_S, N_IDL0, N_IDLCAP, N_IDLH, N_IDLN,
- N_CALLS, N_DRAWS) = range(54)
-_N_ROWS = 54
+ N_CALLS, N_DRAWS, N_DRAINTOK) = range(55)
+_N_ROWS = 55
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT, F_KEEP = range(10)
 _F_ROWS = 10
 # Edges (EI ints, EF floats) and instances (II).
@@ -110,15 +105,18 @@ H_S, H_C, H_A = range(3)
 S_POS, S_LEN, S_CONST = range(3)
 # Scalars: M (ints) and MF (floats).
 (M_SLOTS, M_FREE, M_TOK, M_HN, M_LT, M_LW, M_WB, M_FLAG, M_MAXLIVE, M_FLAT, M_LATER_S,
- M_NPTS, M_ERR, M_LEFT, M_WFLOWS, M_WFSER, M_HCNT, M_NEXT, M_NEXT_N, M_NEXT_R) = range(20)
-_M_ROWS = 20
+ M_NPTS, M_ERR, M_LEFT, M_WFLOWS, M_WFSER, M_HCNT, M_NEXT, M_NEXT_N, M_NEXT_R,
+ M_NPD) = range(21)
+_M_ROWS = 21
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
 #: The node number that marks a failed client request's latency in the wait buffer (WB, WN).
 FAILED = -1
 
 # What the core returns.
-R_DONE, R_YIELD, R_LATER, R_BROKEN, R_SLICE = range(5)
+R_DONE, R_YIELD, R_LATER, R_BROKEN, R_SLICE, R_DRAINED = range(6)
+#: Room for instances found drained in one event (their stops wait for Python: PD, PDT).
+_PDCAP = 1024
 
 #: How many draws must be left in a stream's row of SB for an event to start (one event takes at
 #: most a few draws from a stream: one per node it passes, up to 11 with at-once retries), and
@@ -153,8 +151,6 @@ def eligible(sim: Any) -> bool:
     for kind, algo in zip(sim.n_kind, sim.lb_algo, strict=True):
         if kind == LB and algo not in _ALGOS:
             return False
-    if any(code not in (EV_EMIT, EV_LATER) for _, _, code, _ in sim.heap):
-        return False
     return _core() is not None
 
 
@@ -276,6 +272,10 @@ class Core:
             for row, name in self._WORKFLOW_LISTS:
                 NI[row, :nn] = getattr(sim, name)
         NI[N_USER_S] = -1
+        # Tokens Python's stop of a drained instance takes (operations._drained): one per
+        # balancer in front that checks health, one for a deploy's replacement.
+        for n in range(nn):
+            NI[N_DRAINTOK, n] = 1 + sum(1 for lb in sim.n_lbs[n] if sim.lb_hc[lb] > 0)
         if sim.workflows:
             for n in sim.clients:
                 NI[N_USER_S, n] = stream(sim.user_u, n)
@@ -316,7 +316,7 @@ class Core:
                 SB[k, :len(rest)] = rest
                 SI[S_LEN, k] = len(rest)
         # The heap as it stands (emissions and traffic notes), and the token counter.
-        hcap = 1 << 15
+        hcap = 1 << max(15, (2 * len(sim.heap) + _HRES).bit_length())
         HT = np.zeros(hcap, dtype=np.float64)
         HI = np.zeros((3, hcap), dtype=np.int64)
         M = np.zeros(_M_ROWS, dtype=np.int64)
@@ -334,7 +334,7 @@ class Core:
         MF[MF_W0], MF[MF_W1] = sim.w0, sim.w1
         M[M_WFLOWS] = sim.workflows
         M[M_WFSER] = sim.wf_serial
-        vcap = 4096
+        vcap = 1 << max(12, (2 * len(sim.v_node) + _VRES).bit_length())
         self.S = [np.zeros((_V_ROWS, vcap), dtype=np.int64), np.zeros(vcap, dtype=np.float64),
                   np.zeros(vcap, dtype=np.int64), NI, NF,
                   np.zeros((nnz, 7), dtype=np.int64), RON, EI, EF, II,
@@ -345,9 +345,8 @@ class Core:
                   np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT,
                   np.concatenate(keys_seen) if keys_seen else np.zeros(1, dtype=np.uint8),
                   np.full(_TCAP, EMPTY, dtype=np.int64), np.zeros(_TCAP, dtype=np.int64),
-                  np.zeros(vcap, dtype=np.float64), np.zeros(max(idle_size, 1))]
-        for key, value in workflow_entries(sim):
-            self._table_set(key, value)
+                  np.zeros(vcap, dtype=np.float64), np.zeros(max(idle_size, 1)),
+                  np.zeros((2, _PDCAP), dtype=np.int64), np.zeros(_PDCAP)]
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
         self._serverless = [n for n in range(nn) if sim.n_kind[n] == SERVERLESS]
         self._refill()
@@ -472,7 +471,8 @@ class Core:
             sim.n_err[n][:] = errs
         sim.F[:] = S[22].tolist()
         sim.W[:] = S[23].tolist()
-        sim.i_busy[:] = S[9][I_BUSY, :len(sim.i_busy)].tolist()
+        k = min(len(sim.i_busy), S[9].shape[1])  # instances launched since the last sync: idle
+        sim.i_busy[:k] = S[9][I_BUSY, :k].tolist()
         IDL = S[31]
         for n in self._serverless:
             off, cap = int(NI[N_IDL0, n]), int(NI[N_IDLCAP, n])
@@ -497,24 +497,15 @@ class Core:
                 sim._checkpoint()
                 M[M_LEFT] = sim._left
                 continue
-            if status == R_LATER:
-                token = int(S[24][M_LATER_S])
+            if status == R_LATER:  # a Python callback: an event, instance life, a note
+                token = int(M[M_LATER_S])
                 fn = sim.later.pop(token, None)
-                touches = sim.later_touches.pop(token, "")
-                if fn is None:
-                    continue
-                t = float(S[25][MF_LATER_T])
-                self._flush()
-                self._store()
-                if touches in NODE_ONLY:
-                    self._callback(fn, t)
-                    self._load()
-                    continue
-                sim._left = int(M[M_LEFT])
-                sim.leave_core()
-                fn(t)
-                sim._advance_to(until)
-                return
+                if fn is not None:
+                    self.python(fn, float(S[25][MF_LATER_T]))
+                continue
+            if status == R_DRAINED:
+                self.python(lambda t: None, 0.0)
+                continue
             if status == R_BROKEN:
                 raise RuntimeError("compiled core: a stream ran dry within one event")
             self._flush()
@@ -525,18 +516,38 @@ class Core:
         self._store()
         sim.clock = until
 
-    def _callback(self, fn: Any, t: float) -> None:
-        """Run a NODE_ONLY callback on the simulation's lists, then take back what it changed:
-        node flags, caches flushed, events it scheduled, the tokens it used."""
+    def python(self, fn: Any, t: float, between_ticks: bool = False) -> None:
+        """Run ``fn(t)`` (a scheduled callback, a live control) on the simulation's lists, then
+        take back what it changed: node flags, caches flushed, instances (launched, stopped,
+        balancer views), events it scheduled, the tokens it used; then stop the instances
+        found drained meanwhile (``_drained_stops``). Visits stay in the arrays: Python reaches
+        them through ``stop_visits``. ``between_ticks``: called between ``advance_to`` calls,
+        when the lists already hold the truth (a frame has reset some of them)."""
+        if not between_ticks:
+            self._flush()
+            self._store()
+        with self._tokens():
+            fn(t)
+        self._take_back()
+        self._drained_stops()
+
+    @contextlib.contextmanager
+    def _tokens(self, base: int | None = None) -> Iterator[None]:
+        """Python's token counter continues the core's (or takes the tokens from ``base`` that
+        the core reserved) for the duration; after it the core's continues Python's."""
+        sim, M = self.sim, self.S[24]
+        counter = sim.cnt
+        sim.cnt = itertools.count(int(M[M_TOK]) if base is None else base)
+        try:
+            yield
+        finally:
+            if base is None:
+                M[M_TOK] = _peek(sim.cnt)
+            sim.cnt = counter
+
+    def _take_back(self) -> None:
         sim, S = self.sim, self.S
         NI, NF, M, SEEN = S[3], S[4], S[24], S[27]
-        counter = sim.cnt
-        sim.cnt = itertools.count(int(M[M_TOK]))
-        try:
-            fn(t)
-        finally:
-            M[M_TOK] = _peek(sim.cnt)
-            sim.cnt = counter
         nn = len(sim.ids)
         NI[N_DOWN, :nn] = sim.n_down
         NF[F_SLOW, :nn] = sim.n_slow
@@ -546,142 +557,110 @@ class Core:
                 SEEN[off:off + sim.n_keys[n]] = np.frombuffer(sim.n_seen[n], dtype=np.uint8)
                 NI[N_NSEEN, n] = sim.n_nseen[n]
                 self._keys_seen[n] = sim.n_seen[n]
-        from playground.engine import jitcore
-
+        self._sync_instances()
         self._grow()
         for t2, s2, code, a in sim.heap:
-            jitcore.hpush(S[13], S[14], M, t2, s2, code, a)
+            _jit().hpush(S[13], S[14], M, t2, s2, code, a)
         sim.heap.clear()
+        self._load()
 
-    def _table_set(self, key: int, value: int) -> None:
-        from playground.engine import jitcore
+    def _drained_stops(self) -> None:
+        """Stop the instances the core found drained (their last request left while they were
+        draining), each with the tokens the core set aside for it at that moment, so that what
+        the stop schedules falls where the general loop puts it."""
+        sim, S = self.sim, self.S
+        M, PD, PDT = S[24], S[32], S[33]
+        while M[M_NPD]:
+            pending = [(int(PD[0, j]), int(PD[1, j]), float(PDT[j])) for j in range(int(M[M_NPD]))]
+            M[M_NPD] = 0
+            self._flush()
+            self._store()
+            for i, base, t in pending:
+                if sim.i_state[i] == DRAINING and not sim.i_busy[i]:
+                    with self._tokens(base):
+                        sim._drained(i, t)
+            self._take_back()
 
-        self._grow()
-        jitcore.hset(self.S[28], self.S[29], self.S[24], key, value)
+    def _sync_instances(self) -> None:
+        """Instances and balancer views from the simulation's lists (Python launched, stopped,
+        drained or readied some): II's columns, the ranges of UPS and VIEW."""
+        sim, S = self.sim, self.S
+        NI, II = S[3], S[9]
+        ni = len(sim.i_node)
+        if II.shape[1] < ni:
+            grown = np.zeros((II.shape[0], 2 * ni), dtype=np.int64)
+            grown[:, :II.shape[1]] = II
+            S[9] = II = grown
+        II[I_CAP, :ni] = sim.i_cap
+        II[I_QCAP, :ni] = sim.i_qcap
+        II[I_HASQ, :ni] = [q is not None for q in sim.i_q]
+        II[I_STATE, :ni] = sim.i_state
+        II[I_QNODE, :ni] = sim.i_qnode
+        II[I_NODE, :ni] = sim.i_node
+        view: list[int] = []
+        ups: list[int] = []
+        for n in range(len(sim.ids)):
+            NI[N_VIEW0, n], NI[N_VIEWN, n] = len(view), len(sim.lb_view[n])
+            view.extend(sim.lb_view[n])
+            NI[N_UP0, n], NI[N_UPN, n] = len(ups), len(sim.n_up[n])
+            ups.extend(sim.n_up[n])
+        S[11] = np.array(view or [0], dtype=np.int64)
+        S[12] = np.array(ups or [0], dtype=np.int64)
+
+    def queue_len(self, i: int) -> int:
+        return int(self.S[9][I_QLEN, i])
+
+    def stop_visits(self, n: int, i: int, t: float) -> None:
+        """Instance ``i`` of node ``n`` stops (operations._stop, inside ``python``): what it
+        holds or queues fails ``unavailable``, in slot order, as the general loop does."""
+        sim, S = self.sim, self.S
+        VI, M = S[0], S[24]
+        slots = int(M[M_SLOTS])
+        victims = np.flatnonzero((VI[V_NODE, :slots] == n) & (VI[V_INST, :slots] == i)
+                                 & (VI[V_HOLD, :slots] != IN_TRANSIT))
+        if not len(victims):  # a drained instance: nothing to fail (and tokens to keep as they are)
+            return
+        self._sync_instances()  # the arrays hold the truth while the core works
+        self._load()
+        M[M_TOK] = _peek(sim.cnt)
+        jit = _jit()
+        jit.stop_prepare(tuple(S), n, i, t, victims)
+        for j in range(0, len(victims), 8):  # a few at a time: streams and arrays refilled
+            self._grow()
+            self._refill()
+            jit.stop_fail(tuple(S), n, t, victims[j:j + 8])
+        sim.cnt = itertools.count(int(M[M_TOK]))
+        self._flush()
+        self._store()
+
+    def control(self, control: Any, t: float) -> None:
+        """Apply a live control at ``t`` (the start of a tick) without leaving the core."""
+        sim, S = self.sim, self.S
+        if not isinstance(control, TrafficStep):
+            self.python(lambda t2: sim._do_event(control, t2), t, between_ticks=True)
+            return
+        self.python(lambda t2: sim._apply_traffic(control, t2, emissions=False), t,
+                    between_ticks=True)
+        pts = sim._profile
+        S[26] = np.array([[p[0] for p in pts], [p[1] for p in pts]], dtype=np.float64)
+        M, NI = S[24], S[3]
+        M[M_NPTS], M[M_FLAT] = len(pts), 0
+        jit = _jit()
+        for n in sim.clients:
+            NI[N_CSEG, n] = 0
+            self._grow()
+            self._refill()
+            jit.schedule_emission(tuple(S), n, t)
+            sim.c_tok[n] = int(NI[N_CTOK, n])  # between ticks the lists hold the truth
 
     def live(self) -> int:
         M = self.S[24]
         return int(M[M_SLOTS] - M[M_FREE])
 
-    # -- handover
+def _jit() -> Any:
+    from playground.engine import jitcore
 
-    def handover(self) -> None:
-        """Give the run back to the general loop: lists, heap, deques, counter, samplers. (The
-        counters went to the simulation's lists when the core last stopped, and a frame may have
-        changed some of them since.)"""
-        sim, S = self.sim, self.S
-        VI, VT, FR, M = S[0], S[1], S[2], S[24]
-        slots = int(M[M_SLOTS])
-        for row, name in ((V_NODE, "v_node"), (V_INST, "v_inst"), (V_PAR, "v_par"),
-                          (V_HOLD, "v_hold"), (V_EDGE, "v_edge"), (V_LEFT, "v_left"),
-                          (V_TRY, "v_try"), (V_TOK, "v_tok"), (V_WAIT, "v_wait"),
-                          (V_REQ, "v_req"), (V_AUX, "v_aux")):
-            getattr(sim, name)[:] = VI[row, :slots].tolist()
-        sim.v_ptok[:] = VI[V_PTOK, :slots].tolist()
-        if self._serverless:  # a serverless visit's aux is its cold start (s), a float
-            nodes = VI[V_NODE, :slots]
-            for c in np.flatnonzero(np.isin(nodes, self._serverless)).tolist():
-                sim.v_aux[c] = float(S[30][c])
-        sim.v_t0[:] = VT[:slots].tolist()
-        sim.free[:] = FR[:int(M[M_FREE])].tolist()
-        HT, HI = S[13], S[14]
-        hn = int(M[M_HN])
-        sim.heap[:] = list(zip(HT[:hn].tolist(), HI[H_S, :hn].tolist(),
-                               HI[H_C, :hn].tolist(), HI[H_A, :hn].tolist(), strict=True))
-        for j, (t, s, code, a) in enumerate(sim.heap):
-            if code == EV_DEFER:  # a visit carried on later: the general loop's callback
-                d = int(VI[V_DEF, a])
-                sim.later[s] = sim.deferred(a, s, d >> 1, bool(d & 1))
-                sim.heap[j] = (t, s, EV_LATER, 0)
-        heapq.heapify(sim.heap)  # already a heap: same order, (time, token) is unique
-        restore_workflows(sim, S[28], S[29])
-        sim.wf_serial = int(M[M_WFSER])
-        II = S[9]
-        for i, q in enumerate(sim.i_q):
-            if q is None:
-                continue
-            q.clear()
-            c = int(II[I_QHEAD, i])
-            for _ in range(int(II[I_QLEN, i])):
-                q.append(c)
-                c = int(VI[V_QNEXT, c])
-        # Caches: the keys seen since the last flush.
-        NI, SEEN = S[3], S[27]
-        for n in range(len(sim.ids)):
-            if sim.n_cache[n] and NI[N_SEEN0, n] >= 0:
-                off, keys = int(NI[N_SEEN0, n]), sim.n_keys[n]
-                sim.n_seen[n] = bytearray(SEEN[off:off + keys].tobytes())
-                sim.n_nseen[n] = int(NI[N_NSEEN, n])
-        # The token counter: tokens the core handed out are used.
-        ahead = int(M[M_TOK]) - _peek(sim.cnt)
-        collections.deque(itertools.islice(sim.cnt, ahead), maxlen=0)
-        # Samplers again: the draws buffered but not used, then the stream's next blocks.
-        SB, SI = S[15], S[16]
-        for k, parts in enumerate(self.streams):
-            if isinstance(parts, float):
-                fn = rng.constant(parts)
-            else:
-                fn = rng.join(SB[k, int(SI[S_POS, k]):int(SI[S_LEN, k])].tolist(), parts[1])
-            for container, key in self.holders[k]:
-                container[key] = fn
-
-
-_PAYLOAD = (1 << T_SHIFT) - 1
-
-
-def workflow_entries(sim: Any) -> Iterator[tuple[int, int]]:
-    """The workflow maps of ``sim`` (workflows.py, sticky pins) as the core's tagged keys."""
-    for lb, pins in enumerate(sim.pins):
-        for key, inst in pins.items():
-            yield (T_PIN << T_SHIFT) | (lb << 32) | key, inst
-    if not sim.workflows:
-        return
-    for key, inst in sim.sess_local.items():
-        yield (T_SLOCAL << T_SHIFT) | key, inst
-    for key in sim.sess_ext:
-        yield (T_SEXT << T_SHIFT) | key, 1
-    for cli, logged in sim.u_logged.items():
-        for user in np.flatnonzero(np.frombuffer(logged, dtype=np.uint8)).tolist():
-            yield (T_LOGGED << T_SHIFT) | (cli << 24) | user, 1
-    for uid, rec in sim.uploads.items():
-        yield (T_UPLOAD << T_SHIFT) | uid, rec[0]
-    for (inst, pid) in sim.keys_local:
-        yield (T_KLOCAL << T_SHIFT) | (inst << 36) | pid, 1
-    for pid in sim.keys_ext:
-        yield (T_KEXT << T_SHIFT) | pid, 1
-    for pid, count in sim.charges.items():
-        yield (T_CHARGE << T_SHIFT) | pid, count
-
-
-def restore_workflows(sim: Any, keys: np.ndarray, values: np.ndarray) -> None:
-    """The core's workflow table back into the maps of ``sim`` (the inverse of
-    ``workflow_entries``)."""
-    for pins in sim.pins:
-        pins.clear()
-    if sim.workflows:
-        for name in ("sess_local", "sess_ext", "uploads", "keys_local", "keys_ext", "charges"):
-            getattr(sim, name).clear()
-        for logged in sim.u_logged.values():
-            logged[:] = bytes(len(logged))
-    used = keys != EMPTY
-    for key, value in zip(keys[used].tolist(), values[used].tolist(), strict=True):
-        tag, rest = key >> T_SHIFT, key & _PAYLOAD
-        if tag == T_PIN:
-            sim.pins[rest >> 32][rest & 0xFFFFFFFF] = value
-        elif tag == T_SLOCAL:
-            sim.sess_local[rest] = value
-        elif tag == T_SEXT:
-            sim.sess_ext[rest] = True
-        elif tag == T_LOGGED:
-            sim.u_logged[rest >> 24][rest & 0xFFFFFF] = 1
-        elif tag == T_UPLOAD:
-            sim.uploads[rest] = [value]
-        elif tag == T_KLOCAL:
-            sim.keys_local[(rest >> 36, rest & ((1 << 36) - 1))] = True
-        elif tag == T_KEXT:
-            sim.keys_ext[rest] = True
-        else:
-            sim.charges[rest] = value
+    return jitcore
 
 
 def _peek(counter: itertools.count) -> int:
@@ -696,13 +675,24 @@ def available() -> bool:
 
 
 def warm() -> None:
-    """Compile the core, or load it from numba's cache, now rather than in the first run."""
+    """Compile the core, or load it from numba's cache, now rather than in the first run: a
+    design whose run reaches every compiled function Python calls (a workflow table that
+    grows, a stopped instance, a drained one, a live traffic control)."""
     if not available():
         return
     from playground.engine.schema import load
     from playground.engine.simulation import Simulation
 
-    Simulation(load({"schema_version": 1, "nodes": [
-        {"id": "c", "kind": "client", "params": {"rps": 50}},
-        {"id": "s", "kind": "service", "params": {"instances": 1}}],
-        "edges": [{"from": "c", "to": "s"}], "scenario": {"duration_s": 1}})).run()
+    sim = Simulation(load({"schema_version": 1, "nodes": [
+        {"id": "c", "kind": "client", "params": {"rps": 3000, "users": 100000,
+                                                 "workflow": "session"}},
+        {"id": "lb", "kind": "load_balancer", "params": {}},
+        {"id": "s", "kind": "service", "params": {"instances": 2, "state": "local",
+                                                  "startup_s": 0}}],
+        "edges": [{"from": "c", "to": "lb"}, {"from": "lb", "to": "s"}],
+        "scenario": {"duration_s": 3, "events": [
+            {"at_s": 1, "action": "kill_instance", "node": "s"},
+            {"at_s": 1.5, "action": "rolling_deploy", "node": "s", "interval_s": 0}]}}))
+    sim.step()
+    sim.apply({"kind": "traffic", "multiplier": 0.5, "ramp_s": 0})
+    sim.run()

@@ -27,6 +27,7 @@ from playground.engine.codes import (
     C_UPLOADS_FAILED,
     CLIENT,
     DEAD,
+    DRAINING,
     ERROR,
     EV_ARRIVE,
     EV_DONE,
@@ -34,6 +35,7 @@ from playground.engine.codes import (
     EV_RETRY,
     EV_TIMEOUT,
     EXTERNAL,
+    IN_TRANSIT,
     OK,
     OVERLOAD,
     QUEUE,
@@ -102,6 +104,7 @@ from playground.engine.compiled import (
     M_NEXT,
     M_NEXT_N,
     M_NEXT_R,
+    M_NPD,
     M_NPTS,
     M_SLOTS,
     M_TOK,
@@ -127,6 +130,7 @@ from playground.engine.compiled import (
     N_CTOK,
     N_DEPTH,
     N_DOWN,
+    N_DRAINTOK,
     N_DRAWS,
     N_HOOK,
     N_IDL0,
@@ -167,6 +171,7 @@ from playground.engine.compiled import (
     N_X,
     R_BROKEN,
     R_DONE,
+    R_DRAINED,
     R_LATER,
     R_SLICE,
     R_YIELD,
@@ -337,11 +342,12 @@ def release(VI, FR, M, c):
 
 @jit
 def hhome(key, mask):
-    """The home cell of ``key`` (>= 0): its high bits folded down, times an odd constant, bits
-    16-47 of the product (the same whether the product wraps, compiled, or not, in Python)."""
+    """The home cell of ``key`` (>= 0): its high bits folded into 32, times an odd constant
+    below 2**31, bits 16 and up of the product. The product stays below 2**63: a signed
+    overflow is undefined behaviour for LLVM, which then miscompiled this in context."""
     x = int(key)
-    x = x ^ (x >> 31) ^ (x >> 47)
-    return (((x * 0x9E3779B1) & 0xFFFFFFFFFFFF) >> 16) & mask
+    x = (x ^ (x >> 31) ^ (x >> 47)) & 0xFFFFFFFF
+    return ((x * 0x5BD1E995) >> 16) & mask
 
 
 @jit
@@ -407,7 +413,7 @@ def rehash(HK, HV, HK2, HV2):
 @jit
 def fail_at(S, c, n, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -424,7 +430,7 @@ HOOKED = -1
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -462,7 +468,7 @@ def arrive_state(S, c, t):
     where no owner hook can run: kept apart so that the owner's state call does not make the
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -476,7 +482,7 @@ def arrive_state(S, c, t):
 def delay(S, c, n, t):
     """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     VI[V_HOLD, c] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
@@ -493,7 +499,7 @@ def seat(S, c, n, i, t):
     """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
     starts it), or waits in its queue (0), or fails overload."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     if II[I_BUSY, i] < II[I_CAP, i]:
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
@@ -513,8 +519,9 @@ def seat(S, c, n, i, t):
         fifo_push(VI, II, i, c)
         VI[V_HOLD, c] = 2
         VI[V_INST, c] = i
-        NI[N_Q, n] += 1
-        NF[F_QACC, n] -= t
+        qn = II[I_QNODE, i]  # a worker's queue is its queue node's
+        NI[N_Q, qn] += 1
+        NF[F_QACC, qn] -= t
         return 0
     return fail_at(S, c, n, OVERLOAD)
 
@@ -523,7 +530,7 @@ def seat(S, c, n, i, t):
 def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     nv = NI[N_VIEWN, n]
     if nv == 0:
         return -1
@@ -573,7 +580,7 @@ def dial(S, p, e, t):
     """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
     (returned). With network latency the arrival is scheduled and -1 returned."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     s = token(M)
     VI[V_WAIT, p] = s
     tmo = EF[EF_TMO, e]
@@ -587,6 +594,7 @@ def dial(S, p, e, t):
     lat = EI[E_LAT_S, e]
     if lat < 0:
         return c
+    VI[V_HOLD, c] = IN_TRANSIT
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, lat), token(M), EV_ARRIVE, c)
     return -1
 
@@ -618,7 +626,7 @@ def state_call(S, p, e, t):
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -646,7 +654,7 @@ def count(F, W, MF, counter, t):
 @jit
 def own_work(S, c, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
     s = token(M)
     VI[V_TOK, c] = s
@@ -658,7 +666,7 @@ def own_work(S, c, n, t):
 def defer(S, c, t, cause, fin):
     """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     s = token(M)
     VI[V_TOK, c] = s
     VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
@@ -669,7 +677,7 @@ def defer(S, c, t, cause, fin):
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     if req >= 0:
         VI[V_REQ, p] = req
         return
@@ -695,7 +703,7 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     rid = VI[V_REQ, p]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
@@ -719,7 +727,7 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -783,7 +791,7 @@ def owner_start(S, c, n, i, t):
     """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
@@ -810,7 +818,7 @@ def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
     if cause:
         return cause
@@ -822,7 +830,7 @@ def state_accessed(S, c, n, t):
 @jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -853,7 +861,7 @@ def client_done(S, p, n, t, cause):
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if retryable[cause] and VI[V_TRY, p] < EI[E_RETRIES, e]:
@@ -877,7 +885,7 @@ def client_answer(S, p, n, t, cause):
 def start(S, c, i, n, t):
     """``c`` takes a server at instance ``i`` of node ``n`` and does its own work."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
@@ -905,7 +913,7 @@ def next_queued(S, i, n, t):
     """A server of instance ``i`` (of node ``n``) is free: the first queued visit takes it (a
     worker's: the first message of its queue node)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     c = II[I_QHEAD, i]
     II[I_QHEAD, i] = VI[V_QNEXT, c]
     II[I_QLEN, i] -= 1
@@ -936,7 +944,7 @@ def pick_up(S, m, i, n, t):
     """A worker takes message ``m`` from its queue node: the message leaves the queue node and
     starts a visit at the worker."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     qn = VI[V_NODE, m]
     NI[N_DEPTH, qn] -= 1
     t0 = VT[m]
@@ -961,7 +969,7 @@ def pick_up(S, m, i, n, t):
 def enqueue_arrive(S, c, n, t):
     """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
         return fail_at(S, c, n, OVERLOAD)
     NI[N_DEPTH, n] += 1
@@ -978,7 +986,7 @@ def enqueue_arrive(S, c, n, t):
 def send_async(S, p, e, t):
     """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     n = EI[E_DST, e]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n] or NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
@@ -1006,7 +1014,7 @@ def queued_message(S, m, n, t):
     """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
     synchronous enqueue gets its answer; a free worker takes it at once, else it waits."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
     p = VI[V_PAR, m]
@@ -1038,7 +1046,7 @@ def arrive_serverless(S, c, n, t):
     """A request takes the most recently idle warm container, else starts one (cold start)
     while under ``max_concurrency``, else fails overload (operations.py)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     i = NI[N_INST0, n]
     idle_expire(S, n, t)
     if NI[N_IDLN, n]:
@@ -1068,7 +1076,7 @@ def arrive_serverless(S, c, n, t):
 def idle_expire(S, n, t):
     """Containers idle for ``keep_warm_s`` are gone (the oldest first)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     off = NI[N_IDL0, n]
     cap = NI[N_IDLCAP, n]
     keep = NF[F_KEEP, n]
@@ -1080,10 +1088,76 @@ def idle_expire(S, n, t):
 @jit
 def idle_push(S, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     cap = NI[N_IDLCAP, n]
     IDL[NI[N_IDL0, n] + (NI[N_IDLH, n] + NI[N_IDLN, n]) % cap] = t
     NI[N_IDLN, n] += 1
+
+
+@jit
+def drained(S, i, n, t):
+    """Instance ``i`` of ``n`` is draining and its last request left: Python stops it after
+    this event (compiled.Core._drained_stops) with tokens set aside now, so that what the stop
+    schedules keeps its place among the events."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+    j = M[M_NPD]
+    PD[0, j] = i
+    PD[1, j] = M[M_TOK]
+    PDT[j] = t
+    M[M_NPD] = j + 1
+    M[M_TOK] += NI[N_DRAINTOK, n]
+
+
+@jit
+def stop_prepare(S, n, i, t, victims):
+    """Instance ``i`` of ``n`` stops: its visits let go of their servers and queue places
+    (operations._stop's first loop; ``stop_fail`` then fails them)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+    for c in victims:
+        h = VI[V_HOLD, c]
+        if h == 1:
+            II[I_BUSY, i] -= 1
+            NI[N_BUSY, n] -= 1
+            NF[F_BACC, n] += t
+        elif h == 2:
+            NI[N_Q, n] -= 1
+            NF[F_QACC, n] += t
+        if h:
+            VI[V_HOLD, c] = 0
+            NI[N_X, n] += 1
+            NF[F_XACC, n] -= t
+        VI[V_TOK, c] = 0
+        VI[V_WAIT, c] = 0
+    II[I_QLEN, i] = 0
+
+
+@jit
+def stop_fail(S, n, t, victims):
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+    for c in victims:
+        NERR[n, UNAVAILABLE] += 1
+        proceed(S, c, t, UNAVAILABLE, True)
+        while M[M_NEXT]:
+            M[M_NEXT] = 0
+            start_request(S, M[M_NEXT_N], t, M[M_NEXT_R])
+
+
+@jit
+def schedule_emission(S, n, t):
+    """simulation.py's ``_schedule_emission`` after a live traffic control."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+    if M[M_FLAT] and NF[F_RPS, n] > 0:
+        nt = t + draw(SB, SI, SV, M, NI[N_CEXP_S, n]) / NF[F_RPS, n]
+    else:
+        nt = next_emission(S, n, t)
+    s = token(M)
+    NI[N_CTOK, n] = s
+    if nt < MF[MF_W1]:
+        hpush(HT, HI, M, nt, s, EV_EMIT, n)
 
 
 @jit
@@ -1091,7 +1165,7 @@ def proceed(S, c, t, cause, fin):
     """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
     calls or instance life)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -1170,6 +1244,8 @@ def proceed(S, c, t, cause, fin):
                 next_queued(S, i, n, t)
             elif II[I_STATE, i] == SERVERLESS_POOL:
                 freed = n
+            elif II[I_STATE, i] == DRAINING and II[I_BUSY, i] == 0:
+                drained(S, i, n, t)
         elif h == 0:
             NI[N_X, n] -= 1
             NF[F_XACC, n] += t
@@ -1195,7 +1271,7 @@ def cache_done(S, c, n, t):
     store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
     ``cache_hit``, for a cache with a bitmap of keys)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
     if NI[N_SEEN0, n] >= 0:
         j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
@@ -1229,7 +1305,7 @@ def cache_done(S, c, n, t):
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -1275,7 +1351,7 @@ def next_emission(S, n, t):
 @jit
 def start_request(S, n, t, req):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -1312,7 +1388,7 @@ def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
     slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
@@ -1390,4 +1466,6 @@ def advance(S, until):
         while M[M_NEXT]:  # an upload's next part, started last, as the general loop does
             M[M_NEXT] = 0
             start_request(S, M[M_NEXT_N], t, M[M_NEXT_R])
+        if M[M_NPD]:
+            return R_DRAINED
     return R_DONE

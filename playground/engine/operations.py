@@ -36,6 +36,7 @@ from playground.engine.codes import (
     DATABASE,
     DEAD,
     DRAINING,
+    IN_TRANSIT,
     LB,
     OVERLOAD,
     SERVERLESS,
@@ -155,6 +156,8 @@ class OperationsMixin:
                     self._launch(n, t)
         elif action == "rolling_deploy":
             old = [i for i in self.n_insts[n] if self.i_state[i] in (UP, STARTING)]
+            # A deploy started while another is under way replaces it: the old one's next
+            # batch, when it comes due, finds it is no longer the node's deploy and stops.
             self.deploys[n] = {"old": old, "pos": 0, "batch": int(args.get("batch", 1)),
                                "interval": float(args.get("interval_s", 30.0)),
                                "drain": bool(args.get("drain", True)), "waiting": []}
@@ -205,8 +208,13 @@ class OperationsMixin:
             if self.lb_hc[lb] > 0:
                 self._schedule(t + self.lb_hc[lb], lambda t2, n=n: self._refresh_views(n, t2))
         self._note({"t": t, "action": action, "node": self.ids[n], "instance": self.i_num[i]})
+        if self.core is not None:  # the visits are in the compiled core's arrays
+            self.core.stop_visits(n, i, t)
+            return
         v_node, v_inst, v_hold = self.v_node, self.v_inst, self.v_hold
-        victims = [c for c in range(len(v_node)) if v_node[c] == n and v_inst[c] == i]
+        # Not the requests still on their way to it (IN_TRANSIT): they fail when they arrive.
+        victims = [c for c in range(len(v_node))
+                   if v_node[c] == n and v_inst[c] == i and v_hold[c] != IN_TRANSIT]
         for c in victims:
             h = v_hold[c]
             if h == 1:
@@ -250,12 +258,15 @@ class OperationsMixin:
         self._refresh_views(n, t)
         self._note({"t": t, "action": "instance_draining", "node": self.ids[n],
                     "instance": self.i_num[i]})
-        q = self.i_q[i]
-        if not self.i_busy[i] and not q:
+        queued = self.core.queue_len(i) if self.core is not None else len(self.i_q[i] or ())
+        if not self.i_busy[i] and not queued:
             self._drained(i, t)
 
-    def _deploy_batch(self: Any, n: int, t: float) -> None:
-        d = self.deploys[n]
+    def _deploy_batch(self: Any, n: int, t: float, d: dict[str, Any] | None = None) -> None:
+        if d is None:
+            d = self.deploys.get(n)
+        if d is None or self.deploys.get(n) is not d:  # over, or replaced by a newer deploy
+            return
         batch = [i for i in d["old"][d["pos"]:d["pos"] + d["batch"]]
                  if self.i_state[i] in (UP, STARTING)]
         d["pos"] += d["batch"]
@@ -285,7 +296,7 @@ class OperationsMixin:
         if d["pos"] >= len(d["old"]):
             del self.deploys[n]
             return
-        self._schedule(t + d["interval"], lambda t2: self._deploy_batch(n, t2))
+        self._schedule(t + d["interval"], lambda t2, d=d: self._deploy_batch(n, t2, d))
 
     def _scale(self: Any, n: int, count: int, t: float) -> None:
         """Set the number of running instances: launch new ones, or drain the newest."""

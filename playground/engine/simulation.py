@@ -98,6 +98,7 @@ from playground.engine.codes import (
     EV_RETRY,
     EV_TIMEOUT,
     EXTERNAL,
+    IN_TRANSIT,
     KIND_CODES,
     LB,
     N_COUNTERS,
@@ -337,8 +338,10 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         # How each node takes arrivals, and whether the end of its own work needs a rule of its
         # kind (caches, external services, queues) or just carries the visit on.
         self.n_inst0 = [insts[0] if insts else -1 for insts in self.n_insts]
-        amode = {SERVICE: A_SERVICE, DATABASE: A_POOL, STORE: A_POOL, LB: A_DELAY,
-                 CDN: A_DELAY, OBJECT: A_DELAY, EXTERNAL: A_DELAY}
+        # A worker called synchronously (not through a queue) takes a worker or waits in the
+        # FIFO of the queue that feeds it (its own when none does), like a message.
+        amode = {SERVICE: A_SERVICE, DATABASE: A_POOL, STORE: A_POOL, WORKER: A_POOL,
+                 LB: A_DELAY, CDN: A_DELAY, OBJECT: A_DELAY, EXTERNAL: A_DELAY}
         self.n_amode = [amode.get(k, A_OTHER) for k in self.n_kind]
         self.n_plain = [k in (SERVICE, DATABASE, WORKER, LB, OBJECT)
                         or (k == STORE and not self.n_cache[i])
@@ -602,8 +605,9 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 q.append(c)
                 v_hold[c] = 2
                 v_inst[c] = i
-                n_q[n] += 1
-                q_acc[n] -= t
+                qn = i_qnode[i]  # a worker's queue is its queue node's
+                n_q[qn] += 1
+                q_acc[qn] -= t
                 return 0
             return fail_at(c, n, t, OVERLOAD)
 
@@ -699,6 +703,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 if r:
                     v_wait[p] = 0
                 return r
+            v_hold[c] = IN_TRANSIT
             push(heap, (t + lat(), nxt(cnt), EV_ARRIVE, c))
             return 0
 
@@ -1103,26 +1108,22 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 return tn
             t = tn
 
-    def _schedule(self, t: float, fn: Callable[[float], None], touches: str = "") -> None:
-        """Run ``fn(t)`` at ``t`` (for rare events: operations, instance life). ``touches`` says
-        what ``fn`` changes when it is only a node's flags (``compiled.NODE_ONLY``): the
-        compiled core runs those itself; anything else hands the run to the general loop."""
+    def _schedule(self, t: float, fn: Callable[[float], None]) -> None:
+        """Run ``fn(t)`` at ``t`` (for rare events: operations, instance life, notes); the
+        compiled core yields to Python for it (compiled.Core.python)."""
         s = next(self.cnt)
         self.later[s] = fn
-        if touches:
-            self.later_touches[s] = touches
         heapq.heappush(self.heap, (t, s, EV_LATER, 0))
 
     def _start(self) -> None:
-        self.later_touches: dict[int, str] = {}
         for n in self.clients:
             self._schedule_emission(n, 0.0)
         self._start_ops()
         for ev in self.document.scenario.events:
-            self._schedule(ev.at_s, lambda t, ev=ev: self._do_event(ev, t), ev.action)
+            self._schedule(ev.at_s, lambda t, ev=ev: self._do_event(ev, t))
         for at, mult, ramp in self._steps:
             self._schedule(at, lambda t, m=mult, r=ramp: self._note(
-                {"t": t, "action": "traffic", "multiplier": m, "ramp_s": r}), "traffic")
+                {"t": t, "action": "traffic", "multiplier": m, "ramp_s": r}))
         self._tick_events: list[dict[str, Any]] = []
 
     def _schedule_emission(self, n: int, t: float) -> None:
@@ -1148,13 +1149,12 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._note({"t": t, "action": action, "node": ev.node, **args})
         if action == "outage":
             self.n_down[n] = True
-            self._schedule(t + float(args["duration_s"]), lambda t2: self._end_outage(n, t2),
-                           "outage_end")
+            self._schedule(t + float(args["duration_s"]), lambda t2: self._end_outage(n, t2))
         elif action == "slowdown":
             self.n_slow[n] *= float(args["factor"])
             factor = float(args["factor"])
             self._schedule(t + float(args["duration_s"]),
-                           lambda t2: self._end_slowdown(n, factor, t2), "slowdown_end")
+                           lambda t2: self._end_slowdown(n, factor, t2))
         elif action == "flush_cache":
             if self.n_seen[n] is not None:
                 self.n_seen[n] = bytearray(self.n_keys[n])
@@ -1171,7 +1171,9 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.n_slow[n] /= factor
         self._note({"t": t, "action": "slowdown_end", "node": self.ids[n]})
 
-    def _apply_traffic(self, step: TrafficStep, t: float) -> None:
+    def _apply_traffic(self, step: TrafficStep, t: float, emissions: bool = True) -> None:
+        """A live traffic control: the new profile, and each client's next emission under it
+        (made by the compiled core itself when ``emissions`` is false)."""
         self._steps.append((t, float(step.multiplier), float(step.ramp_s)))
         self._profile = traffic.profile(self._steps)
         self._flat = False
@@ -1179,7 +1181,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                     "ramp_s": step.ramp_s})
         for n in self.clients:
             self.c_seg[n] = 0
-            self._schedule_emission(n, t)
+            if emissions:
+                self._schedule_emission(n, t)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -1229,12 +1232,12 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         if self.done:
             raise StopIteration
         t = self.k * self.tick_s
-        if self._pending and self.core is not None:
-            self.leave_core()
         if self._pending and self.station is not None:
             station.handover(self, self._general_advance)
         for control in self._pending:
-            if isinstance(control, TrafficStep):
+            if self.core is not None:
+                self.core.control(control, t)
+            elif isinstance(control, TrafficStep):
                 self._apply_traffic(control, t)
             else:
                 self._do_event(control, t)
@@ -1243,13 +1246,6 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         end = self.k * self.tick_s
         self._advance_to(end)
         return self._close_tick(end)
-
-    def leave_core(self) -> None:
-        """Go on in the general loop from here (compiled.py's handover)."""
-        assert self.core is not None
-        self.core.handover()
-        self.core = None
-        self._advance_to = self._general_advance
 
     def _close_tick(self, end: float) -> dict[str, Any]:
         tick = self.tick_s

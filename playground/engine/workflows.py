@@ -220,12 +220,6 @@ class WorkflowsMixin:
         release, which could nest without bound)."""
         s = next(self.cnt)
         self.v_tok[c] = s
-        self.later[s] = self.deferred(c, s, cause, fin)
-        heapq.heappush(self.heap, (t, s, EV_LATER, 0))
-
-    def deferred(self: Any, c: int, s: int, cause: int, fin: bool) -> Any:
-        """The callback of ``_defer`` for visit ``c`` under token ``s`` (compiled.py makes one
-        for each deferred visit the core hands over)."""
         proceed, v_tok = self._proceed, self.v_tok
 
         def go(t2: float) -> None:
@@ -233,7 +227,8 @@ class WorkflowsMixin:
                 v_tok[c] = 0
                 proceed(c, t2, cause, fin)
 
-        return go
+        self.later[s] = go
+        heapq.heappush(self.heap, (t, s, EV_LATER, 0))
 
     def _take_up(self: Any, c: int, n: int, i: int, st: int, t: float) -> int:
         """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""

@@ -25,53 +25,6 @@ from tests.engine.random_designs import random_controls, random_design
 
 SEEDS = range(200)
 
-#: Engine bugs the random designs found: designs the table and docs/schema.md allow that the
-#: engine cannot run yet. A run that raises what one of them raises, on a design that has what
-#: it needs, is an expected failure (``known_bug``); each is also reduced in ``BUGS`` below.
-_SYNC_TO_WORKER = ("engine bug: a synchronous call to a worker (a service, serverless or worker "
-                   "calling a worker, which docs/schema.md allows) raises "
-                   "NotImplementedError('worker') in Simulation.arrive_other")
-_IN_TRANSIT = ("engine bug: an instance that leaves a service (kill_instance, rolling_deploy, "
-               "scale, autoscaling) while a request is on its way to it over a balancer edge "
-               "with latency_ms: the arrival (EV_ARRIVE, no token check) runs on a freed, "
-               "perhaps reused visit: NotImplementedError(<a kind>) in "
-               "Simulation.arrive_other or IndexError in proceed, on the general loop too")
-_DEPLOY_OVERLAP = ("engine bug: a rolling_deploy on a service that another rolling_deploy or "
-                   "autoscaling changes meanwhile raises KeyError in operations._deploy_batch "
-                   "(self.deploys[n], after that deploy's record was removed)")
-_SESSION_RETRY = ("engine bug: a session client that retries session_lost (retry_on) gives other "
-                  "bytes on the compiled core than on the general loop: fewer session_lost "
-                  "failures and logged_out users, more ok (the core's retry after a lost "
-                  "session is taken up differently)")
-
-
-def known_bug(doc: dict[str, Any], controls: tuple, error: Exception | None) -> str | None:
-    """Which known engine bug ``error`` is (None: the paths gave different bytes), if the design
-    has what that bug needs; else None."""
-    kind = {n["id"]: n["kind"] for n in doc["nodes"]}
-    if error is None:
-        return _SESSION_RETRY if any(
-            n["params"].get("workflow") == "session" and n["params"].get("retries")
-            and "session_lost" in n["params"].get("retry_on", ()) for n in doc["nodes"]) else None
-    autoscaled = {n["id"] for n in doc["nodes"] if n["params"].get("autoscale")}
-    actions = [(e["action"], e["node"]) for e in [*doc["scenario"]["events"],
-                                                  *(c for _, c in controls)] if "action" in e]
-    if isinstance(error, NotImplementedError) and str(error) == "worker" and any(
-            kind[e["to"]] == "worker" and kind[e["from"]] != "queue" for e in doc["edges"]):
-        return _SYNC_TO_WORKER
-    leaving = autoscaled | {n for a, n in actions
-                            if a in ("kill_instance", "rolling_deploy", "scale")}
-    if isinstance(error, (NotImplementedError, IndexError)) and any(
-            kind[e["from"]] == "load_balancer" and "latency_ms" in e and e["to"] in leaving
-            for e in doc["edges"]):
-        return _IN_TRANSIT
-    deploys = [n for a, n in actions if a == "rolling_deploy"]
-    if isinstance(error, KeyError) and any(n in autoscaled or deploys.count(n) > 1
-                                           for n in deploys):
-        return _DEPLOY_OVERLAP
-    return None
-
-
 @cache
 def case(seed: int) -> tuple[dict[str, Any], tuple[tuple[int, dict[str, Any]], ...]]:
     """The design of ``seed`` and the live controls sent to its run."""
@@ -84,18 +37,9 @@ def case(seed: int) -> tuple[dict[str, Any], tuple[tuple[int, dict[str, Any]], .
 def test_a_random_design_validates_runs_and_gives_the_same_bytes_on_every_path(seed):
     doc, controls = case(seed)
     assert validate(doc) == [], json.dumps(doc)
-    try:
-        fast, path = output_on(doc, True, True, controls=list(controls))
-        general = output_on(doc, False, False, controls=list(controls))[0] \
-            if path != "general" else fast
-    except Exception as e:
-        bug = known_bug(doc, controls, e)
-        if bug is None:
-            raise
-        pytest.xfail(f"seed {seed}: {bug}")
+    fast, path = output_on(doc, True, True, controls=list(controls))
+    general = output_on(doc, False, False, controls=list(controls))[0]
     assert json.loads(fast)["summary"]["requests"] >= 0
-    if fast != general and known_bug(doc, controls, None):
-        pytest.xfail(f"seed {seed}: {known_bug(doc, controls, None)}")
     assert fast == general, f"seed {seed}: the {path} path differs from the general loop"
 
 
@@ -103,42 +47,49 @@ def _service(**params: Any) -> dict[str, Any]:
     return {"id": "api", "kind": "service", "params": params}
 
 
-#: The engine bugs the random designs found, each reduced to a small design that raises, or
-#: gives other bytes on the fast path than on the general loop, for some of seeds 0-39 (strict: a
-#: fix turns the mark into a failure to remove).
+#: The engine bugs the random designs found (each raised, or gave other bytes on the compiled
+#: core than on the general loop), reduced to a small design; each now runs the same on both.
 BUGS = {
-    "sync-call-to-a-worker": (_SYNC_TO_WORKER, NotImplementedError, design(
+    # A synchronous call to a worker: it takes a worker or waits in its queue's FIFO.
+    "sync-call-to-a-worker": design(
         [node("c", "client", rps=20), node("fn", "serverless"), node("w", "worker")],
-        [("c", "fn"), ("fn", "w")], 2)),
-    "instance-leaves-while-a-request-is-in-transit": (_IN_TRANSIT, NotImplementedError, design(
+        [("c", "fn"), ("fn", "w")], 2),
+    # Instances leave while requests are on their way to them over a balancer edge: those
+    # fail unavailable when they arrive, and are not failed (again) when the instance stops.
+    "instance-leaves-while-a-request-is-in-transit": design(
         [node("c", "client"), node("lb", "load_balancer"), _service(instances=4)],
         [("c", "lb"), {"from": "lb", "to": "api", "latency_ms": 28.757}], 1,
-        events=[{"at_s": 0.5, "action": "scale", "node": "api", "instances": 2}])),
-    "rolling-deploy-under-autoscaling": (_DEPLOY_OVERLAP, KeyError,
-        design([_service(instances=4, startup_s=0,
-                         autoscale={"min": 1, "max": 3, "target_utilization": 1, "eval_s": 3})],
-               [], 3, events=[{"at_s": 1, "action": "rolling_deploy", "node": "api",
-                               "drain": False}])),
-    "two-rolling-deploys-overlap": (_DEPLOY_OVERLAP, KeyError, design(
+        events=[{"at_s": 0.5, "action": "scale", "node": "api", "instances": 2}]),
+    # A deploy under way is replaced by a newer one, or by autoscaling's changes.
+    "rolling-deploy-under-autoscaling": design(
+        [_service(instances=4, startup_s=0,
+                  autoscale={"min": 1, "max": 3, "target_utilization": 1, "eval_s": 3})],
+        [], 3, events=[{"at_s": 1, "action": "rolling_deploy", "node": "api", "drain": False}]),
+    "two-rolling-deploys-overlap": design(
         [_service(startup_s=0.657)], [], 1,
         events=[{"at_s": 0, "action": "rolling_deploy", "node": "api", "interval_s": 1},
-                {"at_s": 0.668, "action": "rolling_deploy", "node": "api", "drain": False}])),
-    "session-lost-retried": (_SESSION_RETRY, AssertionError, design(
+                {"at_s": 0.668, "action": "rolling_deploy", "node": "api", "drain": False}]),
+    # The core's workflow table lost deletions to a hash computed with a signed overflow.
+    "session-lost-retried": design(
         [node("c", "client", workflow="session", retries=1, retry_on=["session_lost"]),
-         _service(state="local")], [("c", "api")], 2)),
+         _service(state="local")], [("c", "api")], 2),
 }
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(reason=reason, raises=raises, strict=True))
-    for name, (reason, raises, _) in BUGS.items()])
-def test_the_engine_bugs_found_reduced(name):
-    doc = BUGS[name][2]
+@pytest.mark.parametrize("name", sorted(BUGS))
+def test_the_engine_bugs_found_stay_fixed(name):
+    doc = BUGS[name]
     assert validate(doc) == []
     for seed in range(40):
         seeded = {**doc, "scenario": {**doc["scenario"], "seed": seed}}
         fast, path = output_on(seeded, True, True)
-        assert path == "general" or fast == output_on(seeded, False, False)[0], f"seed {seed}"
+        assert path == "compiled"
+        assert fast == output_on(seeded, False, False)[0], f"seed {seed}"
+    summary = json.loads(fast)["summary"]
+    if name == "sync-call-to-a-worker":
+        assert summary["nodes"]["w"]["arrivals"] > 0 and summary["ok"] > 0
+    if name == "instance-leaves-while-a-request-is-in-transit":
+        assert summary["requests"] > 0
 
 
 # ---------------------------------------------------------------------------- coverage

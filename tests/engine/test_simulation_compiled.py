@@ -1,6 +1,7 @@
 """The compiled core (compiled.py) gives the general event loop's output byte for byte: on the
 reference designs, on every feature a call-tree design may use, on random call-tree designs, and
-across a handover to the general loop for a live control."""
+with instance life (kills, deploys, drains, scaling, autoscaling) and live controls applied
+without leaving the core."""
 
 from __future__ import annotations
 
@@ -251,14 +252,14 @@ def test_random_call_tree_designs_give_the_same_bytes_on_both_loops(k):
     {"kind": "event", "action": "slowdown", "node": "api", "factor": 3, "duration_s": 2},
     {"kind": "event", "action": "flush_cache", "node": "cache"},
 ])
-def test_a_live_control_hands_over_to_the_general_loop_seamlessly(control):
-    # Timeouts and retries leave stale events and visits in flight at the handover.
+def test_a_live_control_is_applied_in_the_core_with_the_same_bytes(control):
+    # Timeouts and retries leave stale events and visits in flight at the control.
     doc = tree(client={"timeout_ms": 15, "retries": 1, "backoff_ms": 5,
                        "retry_on": ["timeout", "overload"]},
                edge={"latency_ms": 1, "timeout_ms": 6, "retries": 1},
                traffic=[{"at_s": 9, "multiplier": 1.5, "ramp_s": 1}])
     doc["nodes"][2]["params"]["startup_s"] = 2
-    # A cache the handover must carry over (its keys seen), and a flush after it.
+    # A cache with its keys seen, and a flush of it.
     doc["nodes"].append(node("cache", "store", role="cache", keys=2000))
     doc["edges"].append({"from": "api", "to": "cache"})
     _same(doc, controls=[(5, control)])
@@ -316,8 +317,8 @@ def test_workflows_and_sticky_balancers_run_in_the_core_with_the_same_bytes(name
     {"kind": "event", "action": "kill_instance", "node": "api"},
     {"kind": "event", "action": "outage", "node": "redis", "duration_s": 2},
 ])
-def test_workflow_state_crosses_a_handover_intact(control):
-    """Sessions, pins and deferred visits made in the core go on in the general loop."""
+def test_workflow_state_survives_live_controls(control):
+    """Sessions, pins and deferred visits in the core, an instance killed or a store down."""
     for name in ("session-local-sticky", "upload-local", "payment-keys-external"):
         _same(STATEFUL[name], controls=[(4, control)])
 
@@ -366,7 +367,7 @@ def test_queues_workers_serverless_and_huge_caches_run_in_the_core_with_the_same
     {"action": "rolling_deploy", "node": "api", "interval_s": 1},
     {"action": "scale", "node": "api", "instances": 3},
 ])
-def test_scheduled_events_run_in_the_core_or_hand_over_mid_tick(action):
+def test_scheduled_events_run_in_the_core_mid_tick(action):
     doc = tree(tick_s=2, duration_s=12)
     doc["nodes"][2]["params"]["startup_s"] = 1
     doc["nodes"].append(node("cache", "store", role="cache", keys=300))
@@ -379,8 +380,7 @@ def test_scheduled_events_run_in_the_core_or_hand_over_mid_tick(action):
     try:
         sim = Simulation(load(doc))
         sim.step(), sim.step(), sim.step()
-        # Node flags stay in the core; instance life is the general loop's.
-        assert (sim.core is not None) == (action["action"] in compiled.NODE_ONLY)
+        assert sim.core is not None  # instance life too: Python changes it between events
     finally:
         compiled.ENABLED = True
 
@@ -428,3 +428,49 @@ def test_the_command_line_gives_the_same_bytes_with_and_without_the_core(tmp_pat
     on, off = cli("1"), cli("0")
     assert json.loads(on)["summary"]["requests"] > 3000
     assert on == off
+
+
+def _fleet(events: list[dict[str, Any]], workflow: str = "session") -> dict[str, Any]:
+    """Sessions on local state behind a balancer that checks health, an autoscaled service of
+    four (so scaling drains instances now and then), client timeouts and balancer retries."""
+    doc = design([node("c", "client", rps=300, workflow=workflow, users=100, timeout_ms=50,
+                       retries=1),
+                  node("lb", "load_balancer", health_check_s=2),
+                  node("api", "service", instances=4, workers=2, queue=4, service_ms=3,
+                       state="local", startup_s=1,
+                       autoscale={"min": 2, "max": 6, "target_utilization": 0.5, "eval_s": 2,
+                                  "cooldown_s": 2}),
+                  node("db", "database", connections=3, latency_ms=2)],
+                 [("c", "lb"), {"from": "lb", "to": "api", "retries": 1}, ("api", "db")], 14)
+    doc["scenario"]["events"] = events
+    return doc
+
+
+LIFE = {
+    "kill-two": _fleet([{"at_s": 3.5, "action": "kill_instance", "node": "api", "count": 2}]),
+    "deploy-draining": _fleet([{"at_s": 2.5, "action": "rolling_deploy", "node": "api",
+                                "batch": 2, "interval_s": 1}]),
+    "deploy-without-drain": _fleet([{"at_s": 2.5, "action": "rolling_deploy", "node": "api",
+                                     "drain": False}]),
+    "scale-in-and-out": _fleet([{"at_s": 2.5, "action": "scale", "node": "api", "instances": 2},
+                                {"at_s": 6, "action": "scale", "node": "api", "instances": 5}]),
+    "autoscaling-only": _fleet([]),
+    "uploads-and-a-kill": _fleet([{"at_s": 3.5, "action": "kill_instance", "node": "api"}],
+                                 workflow="upload"),
+}
+LIVE = [(3, {"kind": "event", "action": "kill_instance", "node": "api"}),
+        (5, {"kind": "traffic", "multiplier": 2.5, "ramp_s": 2}),
+        (8, {"kind": "event", "action": "outage", "node": "db", "duration_s": 1})]
+
+
+@pytest.mark.parametrize("live", [False, True])
+@pytest.mark.parametrize("name", sorted(LIFE))
+def test_instance_life_runs_in_the_core_with_the_same_bytes(name, live):
+    """Kills, drains (an instance stops when its last request leaves, mid-event: Python stops
+    it after the event with the tokens the core set aside), deploys, scaling, autoscaling and
+    live controls, all without leaving the core."""
+    out = json.loads(_same(LIFE[name], controls=LIVE if live else None))
+    actions = {e["action"] for f in out["frames"] for e in f["events"]}
+    assert "autoscale" in actions or "instance_stopped" in actions or "instance_lost" in actions
+    if name == "deploy-draining":
+        assert {"instance_draining", "instance_stopped", "instance_ready"} <= actions

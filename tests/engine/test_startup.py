@@ -168,10 +168,7 @@ print(json.dumps({"before": before, "pool_started": pool_started,
 
 @pytest.mark.parametrize("design", [
     pytest.param(DESIGN, id="call-tree"),
-    pytest.param(SESSIONS, id="sessions", marks=pytest.mark.xfail(
-        strict=True, reason="compiled.warm() does not load jitcore.rehash, which a run whose "
-        "workflow table grows calls: each forked process loads it (or compiles it, about 1 s, "
-        "if no process has yet)")),
+    pytest.param(SESSIONS, id="sessions"),
 ])
 def test_a_worker_loads_the_core_once_before_forking(design: dict[str, Any]) -> None:
     """playground/celery.py's worker_init hook: by the time Celery has built a worker (before
