@@ -7,7 +7,10 @@ restricted to call-tree designs; keep them in step.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -211,6 +214,22 @@ from playground.engine.workflows import (
     STATELESS,
     UPLOAD,
 )
+
+
+def _cache_dir() -> str:
+    """Where numba caches the core: a directory named by a digest of the sources compiled into
+    it. numba notices edits to this file only, yet the constants it reads from compiled.py,
+    codes.py and workflows.py are compiled in; a cache from before an edit to them would run
+    with the old array layout."""
+    here = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in ("jitcore.py", "compiled.py", "codes.py", "workflows.py"):
+        digest.update((here / name).read_bytes())
+    base = os.environ.get("NUMBA_CACHE_DIR") or str(here / "__pycache__")
+    return os.path.join(base, f"core-{digest.hexdigest()[:16]}")
+
+
+numba.config.CACHE_DIR = _cache_dir()
 
 #: Compiled once and cached on disk. Without numba's reference counting (``_nrt=False``): the
 #: core allocates nothing, and counting references to two dozen arrays on every call between
