@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from pathlib import Path
 
 import numba
 import numpy as np
@@ -217,15 +216,19 @@ from playground.engine.workflows import (
 
 
 def _cache_dir() -> str:
-    """Where numba caches the core: a directory named by a digest of the sources compiled into
-    it. numba notices edits to this file only, yet the constants it reads from compiled.py,
-    codes.py and workflows.py are compiled in; a cache from before an edit to them would run
-    with the old array layout."""
-    here = Path(__file__).resolve().parent
+    """Where numba caches the core: a directory named by a digest of the constants compiled into
+    it from compiled.py, codes.py and workflows.py (the rows of its arrays, its codes). numba
+    notices edits to this file only; a cache from before an edit to those constants would run
+    with the old layout."""
+    from playground.engine import codes, compiled, workflows
+
     digest = hashlib.sha256()
-    for name in ("jitcore.py", "compiled.py", "codes.py", "workflows.py"):
-        digest.update((here / name).read_bytes())
-    base = os.environ.get("NUMBA_CACHE_DIR") or str(here / "__pycache__")
+    for module in (compiled, codes, workflows):
+        for name, value in sorted(vars(module).items()):
+            if name.lstrip("_").isupper() and isinstance(value, (int, float, str, tuple)):
+                digest.update(f"{module.__name__}.{name}={value!r};".encode())
+    base = os.environ.get("NUMBA_CACHE_DIR") or os.path.join(os.path.dirname(__file__),
+                                                              "__pycache__")
     return os.path.join(base, f"core-{digest.hexdigest()[:16]}")
 
 

@@ -192,7 +192,10 @@ def test_a_worker_that_lost_its_run_to_another_stops_within_two_seconds(tmp_path
     try:
         run, _ = service.create_run(long_tick(), owner=owner("fenced"))
         wait_for(run, ("running",), 60)
-        second = start_celery_worker(tmp_path / "second.log", purge=False, RUN_LEASE_TTL_S="2")
+        # The second worker's lease outlasts its own longest stretch without a renewal (making
+        # the one 30 s frame of 3.3M requests took over 2 s on a loaded machine, and it lost
+        # the run in turn); the first's 2 s lease is what lets the reaper requeue quickly.
+        second = start_celery_worker(tmp_path / "second.log", purge=False, RUN_LEASE_TTL_S="10")
         frozen = _pool_child(first)
         os.kill(frozen, signal.SIGSTOP)
         try:
