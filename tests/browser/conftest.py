@@ -44,7 +44,13 @@ class ConsoleLog:
         self.errors: list[str] = []
         page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("requestfailed", lambda req: self.errors.append(f"request failed: {req.url}"))
+        page.on("requestfailed", self._failed)
+
+    def _failed(self, request) -> None:
+        # A request the browser cancelled itself (net::ERR_ABORTED: the page navigated away
+        # while, say, its favicon loaded) is not the page's error; anything else is.
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"request failed: {request.url} ({request.failure})")
 
 
 @pytest.fixture
