@@ -1,47 +1,39 @@
-"""An optional compiled core (numba) for call-tree designs, with the general loop's output.
+"""The compiled core (numba): every design's event loop, with the general loop's output.
 
 Terms
 -----
-call-tree design
-    Clients (timeouts, retries and backoff allowed; any workflow: stateless, session, upload,
-    payment) calling, synchronously, load balancers (round robin, random, least connections,
-    sticky), services (any ``state``), databases, stores (state, or cache with up to 2**24
-    keys), cdns, object storage and external services, along edges with any latency, ``calls``,
-    timeout and retries, synchronous or asynchronous (to queues, drained by workers);
-    serverless nodes with their containers; caches of any size. Every kind is covered, so every
-    design starts in the core; only instance life and live controls still hand over.
+core
+    ``jitcore.advance``: the general event loop of simulation.py (``advance_to`` and the closures
+    it calls) written over numpy arrays and compiled by numba, for every kind: clients with any
+    workflow, timeouts, retries and backoff; every balancer; services with any ``state``;
+    databases, stores and caches of any size, cdns, object storage, external services; queues
+    and workers over synchronous and asynchronous edges; serverless containers. It keeps the
+    general loop's data model (visit slots and their free stack, one event heap ordered by
+    (time, token), tokens from one counter, instance FIFOs) and makes the same draws and the
+    same float operations in the same order, so frames and summary are the general loop's byte
+    for byte (tests compare them; the general loop stays only as that reference).
 workflow table
     workflows.py keeps sessions, logins, uploads, idempotency keys and charges (and
-    operations.py the sticky pins) in dicts; the core keeps them in one open-addressing hash
-    table of int64 keys tagged by map (``T_*``), converted both ways at its edges
-    (``workflow_entries``, ``restore_workflows``).
-core
-    ``jitcore.advance``: the general event loop of simulation.py (``advance_to`` and the closures it
-    calls, restricted to what a call-tree design can reach) written over numpy arrays and
-    compiled by numba. It keeps the general loop's data model (visit slots and their free
-    stack, one event heap ordered by (time, token), tokens from one counter, instance FIFOs)
-    and makes the same draws and the same float operations in the same order, so frames and
-    summary are the general loop's byte for byte (tests compare them).
+    operations.py the sticky pins) in dicts for the general loop; the core keeps them in one
+    open-addressing hash table of int64 keys tagged by map (``T_*``).
 stream buffer
     The core cannot call Python, so each random stream's next draws are copied from its
-    sampler into a row of ``SB``; the core yields back to Python between events when a row runs
-    low, a buffer of results fills up, the visit or event arrays need to grow, or a scheduled
-    event comes due. Draws taken from a sampler but not used go back
-    in front of it at handover, so the sequence of each stream is never disturbed.
-scheduled events
-    The core yields to Python when one comes due. An outage, a slowdown, a cache flush, their
-    ends and a traffic step's note change only a node's flags (``NODE_ONLY``): Python applies
-    them to its lists and the core reads the flags back and goes on. Anything else (an instance
-    killed, a deploy, a scale, autoscaling) hands over, then runs in the general loop.
-handover
-    A live control, or a scheduled event beyond ``NODE_ONLY``, needs the general loop: the arrays
-    become the simulation's lists, heap and deques again, the token counter is advanced to the
-    core's, and the run goes on there.
+    sampler into a row of ``SB`` (the sampler is then the core's: ``_owned``); the core yields
+    back to Python between events when a row runs low, a buffer of results fills up, the
+    visit, event or table arrays need to grow, or a scheduled callback comes due.
+Python between events (``Core.python``)
+    A scheduled callback (an event, an instance's life, a traffic note) or a live control runs
+    in Python on the simulation's lists, which the core writes before and reads back after:
+    node flags, instances launched or stopped, balancer views, the events scheduled, the
+    tokens used. The visits stay in the arrays: an instance that stops fails its requests
+    through the core (``stop_visits``). An instance found drained in the middle of an event is
+    stopped by Python after the event, with tokens the core set aside at that moment
+    (``_drained_stops``).
 
 The core is used when numba imports and ``ENABLED`` is true (the environment variable
-``PLAYGROUND_ENGINE_COMPILED=0`` turns it off); without it every design runs in pure Python with
-the same output. numba compiles the core on first use and caches it on disk
-(``playground/engine/__pycache__``), so later processes load it in a fraction of a second.
+``PLAYGROUND_ENGINE_COMPILED=0`` turns it off, for the tests' comparisons); numba compiles it on
+first use and caches it on disk (see ``jitcore._cache_dir``), so later processes load it in a
+fraction of a second.
 """
 
 from __future__ import annotations
@@ -175,7 +167,7 @@ def _core() -> Any:
 
 
 def _owned() -> float:
-    raise RuntimeError("this stream belongs to the compiled core until its handover")
+    raise RuntimeError("this stream belongs to the compiled core")
 
 
 class Core:
@@ -187,7 +179,7 @@ class Core:
         nn, ne, ni = len(sim.ids), len(sim.e_dst), len(sim.i_node)
         nnz = max(nn, 1)
         # Streams: every sampler the core may draw from, once each, taken apart (rng.split):
-        # the core draws from their blocks until the handover puts samplers back.
+        # the core draws from their blocks from now on.
         self.streams: list[tuple[list[float], rng.Blocks] | float] = []
         self.holders: list[list[tuple[Any, Any]]] = []   # (container, key) of each stream
         seen: dict[int, int] = {}
