@@ -16,9 +16,13 @@ tolerance
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,6 +103,59 @@ def output_on(doc: dict[str, Any], core: bool, station_loop: bool, limits: Any =
     finally:
         compiled.ENABLED = station_path.ENABLED = True
     return json.dumps(out, sort_keys=True, allow_nan=False), path
+
+
+#: The general event loop's output, recorded before it was deleted (engine 1.6): for each case the
+#: engine tests compared the compiled core with, a digest of the case (design, limits, live
+#: controls) and a digest of the general loop's frames and summary. See ``reference``.
+REFERENCES = Path(__file__).with_name("references.json")
+_REFERENCES: dict[str, str] | None = None
+
+
+def case_digest(doc: dict[str, Any], limits: Any = None,
+                controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
+    """A digest of one case: the design, the limits and the live controls, canonical JSON."""
+    data = {"doc": doc, "limits": dataclasses.asdict(limits) if limits is not None else None,
+            "controls": [list(c) for c in controls or ()]}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def output_digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def reference(doc: dict[str, Any], limits: Any = None,
+              controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
+    """The recorded digest of the general loop's output for this case (KeyError: no record, so
+    a new case has nothing to be compared with; record one with ``--record`` below only after
+    an ``ENGINE_VERSION`` bump, from the engine's own output)."""
+    global _REFERENCES
+    if _REFERENCES is None:
+        _REFERENCES = json.loads(REFERENCES.read_text())
+    return _REFERENCES[case_digest(doc, limits, controls)]
+
+
+def same_as_reference(doc: dict[str, Any], limits: Any = None,
+                      controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
+    """Run ``doc`` (with ``limits`` and live ``controls``) and assert that its frames and summary
+    are, byte for byte, what the general loop gave for it; return them as JSON."""
+    out, _ = output_on(doc, True, False, limits, controls)
+    if _record(doc, limits, controls, out):
+        return out
+    assert output_digest(out) == reference(doc, limits, controls), \
+        "the engine's output differs from the general loop's recorded output"
+    return out
+
+
+def _record(doc, limits, controls, out) -> bool:  # TEMPORARY: records the general loop's output
+    path = os.environ.get("PLAYGROUND_RECORD_REFERENCES")
+    if not path:
+        return False
+    general, _ = output_on(doc, False, False, limits, controls)
+    assert general == out
+    with open(path, "a") as f:
+        f.write(json.dumps([case_digest(doc, limits, controls), output_digest(general)]) + "\n")
+    return True
 
 
 def batch_se(values: list[float] | np.ndarray, weights: list[float] | np.ndarray | None = None,

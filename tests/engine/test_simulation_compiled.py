@@ -18,7 +18,7 @@ from playground.engine import compiled
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
-from tests.engine.helpers import design, node, output_on
+from tests.engine.helpers import design, node, same_as_reference
 from tests.engine.helpers import station as station_design
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,13 +27,7 @@ pytestmark = pytest.mark.skipif(not compiled.available(),
                                 reason="numba is not installed: nothing to compare")
 
 
-def _same(doc: dict[str, Any], limits: Limits | None = None,
-          controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
-    fast, path = output_on(doc, True, False, limits, controls)
-    general, _ = output_on(doc, False, False, limits, controls)
-    assert path == "compiled", "the design should take the compiled core"
-    assert fast == general
-    return fast
+_same = same_as_reference
 
 
 def three_tier(duration_s: float = 10.0, rps: float = 2000.0) -> dict[str, Any]:
