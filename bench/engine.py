@@ -28,10 +28,8 @@ Printed, in one table:
   stepped tick by tick (``Simulation.step()``) without pacing: simulated seconds per CPU-second
   and per wall-second over the ticks after the first (target 1: it keeps real time).
 
-Each engine row names the path the design takes: "compiled core" (``Simulation.core``),
-"station" (the single-station loop, ``Simulation.station``) or "general loop", and where a run
-leaves the core for the general loop (an instance action or autoscaling), the second of the
-long run (the start of the tick) at which it did.
+Each engine row names the path the design takes: the compiled core, the engine's one event loop
+(``Simulation.core``), from the first event to the last.
 """
 
 from __future__ import annotations
@@ -140,15 +138,6 @@ def _limits() -> Any:
 # ---------------------------------------------------------------------- the child processes
 
 
-def path_of(sim: Any) -> str:
-    """The loop ``sim`` is running on now."""
-    if getattr(sim, "core", None) is not None:
-        return "compiled core"
-    if getattr(sim, "station", None) is not None:
-        return "station"
-    return "general loop"
-
-
 def _engine_child(spec: dict[str, Any]) -> dict[str, Any]:
     from playground.engine.schema import load
     from playground.engine.simulation import Simulation
@@ -157,20 +146,16 @@ def _engine_child(spec: dict[str, Any]) -> dict[str, Any]:
     document = load(spec["doc"], limits=limits)
     t0 = time.process_time()
     sim = Simulation(document, limits=limits)
-    path = path_of(sim)
-    left_at = None
     sim.step()
     first_wall, first_cpu = time.time() - spec["t_spawn"], time.process_time()
     t1 = time.process_time()
     while not sim.done:
         sim.step()
-        if left_at is None and path_of(sim) != path:
-            left_at = (sim.k - 1) * sim.tick_s  # the start of the tick in which it left
     summary = sim.summary()
     t2 = time.process_time()
     return {"cpu": t2 - t0, "rest_cpu": t2 - t1, "rest_s": sim.w1 - sim.tick_s,
             "tick_s": sim.tick_s, "work": summary["requests"], "mean_ms": summary["latency_ms"]["mean"],
-            "path": path, "left_at": left_at, "end_path": path_of(sim),
+            "path": "compiled core",
             "first_wall": first_wall, "first_cpu": first_cpu, "rss_mib": _rss_mib()}
 
 
@@ -214,14 +199,13 @@ def _live_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     limits = _limits()
     sim = Simulation(load(spec["doc"], limits=limits), limits=limits)
-    path = path_of(sim)
     ticks = []
     while not sim.done:
         c, w = time.process_time(), time.perf_counter()
         sim.step()
         ticks.append((time.process_time() - c, time.perf_counter() - w))
     rest = ticks[1:]  # the first tick also loads the core: start-up, measured on its own
-    return {"path": path, "end_path": path_of(sim), "tick_s": sim.tick_s,
+    return {"path": "compiled core", "tick_s": sim.tick_s,
             "first_cpu": ticks[0][0], "first_wall": ticks[0][1],
             "cpu": sum(c for c, _ in rest), "wall": sum(w for _, w in rest),
             "slowest_wall": max(w for _, w in rest), "ticks": len(rest),
@@ -234,8 +218,6 @@ def _warm_child(spec: dict[str, Any]) -> dict[str, Any]:
     after this finds numba's cache warm. Reports the functions this process compiled."""
     from playground.engine import compiled
 
-    if not compiled.available():
-        return {"available": False, "compiled": []}
     compiled.warm()
     _engine_child({"doc": three_tier(5.0, rps=4000.0), "t_spawn": spec["t_spawn"]})
     from numba.core.dispatcher import Dispatcher
@@ -244,7 +226,7 @@ def _warm_child(spec: dict[str, Any]) -> dict[str, Any]:
                   if m.startswith("playground.") and module is not None
                   for a, fn in list(vars(module).items())
                   if isinstance(fn, Dispatcher) and sum(fn.stats.cache_misses.values()))
-    return {"available": True, "compiled": made}
+    return {"compiled": made}
 
 
 def _rss_mib() -> float:
@@ -292,10 +274,7 @@ class Marginal:
         self.startup = min(short, key=lambda r: r.get("first_wall", 0.0))
 
     def path(self) -> str:
-        r = self.long
-        if r["left_at"] is None:
-            return r["path"]
-        return f"{r['path']} -> {r['end_path']} at {r['left_at']:g} s"
+        return self.long["path"]
 
 
 def engine_marginal(make: Callable[[float], dict[str, Any]], short_s: float, tick_s: float,
@@ -396,9 +375,7 @@ def main() -> None:
     # child's peak memory would otherwise start from this process's), so every child finds
     # the cache warm.
     warm = spawn("warm")
-    if not warm["available"]:
-        print("the compiled core is not available: pure Python only")
-    elif warm["compiled"]:
+    if warm["compiled"]:
         names = warm["compiled"]
         print(f"warm-up compiled {len(names)} numba functions"
               + (f": {', '.join(names)}" if len(names) <= 3 else " (the cache was cold)"))

@@ -1,20 +1,19 @@
-"""The compiled core (numba): every design's event loop, with the general loop's output.
+"""The compiled core (numba): the engine's one event loop, for every design.
 
 Terms
 -----
 core
-    ``jitcore.advance``: the general event loop of simulation.py (``advance_to`` and the closures
-    it calls) written over numpy arrays and compiled by numba, for every kind: clients with any
-    workflow, timeouts, retries and backoff; every balancer; services with any ``state``;
-    databases, stores and caches of any size, cdns, object storage, external services; queues
-    and workers over synchronous and asynchronous edges; serverless containers. It keeps the
-    general loop's data model (visit slots and their free stack, one event heap ordered by
-    (time, token), tokens from one counter, instance FIFOs) and makes the same draws and the
-    same float operations in the same order, so frames and summary are the general loop's byte
-    for byte (tests compare them; the general loop stays only as that reference).
+    ``jitcore.advance``: the event loop over numpy arrays, compiled by numba, for every kind:
+    clients with any workflow, timeouts, retries and backoff; every balancer; services with any
+    ``state``; databases, stores and caches of any size, cdns, object storage, external
+    services; queues and workers over synchronous and asynchronous edges; serverless
+    containers. It keeps the data model of the pure-Python general loop it replaced (visit slots
+    and their free stack, one event heap ordered by (time, token), tokens from one counter,
+    instance FIFOs) and makes the same draws and float operations in the same order: its frames
+    and summary are that loop's byte for byte (the tests compare them with its recorded output,
+    ``tests/engine/references.json``).
 workflow table
-    workflows.py keeps sessions, logins, uploads, idempotency keys and charges (and
-    operations.py the sticky pins) in dicts for the general loop; the core keeps them in one
+    Sessions, logins, uploads, idempotency keys, charges and sticky pins, in one
     open-addressing hash table of int64 keys tagged by map (``T_*``).
 stream buffer
     The core cannot call Python, so each random stream's next draws are copied from its
@@ -30,17 +29,16 @@ Python between events (``Core.python``)
     stopped by Python after the event, with tokens the core set aside at that moment
     (``_drained_stops``).
 
-The core is used when numba imports and ``ENABLED`` is true (the environment variable
-``PLAYGROUND_ENGINE_COMPILED=0`` turns it off, for the tests' comparisons); numba compiles it on
+The core is the engine's only event loop (numba is a required dependency); numba compiles it on
 first use and caches it on disk (see ``jitcore._cache_dir``), so later processes load it in a
-fraction of a second.
+fraction of a second. With ``NUMBA_DISABLE_JIT=1`` the same functions run as plain Python, for
+debugging and coverage.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -57,17 +55,14 @@ from playground.engine.codes import (
 )
 from playground.engine.document import TrafficStep
 
-#: Tests switch the core off to compare it with the pure loops.
-ENABLED = os.environ.get("PLAYGROUND_ENGINE_COMPILED", "1") != "0"
-
 _ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2, "sticky": 3}
 
-#: The event code of a visit carried on later from the event loop (workflows.py's ``_defer``;
-#: the general loop keeps it as an ``EV_LATER`` callback). Its cause and ``fin`` are in V_DEF.
+#: The event code of a visit carried on later from the event loop (its cause and ``fin`` are in
+#: V_DEF).
 EV_DEFER = 6
 
-# The workflow table (HK keys, HV values): one open-addressing hash table for every map of
-# workflows.py and operations.py the core keeps, each key tagged in bits 60-62 by its map.
+# The workflow table (HK keys, HV values): one open-addressing hash table for every map
+# the workflows and sticky balancers keep, each key tagged in bits 60-62 by its map.
 (T_PIN, T_SLOCAL, T_SEXT, T_LOGGED, T_UPLOAD, T_KLOCAL, T_KEXT, T_CHARGE) = range(8)
 T_SHIFT = 60
 #: An empty cell of HK.
@@ -127,42 +122,6 @@ _TCAP = 1 << 12
 _TRES = 64
 
 
-
-def _numba() -> Any:
-    try:
-        import numba
-    except ImportError:  # the pure loops serve
-        return None
-    return numba
-
-
-def eligible(sim: Any) -> bool:
-    """Whether ``sim``'s design is a call-tree design (see above) and the core is available."""
-    if not ENABLED:
-        return False
-    for kind, algo in zip(sim.n_kind, sim.lb_algo, strict=True):
-        if kind == LB and algo not in _ALGOS:
-            return False
-    return _core() is not None
-
-
-# ---------------------------------------------------------------------- the compiled core
-
-_CORE: Any = None
-
-
-def _core() -> Any:
-    """The compiled ``advance`` (None without numba)."""
-    global _CORE
-    if _CORE is None:
-        if _numba() is None:
-            return None
-        from playground.engine import jitcore
-
-        _CORE = jitcore.advance
-    return _CORE
-
-
 # ---------------------------------------------------------------------- the Python side
 
 
@@ -175,7 +134,7 @@ class Core:
 
     def __init__(self, sim: Any) -> None:
         self.sim = sim
-        self.advance = _core()
+        self.advance = _jit().advance
         nn, ne, ni = len(sim.ids), len(sim.e_dst), len(sim.i_node)
         nnz = max(nn, 1)
         # Streams: every sampler the core may draw from, once each, taken apart (rng.split):
@@ -326,7 +285,7 @@ class Core:
         MF[MF_W0], MF[MF_W1] = sim.w0, sim.w1
         M[M_WFLOWS] = sim.workflows
         M[M_WFSER] = sim.wf_serial
-        vcap = 1 << max(12, (2 * len(sim.v_node) + _VRES).bit_length())
+        vcap = 1 << max(12, _VRES.bit_length())
         self.S = [np.zeros((_V_ROWS, vcap), dtype=np.int64), np.zeros(vcap, dtype=np.float64),
                   np.zeros(vcap, dtype=np.int64), NI, NF,
                   np.zeros((nnz, 7), dtype=np.int64), RON, EI, EF, II,
@@ -559,7 +518,7 @@ class Core:
     def _drained_stops(self) -> None:
         """Stop the instances the core found drained (their last request left while they were
         draining), each with the tokens the core set aside for it at that moment, so that what
-        the stop schedules falls where the general loop puts it."""
+        the stop schedules falls where it would at that moment."""
         sim, S = self.sim, self.S
         M, PD, PDT = S[24], S[32], S[33]
         while M[M_NPD]:
@@ -604,7 +563,7 @@ class Core:
 
     def stop_visits(self, n: int, i: int, t: float) -> None:
         """Instance ``i`` of node ``n`` stops (operations._stop, inside ``python``): what it
-        holds or queues fails ``unavailable``, in slot order, as the general loop does."""
+        holds or queues fails ``unavailable``, in slot order."""
         sim, S = self.sim, self.S
         VI, M = S[0], S[24]
         slots = int(M[M_SLOTS])
@@ -661,17 +620,10 @@ def _peek(counter: itertools.count) -> int:
     return int(text[text.index("(") + 1:text.index(")")].split(",")[0])
 
 
-def available() -> bool:
-    """Whether the compiled core can run here (numba installed, not switched off)."""
-    return ENABLED and _core() is not None
-
-
 def warm() -> None:
     """Compile the core, or load it from numba's cache, now rather than in the first run: a
     design whose run reaches every compiled function Python calls (a workflow table that
     grows, a stopped instance, a drained one, a live traffic control)."""
-    if not available():
-        return
     from playground.engine.schema import load
     from playground.engine.simulation import Simulation
 

@@ -36,15 +36,12 @@ from playground.engine.codes import (
     DATABASE,
     DEAD,
     DRAINING,
-    IN_TRANSIT,
     LB,
-    OVERLOAD,
     SERVERLESS,
     SERVERLESS_POOL,
     SERVICE,
     STARTING,
     STORE,
-    UNAVAILABLE,
     UP,
     WORKER,
 )
@@ -62,7 +59,6 @@ class OperationsMixin:
         self.lb_view: list[list[int]] = [[] for _ in range(nn)]
         self.lb_target = [-1] * nn
         self.lb_hc = [float(n.params.get("health_check_s", 0.0)) for n in nodes]
-        self.pins: list[dict[int, int]] = [{} for _ in range(nn)]
         self.n_lbs: list[list[int]] = [[] for _ in range(nn)]  # balancers in front of a node
         for lb in range(nn):
             if self.n_kind[lb] == LB and self.n_out[lb]:
@@ -125,24 +121,6 @@ class OperationsMixin:
                     i for i in self.n_insts[n]
                     if self.i_state[i] == UP
                     or (self.i_state[i] == DEAD and t < self.i_dead_t[i] + hc)]
-
-    def pick_sticky(self: Any, lb: int, c: int, view: list[int]) -> int:
-        """The sticky balancer's pin for the user of visit ``c``."""
-        key = self.v_req[c] & 0xFFFFFFFF
-        pins = self.pins[lb]
-        inst = pins.get(key, -1)
-        if inst >= 0:
-            state = self.i_state[inst]
-            if state == UP or (state == DEAD and inst in view):
-                return inst
-        healthy = self.n_up[self.lb_target[lb]]
-        if not healthy:
-            return view[0] if view else -1
-        r = self.n_rr[lb]
-        self.n_rr[lb] = r + 1
-        inst = healthy[r % len(healthy)]
-        pins[key] = inst
-        return inst
 
     # ------------------------------------------------------------------ instance life
 
@@ -208,42 +186,7 @@ class OperationsMixin:
             if self.lb_hc[lb] > 0:
                 self._schedule(t + self.lb_hc[lb], lambda t2, n=n: self._refresh_views(n, t2))
         self._note({"t": t, "action": action, "node": self.ids[n], "instance": self.i_num[i]})
-        if self.core is not None:  # the visits are in the compiled core's arrays
-            self.core.stop_visits(n, i, t)
-            return
-        v_node, v_inst, v_hold = self.v_node, self.v_inst, self.v_hold
-        # Not the requests still on their way to it (IN_TRANSIT): they fail when they arrive.
-        victims = [c for c in range(len(v_node))
-                   if v_node[c] == n and v_inst[c] == i and v_hold[c] != IN_TRANSIT]
-        for c in victims:
-            h = v_hold[c]
-            if h == 1:
-                self.i_busy[i] -= 1
-                self.n_busy[n] -= 1
-                self.b_acc[n] += t
-            elif h == 2:
-                self.n_q[n] -= 1
-                self.q_acc[n] += t
-            if h:
-                v_hold[c] = 0
-                self.n_x[n] += 1
-                self.x_acc[n] -= t
-            self.v_tok[c] = 0
-            self.v_wait[c] = 0
-        q = self.i_q[i]
-        if q is not None:
-            q.clear()
-        for c in victims:
-            self.n_err[n][UNAVAILABLE] += 1
-            self._proceed(c, t, UNAVAILABLE, True)
-
-    def released(self: Any, i: int, n: int, t: float) -> None:
-        """A server of instance ``i`` (not plainly up) was released with nothing queued."""
-        state = self.i_state[i]
-        if state == SERVERLESS_POOL:
-            self.n_idle[n].append(t)
-        elif state == DRAINING and not self.i_busy[i]:
-            self._drained(i, t)
+        self.core.stop_visits(n, i, t)  # its requests fail in the core's arrays
 
     def _drained(self: Any, i: int, t: float) -> None:
         n = self.i_node[i]
@@ -258,8 +201,7 @@ class OperationsMixin:
         self._refresh_views(n, t)
         self._note({"t": t, "action": "instance_draining", "node": self.ids[n],
                     "instance": self.i_num[i]})
-        queued = self.core.queue_len(i) if self.core is not None else len(self.i_q[i] or ())
-        if not self.i_busy[i] and not queued:
+        if not self.i_busy[i] and not self.core.queue_len(i):
             self._drained(i, t)
 
     def _deploy_batch(self: Any, n: int, t: float, d: dict[str, Any] | None = None) -> None:
@@ -331,34 +273,6 @@ class OperationsMixin:
             self._scale(n, desired, t)
 
     # ------------------------------------------------------------------ serverless
-
-    def arrive_serverless(self: Any, c: int, n: int, t: float) -> int:
-        i = self.n_inst0[n]
-        idle = self.n_idle[n]
-        keep = self.n_keep[n]
-        while idle and idle[0] + keep <= t:
-            idle.popleft()
-        if idle:
-            idle.pop()
-            extra = 0.0
-        elif self.i_busy[i] < self.i_cap[i]:
-            extra = self.n_cold[n]()
-        else:
-            return self._fail_at(c, n, t, OVERLOAD)
-        self.i_busy[i] += 1
-        self.n_busy[n] += 1
-        self.b_acc[n] -= t
-        self.v_hold[c] = 1
-        self.v_inst[c] = i
-        self.v_aux[c] = extra
-        self.n_calls[n] += 1
-        if self.w0 <= t < self.w1:
-            self.n_wz[n] += 1
-        if self.n_hook[n]:
-            self.owner_start(c, n, i, t)
-        else:
-            self._own_work(c, n, t)
-        return 0
 
     def containers(self: Any, n: int, t: float) -> int:
         idle = self.n_idle[n]

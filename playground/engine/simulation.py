@@ -69,7 +69,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from playground.engine import compiled, rng, station, traffic
+from playground.engine import compiled, rng, traffic
 from playground.engine.codes import (
     A_DELAY,
     A_OTHER,
@@ -88,32 +88,19 @@ from playground.engine.codes import (
     CDN,
     CLIENT,
     DATABASE,
-    DEAD,
     DRAINING,
-    ERROR,
-    EV_ARRIVE,
-    EV_DONE,
     EV_EMIT,
     EV_LATER,
-    EV_RETRY,
-    EV_TIMEOUT,
     EXTERNAL,
-    IN_TRANSIT,
     KIND_CODES,
     LB,
     N_COUNTERS,
     OBJECT,
-    OK,
-    OVERLOAD,
     QUEUE,
-    RETRYABLE,
     SERVERLESS,
     SERVICE,
     STARTING,
-    STATE_ACCESS,
     STORE,
-    TIMEOUT,
-    UNAVAILABLE,
     UP,
     WORKER,
 )
@@ -195,18 +182,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._lat_hist = Histogram()
         self._fail_hist = Histogram()
         self._compile()
-        self._bind()
+        self._init_state()
         self._start()
-        # Simpler designs take a faster loop with the same output: the compiled core
-        # (compiled.py, when numba is installed) or, for one station, station.py.
-        self.station: dict[str, Any] | None = None
-        self.core: compiled.Core | None = None
-        self._general_advance = self._advance_to
-        if compiled.eligible(self):
-            self.core = compiled.Core(self)
-            self._advance_to = self.core.advance_to
-        elif station.eligible(self):
-            self._advance_to = station.fast_advance(self)
+        # The event loop: the compiled core (compiled.py), from the first event to the last.
+        self.core = compiled.Core(self)
+        self._advance_to = self.core.advance_to
 
     # ------------------------------------------------------------------ compile the design
 
@@ -397,670 +377,21 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.cap_acc[node] += (self.n_cap[node] - cap) * t
         self.n_cap[node] = cap
 
-    # ------------------------------------------------------------------ the event loop
+    # ------------------------------------------------------------------ the run's state
 
-    def _bind(self) -> None:
-        """Build the hot functions as closures over the state lists (locals, not attributes)."""
-        heap: list[tuple[float, int, int, int]] = []
-        cnt = itertools.count(1)
-        later: dict[int, Callable[[float], None]] = {}
-        self.heap, self.cnt, self.later = heap, cnt, later
-        push, pop = heapq.heappush, heapq.heappop
-        nxt = next
-
-        v_node: list[int] = []
-        v_inst: list[int] = []
-        v_par: list[int] = []
-        v_ptok: list[int] = []
-        v_t0: list[float] = []
-        v_hold: list[int] = []
-        v_edge: list[int] = []
-        v_left: list[int] = []
-        v_try: list[int] = []
-        v_tok: list[int] = []
-        v_wait: list[int] = []
-        v_req: list[int] = []
-        v_aux: list[int] = []
-        free: list[int] = []
-        self.v_node, self.v_inst, self.v_par, self.v_hold = v_node, v_inst, v_par, v_hold
-        self.v_t0, self.v_tok, self.v_wait, self.v_req = v_t0, v_tok, v_wait, v_req
-        self.v_edge, self.v_try, self.v_aux, self.v_left = v_edge, v_try, v_aux, v_left
-        self.v_ptok = v_ptok
-        self.free = free
-        columns = (v_node, v_inst, v_par, v_ptok, v_t0, v_hold, v_edge, v_left, v_try, v_tok,
-                   v_wait, v_req, v_aux)
-
-        n_kind, n_out, n_work, n_slow, n_down = (
-            self.n_kind, self.n_out, self.n_work, self.n_slow, self.n_down)
-        n_busy, b_acc, n_q, q_acc, n_x, x_acc = (
-            self.n_busy, self.b_acc, self.n_q, self.q_acc, self.n_x, self.x_acc)
-        n_arr, n_err, n_sn, n_ss, n_wz, n_wbuf = (
-            self.n_arr, self.n_err, self.n_sn, self.n_ss, self.n_wz, self.n_wbuf)
-        n_up, n_rr, n_ok_u, n_error = self.n_up, self.n_rr, self.n_ok_u, self.n_error
-        n_depth, n_maxdepth, n_qinst = self.n_depth, self.n_maxdepth, self.n_qinst
-        i_node, i_busy, i_cap, i_q, i_qcap, i_qnode, i_state = (
-            self.i_node, self.i_busy, self.i_cap, self.i_q, self.i_qcap, self.i_qnode,
-            self.i_state)
-        n_amode, n_inst0, n_plain, lb_of = self.n_amode, self.n_inst0, self.n_plain, self.lb_of
-        n_hook, lb_view = self.n_hook, self.lb_view
-        e_dst, e_whole, e_frac, e_async, e_tmo, e_retries, e_lat, e_u = (
-            self.e_dst, self.e_whole, self.e_frac, self.e_async, self.e_tmo, self.e_retries,
-            self.e_lat, self.e_u)
-        lb_algo, lb_u = self.lb_algo, self.lb_u
-        c_tok, c_exp, c_rps = self.c_tok, self.c_exp, self.c_rps
-        c_retries, c_retry_on, c_backoff, c_jitter = (
-            self.c_retries, self.c_retry_on, self.c_backoff, self.c_jitter)
-        w0, w1 = self.w0, self.w1
-        t_stop = self.w1  # no request starts at or after duration_s
-        max_live = int(self.limits.max_in_flight)
-        workflows = self.workflows
-        retryable = RETRYABLE
-        F = [0] * N_COUNTERS     # this tick's client counters
-        W = [0] * N_COUNTERS     # the window's
-        lat_tick: list[float] = []
-        lat_win: list[float] = []
-        fail_win: list[float] = []  # the window's failed requests' latencies (ms)
-        self.F, self.W, self.lat_tick, self.lat_win = F, W, lat_tick, lat_win
-        self.fail_win = fail_win
-        sim = self
-
-        def alloc(n: int, par: int, ptok: int, t: float, req: int) -> int:
-            if free:
-                c = free.pop()
-                v_node[c] = n
-                v_inst[c] = -1
-                v_par[c] = par
-                v_ptok[c] = ptok
-                v_t0[c] = t
-                v_edge[c] = -1
-                v_left[c] = 0
-                v_req[c] = req
-                return c
-            c = len(v_node)
-            for col in columns:
-                col.append(0)
-            v_node[c] = n
-            v_inst[c] = -1
-            v_par[c] = par
-            v_ptok[c] = ptok
-            v_t0[c] = t
-            v_edge[c] = -1
-            v_req[c] = req
-            return c
-
-        def start(c: int, i: int, n: int, t: float) -> None:
-            """``c`` takes a server at instance ``i`` and does its own work."""
-            i_busy[i] += 1
-            n_busy[n] += 1
-            b_acc[n] -= t
-            v_hold[c] = 1
-            v_inst[c] = i
-            t0 = v_t0[c]
-            if w0 <= t0 < w1:
-                if t > t0:
-                    n_wbuf[n].append((t - t0) * 1e3)
-                else:
-                    n_wz[n] += 1
-            if n_hook[n]:
-                sim.owner_start(c, n, i, t)
-                return
-            s = nxt(cnt)
-            v_tok[c] = s
-            push(heap, (t + n_work[n]() * n_slow[n], s, EV_DONE, c))
-
-        def next_queued(i: int, n: int, t: float) -> None:
-            """A server of instance ``i`` (of node ``n``) is free: the first queued request takes
-            it."""
-            c = i_q[i].popleft()  # type: ignore[union-attr]
-            qn = i_qnode[i]
-            n_q[qn] -= 1
-            q_acc[qn] += t
-            if v_node[c] != n:
-                pick_up(c, i, n, t)
-            else:
-                start(c, i, n, t)
-
-        def pick_up(m: int, i: int, n: int, t: float) -> None:
-            """A worker takes message ``m`` from its queue node: the message leaves the queue node
-            and starts a visit at the worker."""
-            qn = v_node[m]
-            n_depth[qn] -= 1
-            t0 = v_t0[m]
-            if w0 <= t0 < w1:
-                n_sn[qn] += 1
-                n_ss[qn] += t - t0
-                if t > t0:
-                    n_wbuf[qn].append((t - t0) * 1e3)
-                else:
-                    n_wz[qn] += 1
-            v_node[m] = n
-            v_t0[m] = t
-            v_edge[m] = -1
-            v_left[m] = 0
-            n_arr[n] += 1
-            start(m, i, n, t)
-
-        def fail_at(c: int, n: int, t: float, cause: int) -> int:
-            """``c`` fails ``cause`` the moment it arrives at ``n`` (counted there)."""
-            n_err[n][cause] += 1
-            if w0 <= v_t0[c] < w1:
-                n_sn[n] += 1
-            v_node[c] = -1
-            v_tok[c] = 0
-            v_wait[c] = 0
-            free.append(c)
-            return cause
-
-        def arrive(c: int, t: float) -> int:
-            """``c`` reaches its node: 0 if it is now served, queued or delayed; else the cause
-            it failed with at once (``c`` is then gone)."""
-            n = v_node[c]
-            n_arr[n] += 1
-            if n_down[n]:
-                return fail_at(c, n, t, UNAVAILABLE)
-            mode = n_amode[n]
-            if mode == A_SERVICE:
-                i = v_inst[c]
-                if i < 0:
-                    up = n_up[n]
-                    if not up:
-                        return fail_at(c, n, t, UNAVAILABLE)
-                    r = n_rr[n]
-                    n_rr[n] = r + 1
-                    i = up[r % len(up)]
-                elif i_state[i] == DEAD:  # a balancer that has not noticed yet
-                    return fail_at(c, n, t, UNAVAILABLE)
-            elif mode == A_POOL:
-                i = n_inst0[n]
-            elif mode == A_DELAY:
-                v_hold[c] = 0
-                n_x[n] += 1
-                x_acc[n] -= t
-                if w0 <= t < w1:
-                    n_wz[n] += 1
-                s = nxt(cnt)
-                v_tok[c] = s
-                push(heap, (t + n_work[n]() * n_slow[n], s, EV_DONE, c))
-                return 0
-            else:
-                return sim.arrive_other(c, n, t)
-            if i_busy[i] < i_cap[i]:
-                # start(), inlined; no wait.
-                i_busy[i] += 1
-                n_busy[n] += 1
-                b_acc[n] -= t
-                v_hold[c] = 1
-                v_inst[c] = i
-                if w0 <= t < w1:
-                    n_wz[n] += 1
-                if n_hook[n]:
-                    sim.owner_start(c, n, i, t)
-                    return 0
-                s = nxt(cnt)
-                v_tok[c] = s
-                push(heap, (t + n_work[n]() * n_slow[n], s, EV_DONE, c))
-                return 0
-            q = i_q[i]
-            if q is not None and len(q) < i_qcap[i]:
-                q.append(c)
-                v_hold[c] = 2
-                v_inst[c] = i
-                qn = i_qnode[i]  # a worker's queue is its queue node's
-                n_q[qn] += 1
-                q_acc[qn] -= t
-                return 0
-            return fail_at(c, n, t, OVERLOAD)
-
-        def enqueue_arrive(c: int, n: int, t: float) -> int:
-            """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
-            if n_depth[n] >= n_maxdepth[n]:
-                return fail_at(c, n, t, OVERLOAD)
-            n_depth[n] += 1
-            v_hold[c] = 0
-            n_x[n] += 1
-            x_acc[n] -= t
-            s = nxt(cnt)
-            v_tok[c] = s
-            push(heap, (t + n_work[n]() * n_slow[n], s, EV_DONE, c))
-            return 0
-
-        def send_async(p: int, e: int, t: float) -> int:
-            """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
-            n = e_dst[e]
-            n_arr[n] += 1
-            if n_down[n] or n_depth[n] >= n_maxdepth[n]:
-                cause = UNAVAILABLE if n_down[n] else OVERLOAD
-                n_err[n][cause] += 1
-                if w0 <= t < w1:
-                    n_sn[n] += 1
-                return cause
-            n_depth[n] += 1
-            m = alloc(n, -1, 0, t, v_req[p])
-            v_hold[m] = 0
-            n_x[n] += 1
-            x_acc[n] -= t
-            lat = e_lat[e]
-            d = n_work[n]() * n_slow[n] + (lat() if lat is not None else 0.0)
-            s = nxt(cnt)
-            v_tok[m] = s
-            push(heap, (t + d, s, EV_DONE, m))
-            return 0
-
-        def queued_message(m: int, n: int, t: float) -> None:
-            """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
-            synchronous enqueue gets its answer; a worker takes the message at once if one is
-            free, else it waits in the queue's FIFO."""
-            n_x[n] -= 1
-            x_acc[n] += t
-            p = v_par[m]
-            if p >= 0:
-                v_par[m] = -1
-                if v_wait[p] == v_ptok[m]:
-                    v_wait[p] = 0
-                    proceed(p, t, OK, False)
-            i = n_qinst[n]
-            if i < 0:  # no worker drains this queue: the message stays until the end
-                v_hold[m] = 2
-                n_q[n] += 1
-                q_acc[n] -= t
-                return
-            wn = i_node[i]
-            if i_busy[i] < i_cap[i] and not n_down[wn]:
-                pick_up(m, i, wn, t)
-                return
-            i_q[i].append(m)  # type: ignore[union-attr]
-            v_hold[m] = 2
-            n_q[n] += 1
-            q_acc[n] -= t
-
-        def call(p: int, e: int, t: float) -> int:
-            """``p`` calls along synchronous edge ``e`` and waits: 0, or the cause the call
-            failed with at once."""
-            s = nxt(cnt)
-            v_wait[p] = s
-            tmo = e_tmo[e]
-            if tmo:
-                push(heap, (t + tmo, s, EV_TIMEOUT, p))
-            d = e_dst[e]
-            if free:  # alloc(), inlined: this is the hottest allocation
-                c = free.pop()
-                v_node[c] = d
-                v_inst[c] = -1
-                v_par[c] = p
-                v_ptok[c] = s
-                v_t0[c] = t
-                v_edge[c] = -1
-                v_left[c] = 0
-                v_req[c] = v_req[p]
-            else:
-                c = alloc(d, p, s, t, v_req[p])
-            pn = v_node[p]
-            if lb_of[pn]:
-                v_inst[c] = pick(pn, c)
-            lat = e_lat[e]
-            if lat is None:
-                r = arrive(c, t)
-                if r:
-                    v_wait[p] = 0
-                return r
-            v_hold[c] = IN_TRANSIT
-            push(heap, (t + lat(), nxt(cnt), EV_ARRIVE, c))
-            return 0
-
-        def proceed(c: int, t: float, cause: int, fin: bool) -> None:
-            """Carry visit ``c`` on at ``t``. Unless ``fin``: its own work is over (``cause`` 0)
-            or the call it waited for answered ``cause``; it makes its next call, retries the
-            failed one, or finishes. With ``fin`` it finishes with ``cause``. A finished visit
-            answers its caller, which carries on in this same loop (no recursion)."""
-            while True:
-                n = v_node[c]
-                if not fin:
-                    if n_kind[n] == CLIENT:
-                        if cause:
-                            client_answer(c, n, t, cause)
-                        else:
-                            client_done(c, n, t, OK)
-                        return
-                    out = n_out[n]
-                    if workflows and v_edge[c] == STATE_ACCESS:
-                        if not cause:
-                            cause = sim.state_accessed(c, n, t)
-                            if not cause:
-                                return
-                            n_err[n][cause] += 1
-                            fin = True
-                        else:
-                            e = sim.n_state_edge[n]
-                            if retryable[cause] and v_try[c] < e_retries[e]:
-                                v_try[c] += 1
-                                cause = call(c, e, t)
-                                if not cause:
-                                    return
-                                continue
-                            fin = True
-                    elif cause:
-                        e = out[v_edge[c]]
-                        if retryable[cause] and v_try[c] < e_retries[e]:
-                            v_try[c] += 1
-                            if e_async[e]:
-                                cause = send_async(c, e, t)
-                            else:
-                                cause = call(c, e, t)
-                                if not cause:
-                                    return
-                            continue
-                        fin = True
-                    else:
-                        while True:
-                            if v_left[c]:
-                                v_left[c] -= 1
-                                v_try[c] = 0
-                                e = out[v_edge[c]]
-                                if e_async[e]:
-                                    cause = send_async(c, e, t)
-                                    if cause:
-                                        break
-                                    continue
-                                cause = call(c, e, t)
-                                if not cause:
-                                    return
-                                break
-                            k = v_edge[c] + 1
-                            if k >= len(out):
-                                fin = True
-                                break
-                            v_edge[c] = k
-                            e = out[k]
-                            u = e_u[e]
-                            v_left[c] = (e_whole[e] + 1 if u is not None and u() < e_frac[e]
-                                         else e_whole[e])
-                        if not fin:
-                            continue
-                # ``c`` leaves node ``n`` with ``cause`` and answers its caller.
-                h = v_hold[c]
-                freed = -1
-                if h == 1:
-                    i = v_inst[c]
-                    i_busy[i] -= 1
-                    n_busy[n] -= 1
-                    b_acc[n] += t
-                    if i_q[i]:
-                        next_queued(i, n, t)
-                    elif i_state[i]:
-                        freed = i  # told once ``c`` is gone: a drained instance stops
-                elif h == 0:
-                    n_x[n] -= 1
-                    x_acc[n] += t
-                t0 = v_t0[c]
-                if w0 <= t0 < w1:
-                    n_sn[n] += 1
-                    n_ss[n] += t - t0
-                p = v_par[c]
-                tok = v_ptok[c]
-                v_node[c] = -1
-                v_tok[c] = 0
-                v_wait[c] = 0
-                free.append(c)
-                if freed >= 0:
-                    sim.released(freed, n, t)
-                if p < 0 or v_wait[p] != tok:
-                    return
-                v_wait[p] = 0
-                c = p
-                fin = False
-
-        def attempt(p: int, n: int, t: float) -> int:
-            """Client request ``p`` (of client ``n``) makes one attempt: 0 or an at-once cause."""
-            F[C_ATTEMPTS] += 1
-            if v_t0[p] >= w0:
-                W[C_ATTEMPTS] += 1
-            return call(p, n_out[n][0], t)
-
-        def client_answer(p: int, n: int, t: float, cause: int) -> None:
-            """Client request ``p``'s attempt answered ``cause``: done, retried on the edge at
-            once, retried after a backoff (``retry_on``), or failed."""
-            while cause:
-                e = n_out[n][0]
-                if retryable[cause] and v_try[p] < e_retries[e]:
-                    v_try[p] += 1
-                    cause = attempt(p, n, t)
-                    continue
-                if cause in c_retry_on[n] and v_aux[p] < c_retries[n]:
-                    v_aux[p] += 1
-                    cap = c_backoff[n] * (1 << (v_aux[p] - 1))
-                    s = nxt(cnt)
-                    v_tok[p] = s
-                    push(heap, (t + c_jitter[n]() * cap, s, EV_RETRY, p))
-                    return
-                break
-            if cause == 0 and v_wait[p]:
-                return  # an attempt is under way
-            client_done(p, n, t, cause)
-
-        def client_done(p: int, n: int, t: float, cause: int) -> None:
-            t0 = v_t0[p]
-            n_x[n] -= 1
-            x_acc[n] += t
-            win = t0 >= w0
-            if win:
-                n_sn[n] += 1
-                n_ss[n] += t - t0
-            if cause == OK:
-                ms = (t - t0) * 1e3
-                F[C_OK] += 1
-                lat_tick.append(ms)
-                if win:
-                    W[C_OK] += 1
-                    lat_win.append(ms)
-            else:
-                F[2 + cause] += 1
-                if win:
-                    W[2 + cause] += 1
-                    fail_win.append((t - t0) * 1e3)
-            v_node[p] = -1
-            v_tok[p] = 0
-            v_wait[p] = 0
-            free.append(p)
-            if workflows:
-                sim.request_done(p, t, cause)
-
-        def emit(n: int, t: float) -> None:
-            """Client ``n`` emits a request at ``t`` and schedules its next one."""
-            if sim._flat:
-                nt = t + c_exp[n]() / c_rps[n]
-            else:
-                nt = sim._next_emission(n, t)
-            if nt < t_stop:
-                s = nxt(cnt)
-                c_tok[n] = s
-                push(heap, (nt, s, EV_EMIT, n))
-            start_request(n, t, -1)
-
-        def start_request(n: int, t: float, req: int) -> int:
-            """A new client request of client ``n`` at ``t``, and its first attempt: its slot,
-            or -1 if refused."""
-            F[C_REQUESTS] += 1
-            F[C_ATTEMPTS] += 1
-            n_arr[n] += 1
-            win = t >= w0
-            if win:
-                W[C_REQUESTS] += 1
-                W[C_ATTEMPTS] += 1
-                n_wz[n] += 1
-            if len(v_node) - len(free) >= max_live:
-                # Over the in-flight cap: refused at once (one attempt, overload).
-                F[2 + OVERLOAD] += 1
-                n_err[n][OVERLOAD] += 1
-                if win:
-                    W[2 + OVERLOAD] += 1
-                    n_sn[n] += 1
-                    fail_win.append(0.0)
-                return -1
-            if free:  # alloc(), inlined
-                p = free.pop()
-                v_node[p] = n
-                v_inst[p] = -1
-                v_par[p] = -1
-                v_ptok[p] = 0
-                v_t0[p] = t
-                v_left[p] = 0
-            else:
-                p = alloc(n, -1, 0, t, -1)
-            v_edge[p] = 0
-            v_req[p] = p if req < 0 else req
-            v_hold[p] = 0
-            v_try[p] = 0
-            v_aux[p] = 0
-            n_x[n] += 1
-            x_acc[n] -= t
-            if workflows:
-                sim.request_started(p, n, t, req)
-            cause = call(p, n_out[n][0], t)
-            if cause:
-                client_answer(p, n, t, cause)
-            return p
-
-        def done_other(c: int, n: int, t: float) -> None:
-            """``c``'s own timed work is over at a cache, cdn, external service or queue."""
-            k = n_kind[n]
-            if k == STORE or k == CDN:
-                if cache_hit(n):
-                    proceed(c, t, OK, True)
-                    return
-                if v_hold[c] == 1:
-                    # A cache miss frees its slot; the miss goes on along the out edges.
-                    i = v_inst[c]
-                    i_busy[i] -= 1
-                    n_busy[n] -= 1
-                    b_acc[n] += t
-                    v_hold[c] = 0
-                    n_x[n] += 1
-                    x_acc[n] -= t
-                proceed(c, t, OK, False)
-            elif k == EXTERNAL:
-                if n_ok_u[n]() < n_error[n]:
-                    n_err[n][ERROR] += 1
-                    proceed(c, t, ERROR, True)
-                else:
-                    proceed(c, t, OK, True)
-            elif k == QUEUE:
-                queued_message(c, n, t)
-            else:
-                sim.done_other(c, n, t)
-
-        def cache_hit(n: int) -> bool:
-            """Draw a key; a hit needs a key seen since the last flush and the ``hit_ratio``
-            draw. The key is seen from now on."""
-            u = sim.n_key_u[n]()  # type: ignore[misc]
-            seen = sim.n_seen[n]
-            keys = sim.n_keys[n]
-            if seen is not None:
-                key = int(u * keys)
-                was = seen[key]
-                if not was:
-                    seen[key] = 1
-                    sim.n_nseen[n] += 1
-                return bool(was) and n_ok_u[n]() < sim.n_hit[n]
-            drawn = sim.n_draws[n]
-            sim.n_draws[n] = drawn + 1
-            share_seen = 1.0 - math.exp(drawn * math.log1p(-1.0 / keys))
-            return n_ok_u[n]() < sim.n_hit[n] * share_seen
-
-        def pick(n: int, c: int) -> int:
-            """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
-            up = lb_view[n]
-            if not up:
-                return -1
-            algo = lb_algo[n]
-            if algo == "round_robin":
-                r = n_rr[n]
-                n_rr[n] = r + 1
-                return up[r % len(up)]
-            if algo == "random":
-                return up[int(lb_u[n]() * len(up))]  # type: ignore[misc]
-            if algo == "least_connections":
-                best, held = -1, _UNBOUNDED
-                for i in up:
-                    q = i_q[i]
-                    h = i_busy[i] + (len(q) if q is not None else 0)
-                    if h < held:
-                        best, held = i, h
-                return best
-            return sim.pick_sticky(n, c, up)
-
-        def advance_to(until: float) -> None:
-            """Process every event before ``until``."""
-            left = sim._left
-            while heap and heap[0][0] < until:
-                if left <= 0:
-                    sim._left = 0
-                    sim._checkpoint()
-                    left = sim._left
-                left -= 1
-                t, s, code, a = pop(heap)
-                if code == EV_DONE:
-                    if v_tok[a] == s:
-                        n = v_node[a]
-                        if n_plain[n]:
-                            proceed(a, t, OK, False)
-                        else:
-                            done_other(a, n, t)
-                elif code == EV_ARRIVE:
-                    p = v_par[a]
-                    tok = v_ptok[a]
-                    v_t0[a] = t  # its stay at the node starts now, after the network
-                    r = arrive(a, t)
-                    if r and p >= 0 and v_wait[p] == tok:
-                        v_wait[p] = 0
-                        proceed(p, t, r, False)
-                elif code == EV_EMIT:
-                    if c_tok[a] == s:
-                        emit(a, t)
-                elif code == EV_TIMEOUT:
-                    if v_wait[a] == s:
-                        v_wait[a] = 0
-                        n_err[v_node[a]][TIMEOUT] += 1
-                        proceed(a, t, TIMEOUT, False)
-                elif code == EV_RETRY:
-                    if v_tok[a] == s:
-                        v_tok[a] = 0
-                        v_try[a] = 0
-                        n = v_node[a]
-                        r = attempt(a, n, t)
-                        if r:
-                            client_answer(a, n, t, r)
-                else:
-                    fn = later.pop(s, None)
-                    if fn is not None:
-                        fn(t)
-            sim._left = left
-            sim.clock = until
-
-        self._advance_to = advance_to
-        self._proceed = proceed
-        self._alloc = alloc
-        self._arrive = arrive
-        self._call = call
-        self._start_visit = start
-        self._next_queued = next_queued
-        self._start_request = start_request
-        self._enqueue_arrive = enqueue_arrive
-        self._fail_at = fail_at
-
-    # ------------------------------------------------------------------ kinds with own rules
-    # Workflows (workflows.py) and instance life (operations.py) provide the other hooks the
-    # closures call: owner_start, state_accessed, request_started/done, released, pick_sticky.
-
-    def arrive_other(self, c: int, n: int, t: float) -> int:
-        """Arrival at a node whose kind has its own rule: 0, or the cause it failed at once."""
-        if self.n_kind[n] == QUEUE:
-            return self._enqueue_arrive(c, n, t)
-        if self.n_kind[n] == SERVERLESS:
-            return self.arrive_serverless(c, n, t)
-        raise NotImplementedError(self.document.nodes[n].kind)
-
-    def done_other(self, c: int, n: int, t: float) -> None:
-        raise NotImplementedError(self.document.nodes[n].kind)
+    def _init_state(self) -> None:
+        """What the compiled core reads back into Python between its events: the heap of
+        scheduled events (Python's callbacks in ``later`` by token), the token counter, the
+        client counters of the tick (``F``) and of the window (``W``), and the latencies the core
+        hands over (the tick's, the window's successes and failures, in ms)."""
+        self.heap: list[tuple[float, int, int, int]] = []
+        self.cnt = itertools.count(1)
+        self.later: dict[int, Callable[[float], None]] = {}
+        self.F = [0] * N_COUNTERS
+        self.W = [0] * N_COUNTERS
+        self.lat_tick: list[float] = []
+        self.lat_win: list[float] = []
+        self.fail_win: list[float] = []
 
     # ------------------------------------------------------------------ emissions and events
 
@@ -1232,15 +563,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         if self.done:
             raise StopIteration
         t = self.k * self.tick_s
-        if self._pending and self.station is not None:
-            station.handover(self, self._general_advance)
         for control in self._pending:
-            if self.core is not None:
-                self.core.control(control, t)
-            elif isinstance(control, TrafficStep):
-                self._apply_traffic(control, t)
-            else:
-                self._do_event(control, t)
+            self.core.control(control, t)
         self._pending.clear()
         self.k += 1
         end = self.k * self.tick_s
@@ -1450,9 +774,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
 
     def live_visits(self) -> int:
         """Visits in flight now (client requests, calls, messages)."""
-        if self.core is not None:
-            return self.core.live()
-        return len(self.v_node) - len(self.free)
+        return self.core.live()
 
 
 def run(document: Document | dict[str, Any], seed: int | None = None,

@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from playground.engine import compiled
-from playground.engine import station as station_path
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
 
@@ -79,35 +77,27 @@ def simulate(doc: dict[str, Any], probe: Callable[[Simulation], Any] | None = No
     return sim.summary(), frames, probes
 
 
-def output_on(doc: dict[str, Any], core: bool, station_loop: bool, limits: Any = None,
+def output_on(doc: dict[str, Any], limits: Any = None,
               controls: list[tuple[int, dict[str, Any]]] | None = None,
-              prepare: Callable[[Simulation], None] | None = None) -> tuple[str, str]:
-    """Run ``doc`` with the compiled core and the single-station loop on or off, applying each
-    ``(tick, control)`` live before that tick: its frames and summary as JSON, and the path that
-    took the run ("compiled", "station" or "general"). ``prepare(sim)`` runs before the first
-    tick."""
-    compiled.ENABLED, station_path.ENABLED = core, station_loop
-    try:
-        sim = Simulation(load(doc), limits=limits)
-        if prepare is not None:
-            prepare(sim)
-        path = ("compiled" if sim.core is not None
-                else "station" if sim.station is not None else "general")
-        frames = []
-        while not sim.done:
-            for at, control in controls or ():
-                if sim.k == at:
-                    sim.apply(control)
-            frames.append(sim.step())
-        out = {"frames": frames, "summary": sim.summary()}
-    finally:
-        compiled.ENABLED = station_path.ENABLED = True
-    return json.dumps(out, sort_keys=True, allow_nan=False), path
+              prepare: Callable[[Simulation], None] | None = None) -> str:
+    """Run ``doc``, applying each ``(tick, control)`` live before that tick: its frames and
+    summary as JSON. ``prepare(sim)`` runs before the first tick."""
+    sim = Simulation(load(doc), limits=limits)
+    if prepare is not None:
+        prepare(sim)
+    frames = []
+    while not sim.done:
+        for at, control in controls or ():
+            if sim.k == at:
+                sim.apply(control)
+        frames.append(sim.step())
+    return json.dumps({"frames": frames, "summary": sim.summary()}, sort_keys=True,
+                      allow_nan=False)
 
 
 #: The general event loop's output, recorded before it was deleted (engine 1.6): for each case the
 #: engine tests compared the compiled core with, a digest of the case (design, limits, live
-#: controls) and a digest of the general loop's frames and summary. See ``reference``.
+#: controls) and a digest of the general loop's frames and summary. See ``same_as_reference``.
 REFERENCES = Path(__file__).with_name("references.json")
 _REFERENCES: dict[str, str] | None = None
 
@@ -124,38 +114,28 @@ def output_digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def reference(doc: dict[str, Any], limits: Any = None,
-              controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
-    """The recorded digest of the general loop's output for this case (KeyError: no record, so
-    a new case has nothing to be compared with; record one with ``--record`` below only after
-    an ``ENGINE_VERSION`` bump, from the engine's own output)."""
-    global _REFERENCES
-    if _REFERENCES is None:
-        _REFERENCES = json.loads(REFERENCES.read_text())
-    return _REFERENCES[case_digest(doc, limits, controls)]
-
-
 def same_as_reference(doc: dict[str, Any], limits: Any = None,
                       controls: list[tuple[int, dict[str, Any]]] | None = None) -> str:
-    """Run ``doc`` (with ``limits`` and live ``controls``) and assert that its frames and summary
-    are, byte for byte, what the general loop gave for it; return them as JSON."""
-    out, _ = output_on(doc, True, False, limits, controls)
-    if _record(doc, limits, controls, out):
+    """Run ``doc`` (with ``limits`` and live ``controls``), assert that its frames and summary
+    are, byte for byte, what the general loop gave for the same case, and return them as JSON.
+
+    A case with no record fails: there is nothing left to compare it with. After a deliberate
+    change of output (an ``ENGINE_VERSION`` bump, with the theory, phenomena and template tests
+    still holding), ``PLAYGROUND_RECORD_REFERENCES=1`` records the engine's own output as the
+    new reference, as ``test_golden --regenerate`` does for the goldens."""
+    global _REFERENCES
+    out = output_on(doc, limits, controls)
+    key = case_digest(doc, limits, controls)
+    if _REFERENCES is None:
+        _REFERENCES = json.loads(REFERENCES.read_text())
+    if os.environ.get("PLAYGROUND_RECORD_REFERENCES") == "1":
+        _REFERENCES[key] = output_digest(out)
+        REFERENCES.write_text(json.dumps(dict(sorted(_REFERENCES.items())), indent=0) + "\n")
         return out
-    assert output_digest(out) == reference(doc, limits, controls), \
+    assert key in _REFERENCES, "no recorded output for this case: nothing to compare it with"
+    assert output_digest(out) == _REFERENCES[key], \
         "the engine's output differs from the general loop's recorded output"
     return out
-
-
-def _record(doc, limits, controls, out) -> bool:  # TEMPORARY: records the general loop's output
-    path = os.environ.get("PLAYGROUND_RECORD_REFERENCES")
-    if not path:
-        return False
-    general, _ = output_on(doc, False, False, limits, controls)
-    assert general == out
-    with open(path, "a") as f:
-        f.write(json.dumps([case_digest(doc, limits, controls), output_digest(general)]) + "\n")
-    return True
 
 
 def batch_se(values: list[float] | np.ndarray, weights: list[float] | np.ndarray | None = None,

@@ -9,10 +9,7 @@ standard errors of the run itself, after asserting that this tolerance is at mos
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from playground.engine import compiled
-from playground.engine import station as station_path
 from tests.engine.helpers import (
     assert_close,
     batch_se,
@@ -43,14 +40,7 @@ def test_mm1_mean_response_time_matches_theory():
     _response_check(doc, mmc_response(700, 1000, 1), "M/M/1 response time")
 
 
-@pytest.mark.parametrize("path", ["compiled", "station", "general"])
-def test_mmc_mean_response_time_matches_erlang_c(path, monkeypatch):
-    # Station designs take the compiled core (compiled.py) when numba is there, else the
-    # station loop (station.py); this one runs on each path, the general loop included.
-    if path == "compiled" and not compiled.available():
-        pytest.skip("numba is not installed")
-    monkeypatch.setattr(compiled, "ENABLED", path == "compiled")
-    monkeypatch.setattr(station_path, "ENABLED", path == "station")
+def test_mmc_mean_response_time_matches_erlang_c():
     doc = station(lam=800, service=4, workers=4, duration_s=500, tick_s=2, warmup_s=2, seed=3)
     _response_check(doc, mmc_response(800, 250, 4), "M/M/4 response time")
 

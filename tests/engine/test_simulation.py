@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from playground.engine import ENGINE_VERSION, compiled
+from playground.engine import ENGINE_VERSION
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation, run
@@ -388,18 +388,6 @@ def test_in_flight_cap_refuses_new_requests_with_overload():
     doc = station(lam=1000, service=100, workers=1, queue=None, duration_s=5)
     summary, _, _ = simulate(doc, limits=Limits(max_in_flight=50))
     assert summary["errors"]["overload"] > 0.8 * summary["requests"]
-
-
-def test_memory_follows_requests_in_flight_not_run_length(monkeypatch):
-    monkeypatch.setattr(compiled, "ENABLED", False)  # test_simulation_compiled checks the core
-    sim = Simulation(load(station(lam=500, service=4, workers=4, queue=10, duration_s=200,
-                                  balancer="round_robin")))
-    assert sim.station is None  # the general loop, whose visits are slots
-    peak = 0
-    while not sim.done:
-        sim.step()
-        peak = max(peak, len(sim.v_node))
-    assert peak < 200
 
 
 def test_mean_of_latency_is_exact_and_percentiles_within_one_percent():

@@ -1,7 +1,9 @@
-"""The compiled core (compiled.py) gives the general event loop's output byte for byte: on the
-reference designs, on every feature a call-tree design may use, on random call-tree designs, and
-with instance life (kills, deploys, drains, scaling, autoscaling) and live controls applied
-without leaving the core."""
+"""The compiled core (compiled.py, jitcore.py) gives the output the general event loop gave
+before it was deleted, byte for byte (``references.json``, recorded from it: see
+``helpers.same_as_reference``): on the reference designs, on single stations, on every feature a
+design may use, on random call-tree designs, and with instance life (kills, deploys, drains,
+scaling, autoscaling) and live controls applied between its events. The same code runs as plain
+Python with ``NUMBA_DISABLE_JIT=1``, with the same bytes."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from playground.engine import compiled
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
@@ -22,10 +23,6 @@ from tests.engine.helpers import design, node, same_as_reference
 from tests.engine.helpers import station as station_design
 
 ROOT = Path(__file__).resolve().parents[2]
-
-pytestmark = pytest.mark.skipif(not compiled.available(),
-                                reason="numba is not installed: nothing to compare")
-
 
 _same = same_as_reference
 
@@ -101,6 +98,36 @@ CASES: dict[str, tuple[dict[str, Any], Limits | None]] = {
 def test_compiled_core_output_equals_the_general_loop_byte_for_byte(name):
     doc, limits = CASES[name]
     _same(doc, limits)
+
+
+#: Single stations (the designs the single-station loop, also deleted, took).
+STATIONS: dict[str, tuple[dict[str, Any], Limits | None]] = {
+    "mm1-warmup": (station_design(700, 1, 1, duration_s=40, warmup_s=5), None),
+    "mmck-overload": (station_design(900, 2, 2, queue=3, duration_s=30, warmup_s=2), None),
+    "md1": (station_design(800, {"dist": "const", "mean": 1}, 1, duration_s=20), None),
+    "mg1-ticks": (station_design(600, {"dist": "lognormal", "mean": 1, "cv": 2}, 1,
+                                 duration_s=30, tick_s=3, warmup_s=6), None),
+    "database": (design([node("c", "client", rps=500),
+                         node("db", "database", connections=3, latency_ms=5)],
+                        [("c", "db")], 20, warmup_s=1), None),
+    "no-request-at-all": (station_design(0.01, 1, 1, duration_s=1), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATIONS))
+def test_a_single_station_gives_the_general_loops_bytes(name):
+    _same(*STATIONS[name])
+
+
+@pytest.mark.parametrize("control", [
+    {"kind": "traffic", "multiplier": 2, "ramp_s": 3},
+    {"kind": "event", "action": "outage", "node": "s", "duration_s": 2},
+    {"kind": "event", "action": "kill_instance", "node": "s"},
+])
+def test_a_live_control_on_a_single_station_gives_the_general_loops_bytes(control):
+    doc = station_design(700, 1, 2, queue=5, duration_s=15, warmup_s=2)
+    doc["nodes"][1]["params"]["startup_s"] = 2
+    _same(doc, controls=[(6, control)])
 
 
 def test_the_cases_exercise_what_they_name():
@@ -370,30 +397,6 @@ def test_scheduled_events_run_in_the_core_mid_tick(action):
     out = json.loads(_same(doc))
     frame = out["frames"][2]  # the tick of [4, 6) s
     assert frame["events"][0]["action"] == action["action"]
-    compiled.ENABLED = True
-    try:
-        sim = Simulation(load(doc))
-        sim.step(), sim.step(), sim.step()
-        assert sim.core is not None  # instance life too: Python changes it between events
-    finally:
-        compiled.ENABLED = True
-
-
-def test_without_numba_every_design_runs_in_pure_python(monkeypatch):
-    monkeypatch.setattr(compiled, "_CORE", None)
-    monkeypatch.setattr(compiled, "_numba", lambda: None)
-    sim = Simulation(load(three_tier(3)))
-    assert sim.core is None and not compiled.available()
-    sim.run()
-
-
-def test_the_switch_in_the_environment_turns_the_core_off():
-    code = ("from playground.engine import compiled; "
-            "print(compiled.ENABLED, compiled.available())")
-    env = {"PATH": "/usr/bin:/bin", "PLAYGROUND_ENGINE_COMPILED": "0", "PYTHONPATH": str(ROOT)}
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=120, check=True)
-    assert out.stdout.split() == ["False", "False"]
 
 
 def test_memory_follows_requests_in_flight_not_run_length():
@@ -408,20 +411,22 @@ def test_memory_follows_requests_in_flight_not_run_length():
     assert sim.core.S[0].shape[1] == 4096  # the visit arrays never had to grow
 
 
-def test_the_command_line_gives_the_same_bytes_with_and_without_the_core(tmp_path):
+def test_the_same_code_runs_as_plain_python_with_the_same_bytes(tmp_path):
+    """One source: with numba's JIT off (``NUMBA_DISABLE_JIT=1``) jitcore's functions run as
+    Python, for debugging and coverage, and give the compiled functions' bytes."""
     path = tmp_path / "three-tier.json"
     path.write_text(json.dumps(three_tier(4)))
 
-    def cli(switch: str) -> str:
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
-               "PLAYGROUND_ENGINE_COMPILED": switch, "PYTHONHASHSEED": switch}
+    def cli(jit_off: str) -> str:
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "NUMBA_DISABLE_JIT": jit_off,
+               "PYTHONHASHSEED": jit_off}
         return subprocess.run([sys.executable, "-m", "playground.engine", str(path), "--frames",
                                "--seed", "5"], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=120, check=True).stdout
+                              text=True, timeout=300, check=True).stdout
 
-    on, off = cli("1"), cli("0")
-    assert json.loads(on)["summary"]["requests"] > 3000
-    assert on == off
+    compiled_, plain = cli("0"), cli("1")
+    assert json.loads(compiled_)["summary"]["requests"] > 3000
+    assert compiled_ == plain
 
 
 def _fleet(events: list[dict[str, Any]], workflow: str = "session") -> dict[str, Any]:

@@ -95,7 +95,7 @@ def engine_env(**extra: str) -> dict[str, str]:
     """This process's environment with the compiled core on and numba compiling (a suite run
     with NUMBA_DISABLE_JIT=1 for coverage still checks the real thing here)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("NUMBA_DISABLE_JIT", "PLAYGROUND_ENGINE_COMPILED")}
+           if k != "NUMBA_DISABLE_JIT"}
     env.update(PYTHONPATH=str(ROOT), **extra)
     return env
 
