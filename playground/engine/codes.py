@@ -29,8 +29,11 @@ KIND_CODES = {"client": CLIENT, "load_balancer": LB, "service": SERVICE,
 # Outcomes: 0 is success; a cause is 1 + its index in ERROR_CAUSES.
 OK = 0
 OVERLOAD, TIMEOUT, UNAVAILABLE, SESSION_LOST, UPLOAD_FAILED, ERROR = range(1, 7)
+CIRCUIT_OPEN, RATE_LIMITED, SHED = range(7, 10)
+#: Outcomes: OK and the causes (the width of per-cause arrays).
+N_CAUSES = 10
 #: Which causes an edge retry repeats (SCHEMA: "any cause but session_lost and upload_failed").
-RETRYABLE = (False, True, True, True, False, False, True)
+RETRYABLE = (False, True, True, True, False, False, True, True, True, True)
 CAUSE_CODE = {name: i + 1 for i, name in enumerate(ERROR_CAUSES)}
 
 # Event codes, in the order the main loop tests them (most frequent first).
@@ -38,8 +41,8 @@ EV_DONE, EV_ARRIVE, EV_EMIT, EV_TIMEOUT, EV_RETRY, EV_LATER = range(6)
 
 # Counter layout of the frame (per tick) and window (summary) counters of client requests.
 C_REQUESTS, C_ATTEMPTS, C_OK = 0, 1, 2          # errors by cause at 2 + cause
-C_LOGINS, C_LOGGED_OUT, C_CHARGES, C_DUPLICATES, C_UPLOADS, C_UPLOADS_FAILED = range(9, 15)
-N_COUNTERS = 15
+C_LOGINS, C_LOGGED_OUT, C_CHARGES, C_DUPLICATES, C_UPLOADS, C_UPLOADS_FAILED = range(12, 18)
+N_COUNTERS = 18
 
 # Instance states.
 UP, STARTING, DRAINING, DEAD = range(4)

@@ -50,6 +50,7 @@ from playground.engine.codes import (
     EXTERNAL,
     IN_TRANSIT,
     LB,
+    N_CAUSES,
     N_COUNTERS,
     SERVERLESS,
 )
@@ -60,6 +61,8 @@ _ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2, "sticky": 3}
 #: The event code of a visit carried on later from the event loop (its cause and ``fin`` are in
 #: V_DEF).
 EV_DEFER = 6
+#: The event code of an edge's retry after its backoff (jitcore.backoff).
+EV_ERETRY = 7
 
 # The workflow table (HK keys, HV values): one open-addressing hash table for every map
 # the workflows and sticky balancers keep, each key tagged in bits 60-62 by its map.
@@ -70,21 +73,29 @@ EMPTY = -1
 
 # Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
 (V_NODE, V_INST, V_PAR, V_PTOK, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_TOK, V_WAIT, V_REQ, V_AUX,
- V_QNEXT, V_DEF) = range(14)
-_V_ROWS = 14
+ V_QNEXT, V_DEF, V_WE) = range(15)
+_V_ROWS = 15
 # Rows of the node arrays NI (ints) and NF (floats).
 (N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
  N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN,
  N_HOOK, N_STATE, N_SEDGE, N_WF, N_USERS, N_PARTS, N_CKEYS, N_OWNER, N_CHARGER, N_USER_S,
  N_LBTGT, N_QINST, N_DEPTH, N_MAXDEPTH, N_COLD_S, N_IDL0, N_IDLCAP, N_IDLH, N_IDLN,
- N_CALLS, N_DRAWS, N_DRAINTOK) = range(55)
-_N_ROWS = 55
+ N_CALLS, N_DRAWS, N_DRAINTOK, N_LIFO, N_RLIM, N_CBUD) = range(58)
+_N_ROWS = 58
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT, F_KEEP = range(10)
-_F_ROWS = 10
+# A service's rate limit (token bucket), its max queue wait (-1: none), a client's retry budget.
+(F_RL_RATE, F_RL_BURST, F_RL_TOK, F_RL_T, F_MAXWAIT) = range(10, 15)
+F_CBUD = 15  # the client's retry budget: _B_ROWS rows from here
+_F_ROWS = F_CBUD + 6
 # Edges (EI ints, EF floats) and instances (II).
-E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S, E_ASYNC = range(6)
-EF_FRAC, EF_TMO = range(2)
+E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S, E_ASYNC, E_BOFF_S, E_MAXC, E_INFL, E_BUD = range(10)
+_E_ROWS = 10
+EF_FRAC, EF_TMO, EF_BOFF = range(3)
+EF_BUD = 3  # the edge's retry budget: _B_ROWS rows from here
+_EF_ROWS = EF_BUD + 6
+# A retry budget's rows (from F_CBUD in NF, or EF_BUD in EF): see jitcore.budget_retry.
+B_RATIO, B_MIN, B_TOK, B_T, B_DEP, B_CAP10 = range(6)
 I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN, I_STATE, I_QNODE, I_NODE = range(10)
 # The heap: times in HT, (token, code, slot) in HI.
 H_S, H_C, H_A = range(3)
@@ -210,6 +221,7 @@ class Core:
             NI[N_MAXDEPTH, n] = sim.n_maxdepth[n]
             NI[N_COLD_S, n] = stream(sim.n_cold, n)
             NF[F_KEEP, n] = sim.n_keep[n]
+            _resilience(NI, NF, n, sim.document.nodes[n])
             if kind == SERVERLESS:
                 NI[N_IDL0, n] = idle_size
                 NI[N_IDLCAP, n] = sim.i_cap[sim.n_inst0[n]]
@@ -230,13 +242,13 @@ class Core:
         if sim.workflows:
             for n in sim.clients:
                 NI[N_USER_S, n] = stream(sim.user_u, n)
-        RON = np.zeros((nnz, 7), dtype=np.int64)
+        RON = np.zeros((nnz, N_CAUSES), dtype=np.int64)
         for n in range(nn):
             for cause in sim.c_retry_on[n]:
                 RON[n, cause] = 1
         nez = max(ne, 1)
-        EI = np.zeros((6, nez), dtype=np.int64)
-        EF = np.zeros((2, nez), dtype=np.float64)
+        EI = np.zeros((_E_ROWS, nez), dtype=np.int64)
+        EF = np.zeros((_EF_ROWS, nez), dtype=np.float64)
         for e in range(ne):
             EI[E_DST, e] = sim.e_dst[e]
             EI[E_WHOLE, e] = sim.e_whole[e]
@@ -246,6 +258,13 @@ class Core:
             EI[E_ASYNC, e] = sim.e_async[e]
             EF[EF_FRAC, e] = sim.e_frac[e]
             EF[EF_TMO, e] = sim.e_tmo[e]
+            # Resilience (SCHEMA.md's extensions): backoff between retries, a retry budget, a
+            # bulkhead (calls in flight on the edge, counted at the caller).
+            edge = sim.document.edges[e]
+            EF[EF_BOFF, e] = edge.backoff_ms / 1e3
+            EI[E_BOFF_S, e] = stream(sim.e_jitter, e)
+            EI[E_MAXC, e] = -1 if edge.max_concurrent is None else edge.max_concurrent
+            EI[E_BUD, e] = _budget(EF, EF_BUD, e, edge.retry_budget)
         II = np.zeros((10, max(ni, 1)), dtype=np.int64)
         for i in range(ni):
             II[I_CAP, i] = sim.i_cap[i]
@@ -288,7 +307,7 @@ class Core:
         vcap = 1 << max(12, _VRES.bit_length())
         self.S = [np.zeros((_V_ROWS, vcap), dtype=np.int64), np.zeros(vcap, dtype=np.float64),
                   np.zeros(vcap, dtype=np.int64), NI, NF,
-                  np.zeros((nnz, 7), dtype=np.int64), RON, EI, EF, II,
+                  np.zeros((nnz, N_CAUSES), dtype=np.int64), RON, EI, EF, II,
                   np.array(out or [0], dtype=np.int64), np.array(view or [0], dtype=np.int64),
                   np.array(ups or [0], dtype=np.int64), HT, HI, SB, SI, SV,
                   np.zeros(_BCAP), np.zeros(_BCAP), np.zeros(_BCAP),
@@ -607,6 +626,39 @@ class Core:
     def live(self) -> int:
         M = self.S[24]
         return int(M[M_SLOTS] - M[M_FREE])
+
+def _budget(A: np.ndarray, base: int, j: int, budget: Any) -> int:
+    """Column ``j`` of a retry budget's rows (from ``base`` in ``A``): 1, or 0 without one. The
+    bucket starts with its floor's ten seconds' worth."""
+    if budget is None:
+        return 0
+    A[base + B_RATIO, j] = budget.ratio
+    A[base + B_MIN, j] = budget.min_per_s
+    A[base + B_CAP10, j] = 10.0 * budget.min_per_s
+    A[base + B_TOK, j] = 10.0 * budget.min_per_s
+    return 1
+
+
+def _resilience(NI: np.ndarray, NF: np.ndarray, n: int, node: Any) -> None:
+    """Node ``n``'s parameters of SCHEMA.md's resilience extensions: a client's retry budget; a
+    service's queue policy, max queue wait and rate limit (a bucket that starts full)."""
+    p = node.params
+    NF[F_MAXWAIT, n] = -1.0
+    if node.kind == "client":
+        NI[N_CBUD, n] = _budget(NF, F_CBUD, n, p.get("retry_budget"))
+    if node.kind != "service":
+        return
+    NI[N_LIFO, n] = p.get("queue_policy") == "lifo"
+    if p.get("max_queue_wait_ms") is not None:
+        NF[F_MAXWAIT, n] = p["max_queue_wait_ms"] / 1e3
+    limit = p.get("rate_limit")
+    if limit is not None:
+        NI[N_RLIM, n] = 1
+        burst = limit.rps if limit.burst is None else limit.burst
+        NF[F_RL_RATE, n] = limit.rps
+        NF[F_RL_BURST, n] = burst
+        NF[F_RL_TOK, n] = burst
+
 
 def _jit() -> Any:
     from playground.engine import jitcore

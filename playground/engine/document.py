@@ -37,7 +37,11 @@ SCHEMA_VERSION = 1
 #: Parameters whose value is a distribution (a number is the mean of an exponential).
 DIST_PARAMS = frozenset({"service_ms", "latency_ms", "cold_start_ms"})
 
-ERROR_CAUSES = ("overload", "timeout", "unavailable", "session_lost", "upload_failed", "error")
+ERROR_CAUSES = ("overload", "timeout", "unavailable", "session_lost", "upload_failed", "error",
+                "circuit_open", "rate_limited", "shed")
+#: The causes every design's frames and summary list; the others (SCHEMA.md "Extensions for
+#: resilience, deploys and faults") are listed only by a design that can produce them.
+BASE_CAUSES = ERROR_CAUSES[:6]
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,26 @@ class Autoscale:
                 "cooldown_s": self.cooldown_s, "eval_s": self.eval_s}
 
 
+@dataclass(frozen=True)
+class Settings:
+    """A nested object parameter other than ``autoscale`` (``retry_budget``, ``rate_limit``):
+    its fields, defaults filled, in table order; read as attributes (``budget.ratio``)."""
+
+    items: tuple[tuple[str, Any], ...]
+
+    def __getattr__(self, name: str) -> Any:
+        for key, value in self.items:
+            if key == name:
+                return value
+        raise AttributeError(name)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.items)
+
+
 def _json(value: Any) -> Any:
     """A parameter value as JSON data."""
-    if isinstance(value, (Dist, Autoscale)):
+    if isinstance(value, (Dist, Autoscale, Settings)):
         return value.to_json()
     if isinstance(value, tuple):
         return list(value)
@@ -116,11 +137,15 @@ class Edge:
     latency_ms: Dist = Dist("exp", 0.0)
     timeout_ms: float | None = None
     retries: int = 0
+    backoff_ms: float = 0.0
+    retry_budget: Settings | None = None
+    max_concurrent: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"from": self.src, "to": self.dst, "calls": self.calls, "mode": self.mode,
                 "latency_ms": self.latency_ms.to_json(), "timeout_ms": self.timeout_ms,
-                "retries": self.retries}
+                "retries": self.retries, "backoff_ms": self.backoff_ms,
+                "retry_budget": _json(self.retry_budget), "max_concurrent": self.max_concurrent}
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,12 @@ from playground.engine.codes import (
     OK,
     OVERLOAD,
     QUEUE,
+    RATE_LIMITED,
     RETRYABLE,
     SERVERLESS,
     SERVERLESS_POOL,
     SESSION_LOST,
+    SHED,
     STATE_ACCESS,
     TIMEOUT,
     UNAVAILABLE,
@@ -58,22 +60,41 @@ from playground.engine.compiled import (
     _TRES,
     _V_ROWS,
     _VRES,
+    B_CAP10,
+    B_DEP,
+    B_MIN,
+    B_RATIO,
+    B_T,
+    B_TOK,
     E_ASYNC,
+    E_BOFF_S,
+    E_BUD,
     E_DST,
+    E_INFL,
     E_LAT_S,
+    E_MAXC,
     E_RETRIES,
     E_U_S,
     E_WHOLE,
+    EF_BOFF,
+    EF_BUD,
     EF_FRAC,
     EF_TMO,
     EMPTY,
     EV_DEFER,
+    EV_ERETRY,
     F_BACC,
     F_BACKOFF,
+    F_CBUD,
     F_ERROR,
     F_HIT,
     F_KEEP,
+    F_MAXWAIT,
     F_QACC,
+    F_RL_BURST,
+    F_RL_RATE,
+    F_RL_T,
+    F_RL_TOK,
     F_RPS,
     F_SLOW,
     F_SS,
@@ -121,6 +142,7 @@ from playground.engine.compiled import (
     N_ARR,
     N_BUSY,
     N_CALLS,
+    N_CBUD,
     N_CEXP_S,
     N_CHARGER,
     N_CJIT_S,
@@ -146,6 +168,7 @@ from playground.engine.compiled import (
     N_LB_S,
     N_LBOF,
     N_LBTGT,
+    N_LIFO,
     N_MAXDEPTH,
     N_NSEEN,
     N_OK_S,
@@ -156,6 +179,7 @@ from playground.engine.compiled import (
     N_PLAIN,
     N_Q,
     N_QINST,
+    N_RLIM,
     N_RR,
     N_SEDGE,
     N_SEEN0,
@@ -203,6 +227,7 @@ from playground.engine.compiled import (
     V_TOK,
     V_TRY,
     V_WAIT,
+    V_WE,
 )
 from playground.engine.workflows import (
     EXTERNAL_STATE,
@@ -340,6 +365,7 @@ def alloc(VI, VT, FR, M, n, par, ptok, t, req):
             VI[row, c] = 0
     VI[V_NODE, c] = n
     VI[V_INST, c] = -1
+    VI[V_WE, c] = -1
     VI[V_PAR, c] = par
     VI[V_PTOK, c] = ptok
     VT[c] = t
@@ -352,6 +378,7 @@ def alloc(VI, VT, FR, M, n, par, ptok, t, req):
 @jit
 def release(VI, FR, M, c):
     VI[V_NODE, c] = -1
+    VI[V_WE, c] = -1
     VI[V_TOK, c] = 0
     VI[V_WAIT, c] = 0
     FR[M[M_FREE]] = c
@@ -459,6 +486,8 @@ def arrive(S, c, t):
         return fail_at(S, c, n, UNAVAILABLE)
     mode = NI[N_AMODE, n]
     if mode == A_SERVICE:
+        if NI[N_RLIM, n] and not rate_token(NF, n, t):
+            return fail_at(S, c, n, RATE_LIMITED)
         i = VI[V_INST, c]
         if i < 0:
             nup = NI[N_UPN, n]
@@ -538,7 +567,10 @@ def seat(S, c, n, i, t):
               EV_DONE, c)
         return 0
     if II[I_HASQ, i] and II[I_QLEN, i] < II[I_QCAP, i]:
-        fifo_push(VI, II, i, c)
+        if NI[N_LIFO, n]:
+            lifo_push(VI, II, i, c)
+        else:
+            fifo_push(VI, II, i, c)
         VI[V_HOLD, c] = 2
         VI[V_INST, c] = i
         qn = II[I_QNODE, i]  # a worker's queue is its queue node's
@@ -605,6 +637,11 @@ def dial(S, p, e, t):
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     s = token(M)
     VI[V_WAIT, p] = s
+    if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
+        budget_deposit(EF, EF_BUD, e, t)
+    if EI[E_MAXC, e] >= 0:
+        EI[E_INFL, e] += 1
+        VI[V_WE, p] = e
     tmo = EF[EF_TMO, e]
     if tmo != 0.0:
         hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
@@ -624,25 +661,132 @@ def dial(S, p, e, t):
 @jit
 def call(S, p, e, t):
     """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
+    if bulkhead_full(S, p, e):
+        return OVERLOAD
     c = dial(S, p, e, t)
     if c < 0:
         return 0
     r = arrive(S, c, t)
     if r:
-        S[0][V_WAIT, p] = 0
+        unwait(S, p)
     return r
 
 
 @jit
 def state_call(S, p, e, t):
     """``call`` along an owner's state edge (see ``arrive_state``)."""
+    if bulkhead_full(S, p, e):
+        return OVERLOAD
     c = dial(S, p, e, t)
     if c < 0:
         return 0
     r = arrive_state(S, c, t)
     if r:
-        S[0][V_WAIT, p] = 0
+        unwait(S, p)
     return r
+
+
+# ---------------------------------------------------------------- resilience (SCHEMA.md's
+# extensions): bulkheads, retry budgets, backoff between an edge's retries, rate limits
+
+
+@jit
+def unwait(S, p):
+    """``p`` no longer waits on its call (answered, failed, timed out): the call leaves its
+    edge's bulkhead count."""
+    VI, EI = S[0], S[7]
+    VI[V_WAIT, p] = 0
+    e = VI[V_WE, p]
+    if e >= 0:
+        EI[E_INFL, e] -= 1
+        VI[V_WE, p] = -1
+
+
+@jit
+def bulkhead_full(S, p, e):
+    """A call of ``p`` along ``e`` finds the edge's bulkhead full: it fails overload at once,
+    counted at the caller."""
+    VI, NERR, EI = S[0], S[5], S[7]
+    if EI[E_MAXC, e] >= 0 and EI[E_INFL, e] >= EI[E_MAXC, e]:
+        NERR[VI[V_NODE, p], OVERLOAD] += 1
+        return True
+    return False
+
+
+@jit
+def budget_refill(A, b, j, t):
+    """A retry budget (rows from ``b`` of ``A``, column ``j``) at ``t``: ``min_per_s`` tokens a
+    second since it was last seen, and its cap: ten seconds' worth of both sources, the first
+    attempts counted with a decay of time constant 10 s."""
+    dt = t - A[b + B_T, j]
+    if dt > 0.0:
+        A[b + B_DEP, j] *= math.exp(-dt / 10.0)
+        A[b + B_TOK, j] += A[b + B_MIN, j] * dt
+        A[b + B_T, j] = t
+    cap = A[b + B_CAP10, j] + A[b + B_RATIO, j] * A[b + B_DEP, j]
+    if A[b + B_TOK, j] > cap:
+        A[b + B_TOK, j] = cap
+
+
+@jit
+def budget_deposit(A, b, j, t):
+    """A first attempt deposits ``ratio`` tokens."""
+    A[b + B_DEP, j] += 1.0
+    A[b + B_TOK, j] += A[b + B_RATIO, j]
+    budget_refill(A, b, j, t)
+
+
+@jit
+def budget_retry(A, b, j, t):
+    """Whether a retry may be made now; it spends a token."""
+    budget_refill(A, b, j, t)
+    if A[b + B_TOK, j] >= 1.0:
+        A[b + B_TOK, j] -= 1.0
+        return True
+    return False
+
+
+@jit
+def may_retry(S, c, e, cause, t):
+    """Whether visit ``c``'s failed call along ``e`` (with ``cause``) is retried: a retryable
+    cause, a try left, and a token of the edge's budget if it has one. Counts the try."""
+    VI, EI, EF = S[0], S[7], S[8]
+    if not retryable[cause] or VI[V_TRY, c] >= EI[E_RETRIES, e]:
+        return False
+    if EI[E_BUD, e] and not budget_retry(EF, EF_BUD, e, t):
+        return False
+    VI[V_TRY, c] += 1
+    return True
+
+
+@jit
+def backoff(S, c, e, t):
+    """With the edge's ``backoff_ms``, ``c``'s retry along ``e`` waits a full-jitter exponential
+    time (EV_ERETRY) and True is returned; without, False (it is made at once)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+    if EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
+        return False
+    cap = EF[EF_BOFF, e] * float(1 << (VI[V_TRY, c] - 1))
+    s = token(M)
+    VI[V_TOK, c] = s
+    hpush(HT, HI, M, t + draw(SB, SI, SV, M, EI[E_BOFF_S, e]) * cap, s, EV_ERETRY, c)
+    return True
+
+
+@jit
+def rate_token(NF, n, t):
+    """An arrival at rate-limited node ``n`` takes a token of its bucket (``rps`` a second, at
+    most ``burst``): whether there was one."""
+    tok = NF[F_RL_TOK, n] + (t - NF[F_RL_T, n]) * NF[F_RL_RATE, n]
+    if tok > NF[F_RL_BURST, n]:
+        tok = NF[F_RL_BURST, n]
+    NF[F_RL_T, n] = t
+    if tok >= 1.0:
+        NF[F_RL_TOK, n] = tok - 1.0
+        return True
+    NF[F_RL_TOK, n] = tok
+    return False
 
 
 @jit
@@ -886,11 +1030,13 @@ def client_answer(S, p, n, t, cause):
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
     while cause:
         e = OUT[NI[N_OUT0, n]]
-        if retryable[cause] and VI[V_TRY, p] < EI[E_RETRIES, e]:
-            VI[V_TRY, p] += 1
+        if may_retry(S, p, e, cause, t):
+            if backoff(S, p, e, t):
+                return
             cause = attempt(S, p, n, t)
             continue
-        if RON[n, cause] and VI[V_AUX, p] < NI[N_CRETRIES, n]:
+        if RON[n, cause] and VI[V_AUX, p] < NI[N_CRETRIES, n] and (
+                not NI[N_CBUD, n] or budget_retry(NF, F_CBUD, n, t)):
             VI[V_AUX, p] += 1
             cap = NF[F_BACKOFF, n] * float(1 << (VI[V_AUX, p] - 1))
             s = token(M)
@@ -936,16 +1082,34 @@ def next_queued(S, i, n, t):
     worker's: the first message of its queue node)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
-    c = II[I_QHEAD, i]
-    II[I_QHEAD, i] = VI[V_QNEXT, c]
-    II[I_QLEN, i] -= 1
-    qn = II[I_QNODE, i]
-    NI[N_Q, qn] -= 1
-    NF[F_QACC, qn] += t
-    if VI[V_NODE, c] != n:
-        pick_up(S, c, i, n, t)
-    else:
-        start(S, c, i, n, t)
+    while II[I_QLEN, i] > 0:
+        c = II[I_QHEAD, i]
+        II[I_QHEAD, i] = VI[V_QNEXT, c]
+        II[I_QLEN, i] -= 1
+        qn = II[I_QNODE, i]
+        NI[N_Q, qn] -= 1
+        NF[F_QACC, qn] += t
+        if VI[V_NODE, c] != n:
+            pick_up(S, c, i, n, t)
+            return
+        if NF[F_MAXWAIT, n] < 0.0 or t - VT[c] <= NF[F_MAXWAIT, n]:
+            start(S, c, i, n, t)
+            return
+        # Waited too long: dropped, failing shed, with no work (carried on by the loop).
+        NERR[n, SHED] += 1
+        defer(S, c, t, SHED, True)
+    if II[I_STATE, i] == DRAINING and II[I_BUSY, i] == 0:
+        drained(S, i, n, t)
+
+
+@jit
+def lifo_push(VI, II, i, c):
+    """Queue ``c`` at instance ``i`` to be taken first (``queue_policy`` lifo)."""
+    VI[V_QNEXT, c] = II[I_QHEAD, i] if II[I_QLEN, i] else -1
+    II[I_QHEAD, i] = c
+    if II[I_QLEN, i] == 0:
+        II[I_QTAIL, i] = c
+    II[I_QLEN, i] += 1
 
 
 @jit
@@ -1043,7 +1207,7 @@ def queued_message(S, m, n, t):
     if p >= 0:
         VI[V_PAR, m] = -1
         if VI[V_WAIT, p] == VI[V_PTOK, m]:
-            VI[V_WAIT, p] = 0
+            unwait(S, p)
             proceed(S, p, t, OK, False)
     i = NI[N_QINST, n]
     if i < 0:  # no worker drains this queue: the message stays until the end
@@ -1151,7 +1315,7 @@ def stop_prepare(S, n, i, t, victims):
             NI[N_X, n] += 1
             NF[F_XACC, n] -= t
         VI[V_TOK, c] = 0
-        VI[V_WAIT, c] = 0
+        unwait(S, c)
     II[I_QLEN, i] = 0
 
 
@@ -1207,8 +1371,9 @@ def proceed(S, c, t, cause, fin):
                     fin = True
                 else:
                     e = NI[N_SEDGE, n]
-                    if retryable[cause] and VI[V_TRY, c] < EI[E_RETRIES, e]:
-                        VI[V_TRY, c] += 1
+                    if may_retry(S, c, e, cause, t):
+                        if backoff(S, c, e, t):
+                            return
                         cause = call(S, c, e, t)
                         if not cause:
                             return
@@ -1216,8 +1381,9 @@ def proceed(S, c, t, cause, fin):
                     fin = True
             elif cause:
                 e = OUT[o0 + VI[V_EDGE, c]]
-                if retryable[cause] and VI[V_TRY, c] < EI[E_RETRIES, e]:
-                    VI[V_TRY, c] += 1
+                if may_retry(S, c, e, cause, t):
+                    if backoff(S, c, e, t):
+                        return
                     if EI[E_ASYNC, e]:
                         cause = send_async(S, c, e, t)
                     else:
@@ -1282,7 +1448,7 @@ def proceed(S, c, t, cause, fin):
             idle_push(S, freed, t)
         if p < 0 or VI[V_WAIT, p] != tok:
             return
-        VI[V_WAIT, p] = 0
+        unwait(S, p)
         c = p
         fin = False
 
@@ -1400,6 +1566,8 @@ def start_request(S, n, t, req):
     NF[F_XACC, n] -= t
     if M[M_WFLOWS]:
         request_started(S, p, n, t, req)
+    if NI[N_CBUD, n]:
+        budget_deposit(NF, F_CBUD, n, t)
     cause = call(S, p, OUT[NI[N_OUT0, n]], t)
     if cause:
         client_answer(S, p, n, t, cause)
@@ -1450,7 +1618,7 @@ def advance(S, until):
             VT[a] = t
             r = arrive(S, a, t)
             if r and p >= 0 and VI[V_WAIT, p] == tok:
-                VI[V_WAIT, p] = 0
+                unwait(S, p)
                 proceed(S, p, t, r, False)
         elif code == EV_EMIT:
             if NI[N_CTOK, a] == s:
@@ -1465,7 +1633,7 @@ def advance(S, until):
                 start_request(S, a, t, -1)
         elif code == EV_TIMEOUT:
             if VI[V_WAIT, a] == s:
-                VI[V_WAIT, a] = 0
+                unwait(S, a)
                 NERR[VI[V_NODE, a], TIMEOUT] += 1
                 proceed(S, a, t, TIMEOUT, False)
         elif code == EV_RETRY:
@@ -1476,6 +1644,21 @@ def advance(S, until):
                 r = attempt(S, a, n, t)
                 if r:
                     client_answer(S, a, n, t, r)
+        elif code == EV_ERETRY:  # an edge's retry after its backoff
+            if VI[V_TOK, a] == s:
+                VI[V_TOK, a] = 0
+                n = VI[V_NODE, a]
+                if NI[N_KIND, n] == CLIENT:
+                    r = attempt(S, a, n, t)
+                    if r:
+                        client_answer(S, a, n, t, r)
+                else:
+                    if VI[V_EDGE, a] == STATE_ACCESS:
+                        r = call(S, a, NI[N_SEDGE, n], t)
+                    else:
+                        r = call(S, a, OUT[NI[N_OUT0, n] + VI[V_EDGE, a]], t)
+                    if r:
+                        proceed(S, a, t, r, False)
         elif code == EV_DEFER:
             if VI[V_TOK, a] == s:
                 VI[V_TOK, a] = 0

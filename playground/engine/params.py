@@ -132,6 +132,21 @@ AUTOSCALE_FIELDS: tuple[Param, ...] = (
          min_exclusive=True),
 )
 
+#: A retry budget (an edge's, or a client's for its own retries): a token bucket.
+RETRY_BUDGET_FIELDS: tuple[Param, ...] = (
+    _num("ratio", 0.1, "Tokens each first attempt deposits; a retry spends one.", lo=0, hi=10),
+    _num("min_per_s", 10, "Tokens that arrive every second whatever the traffic.", "tokens/s",
+         lo=0, hi=1e6),
+)
+
+#: A service's rate limit: a token bucket for its arrivals.
+RATE_LIMIT_FIELDS: tuple[Param, ...] = (
+    _num("rps", None, "Arrivals let through per second, on average.", "requests/s", lo=0,
+         hi=1e9, min_exclusive=True, required=True),
+    _num("burst", None, "Tokens the bucket holds at most; null: rps (one second's worth).",
+         "requests", lo=1, hi=1e9, nullable=True),
+)
+
 _WORKFLOWS = ("stateless", "session", "upload", "payment")
 
 NODE_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
@@ -148,6 +163,9 @@ NODE_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
               choices=ERROR_CAUSES),
         _num("backoff_ms", 100, "Base of the exponential backoff with full jitter between tries.",
              "ms"),
+        Param("retry_budget", "object", None,
+              "A token bucket for the client's own retries; null: every retry is made.",
+              nullable=True, fields=RETRY_BUDGET_FIELDS),
         Param("idempotency_keys", "bool", False, "A retried payment carries an idempotency key."),
         _int("parts", 4, "Requests per upload (upload workflow).", "parts", lo=2, hi=100),
     ),
@@ -171,6 +189,14 @@ NODE_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
         Param("replace", "bool", True, "A dead instance is replaced by a new one."),
         Param("autoscale", "object", None, "Autoscaling on target utilization; null: off.",
               nullable=True, fields=AUTOSCALE_FIELDS),
+        _enum("queue_policy", ("fifo", "lifo"),
+              "Which queued request a free worker takes: the oldest or the newest."),
+        _num("max_queue_wait_ms", None,
+             "A request taken after waiting longer than this is dropped, failing shed; "
+             "null: never.", "ms", hi=3600000, nullable=True),
+        Param("rate_limit", "object", None,
+              "A token bucket for the node's arrivals; one that finds no token fails "
+              "rate_limited. null: none.", nullable=True, fields=RATE_LIMIT_FIELDS),
         _cost(0.10),
     ),
     "serverless": (
@@ -232,7 +258,15 @@ EDGE_PARAMS: tuple[Param, ...] = (
     _dist("latency_ms", 0, "Network round trip, before the callee starts."),
     _num("timeout_ms", None, "The caller gives up on an attempt after this long; null: never.",
          "ms", nullable=True),
-    _int("retries", 0, "How many times a failed call is repeated at once.", lo=0, hi=10),
+    _int("retries", 0, "How many times a failed call is repeated (after backoff_ms).", lo=0,
+         hi=10),
+    _num("backoff_ms", 0, "Base of the exponential backoff with full jitter between tries; "
+         "0: at once.", "ms"),
+    Param("retry_budget", "object", None,
+          "A token bucket for this edge's retries; null: every retry is made.", nullable=True,
+          fields=RETRY_BUDGET_FIELDS),
+    _int("max_concurrent", None, "A bulkhead: calls in flight on the edge at most; one beyond "
+         "fails overload at once. null: no bound.", "calls", lo=1, hi=1e6, nullable=True),
 )
 
 SCENARIO_PARAMS: tuple[Param, ...] = (

@@ -55,6 +55,7 @@ from playground.engine.document import (
     Event,
     Node,
     Scenario,
+    Settings,
     TrafficStep,
 )
 from playground.engine.limits import DEFAULT_LIMITS, Limits
@@ -239,6 +240,14 @@ class _Checker:
             return self.causes(v, path)
         if p.type == "object" and p.name == "autoscale":
             return self.autoscale(v, path)
+        if p.type == "object":
+            obj = self.obj(v, path)
+            if obj is None:
+                return _BAD
+            got = self.fields(obj, p.fields, path)
+            if any(x is _BAD for x in got.values()):
+                return _BAD
+            return Settings(tuple((f.name, got[f.name]) for f in p.fields))
         raise AssertionError(f"no check for parameter type {p.type}")
 
     @staticmethod

@@ -94,17 +94,20 @@ from playground.engine.codes import (
     EXTERNAL,
     KIND_CODES,
     LB,
+    N_CAUSES,
     N_COUNTERS,
     OBJECT,
     QUEUE,
+    RATE_LIMITED,
     SERVERLESS,
     SERVICE,
+    SHED,
     STARTING,
     STORE,
     UP,
     WORKER,
 )
-from playground.engine.document import ERROR_CAUSES, Dist, Document, Event, TrafficStep
+from playground.engine.document import BASE_CAUSES, ERROR_CAUSES, Dist, Document, Event, TrafficStep
 from playground.engine.histogram import Histogram, summarize
 from playground.engine.limits import DEFAULT_LIMITS, Limits
 from playground.engine.operations import OperationsMixin
@@ -210,8 +213,10 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.e_retries = [int(e.retries) for e in edges]
         self.e_lat: list[rng.Sampler | None] = []
         self.e_u: list[rng.Sampler | None] = []
+        self.e_jitter: list[rng.Sampler | None] = []
         for j, e in enumerate(edges):
             key = f"{e.src}>{e.dst}#{j}"
+            self.e_jitter.append(rng.uniform(seed, key, "backoff") if e.backoff_ms > 0 else None)
             self.e_lat.append(None if rng.is_zero(e.latency_ms)
                               else rng.sampler(e.latency_ms, seed, key, "latency"))
             self.e_u.append(rng.uniform(seed, key, "calls") if self.e_frac[j] > 0 else None)
@@ -269,7 +274,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.n_x, self.x_acc = list(z), list(zf)
         self.n_cap, self.cap_acc = list(z), list(zf)
         self.n_arr = list(z)                              # arrivals this tick
-        self.n_err = [[0] * 7 for _ in range(nn)]         # failures started here this tick
+        self.n_err = [[0] * N_CAUSES for _ in range(nn)]         # failures started here this tick
         self.n_sn, self.n_ss = list(z), list(zf)          # window departures, sojourn sum (s)
         self.n_wz = list(z)                               # window zero waits
         self.n_wbuf: list[list[float]] = [[] for _ in range(nn)]  # window positive waits (ms)
@@ -351,9 +356,22 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._steps = [(s.at_s, s.multiplier, s.ramp_s) for s in doc.scenario.traffic]
         self._profile = traffic.profile(self._steps)
         self._flat = len(self._profile) == 1
+        self.causes = self._causes()
         # Instance life and balancer views (operations.py), then workflow owners (workflows.py).
         self._compile_ops()
         self._compile_workflows()
+
+    def _causes(self) -> tuple[tuple[int, str], ...]:
+        """The error causes frames and summary list, as (code, name): the six of every design,
+        and each cause of the resilience extensions the design can produce."""
+        extra = set()
+        for n in self.document.nodes:
+            if n.kind == "service" and n.params.get("max_queue_wait_ms") is not None:
+                extra.add(SHED)
+            if n.kind == "service" and n.params.get("rate_limit") is not None:
+                extra.add(RATE_LIMITED)
+        return tuple((c, ERROR_CAUSES[c - 1]) for c in range(1, N_CAUSES)
+                     if ERROR_CAUSES[c - 1] in BASE_CAUSES or c in extra)
 
     def _add_instance(self, node: int, servers: int, qcap: int, state: int,
                       qnode: int | None = None) -> int:
@@ -607,9 +625,9 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 "starting": starting,
                 "rps": _r(arr / tick),
                 "errors": {ERROR_CAUSES[c - 1]: _r(errs[c] / tick)
-                           for c in range(1, 7) if errs[c]},
+                           for c in range(1, N_CAUSES) if errs[c]},
             }
-            for c in range(1, 7):
+            for c in range(1, N_CAUSES):
                 errs[c] = 0
         F = self.F
         _, mean, top, (p50, p95, p99) = summarize(self.lat_tick, _LATENCY_QS)
@@ -620,8 +638,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             "offered_rps": _r(F[C_REQUESTS] / tick),
             "ok_rps": _r(F[C_OK] / tick),
             "attempts_rps": _r(F[C_ATTEMPTS] / tick),
-            "errors": {cause: _r(F[3 + i] / tick) if F[3 + i] else 0.0
-                       for i, cause in enumerate(ERROR_CAUSES)},
+            "errors": {name: _r(F[2 + c] / tick) if F[2 + c] else 0.0
+                       for c, name in self.causes},
             "latency_ms": {"p50": _rn(p50), "p95": _rn(p95), "p99": _rn(p99),
                            "max": _rn(top), "mean": _rn(mean)},
             "users": {"logins": _r(F[C_LOGINS] / tick),
@@ -702,7 +720,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._fail_hist.add_many(self.fail_win)
         self.fail_win.clear()
         every.merge(self._fail_hist)
-        errors = {cause: W[2 + i + 1] for i, cause in enumerate(ERROR_CAUSES)}
+        errors = {name: W[2 + c] for c, name in self.causes}
         incomplete = W[C_REQUESTS] - W[C_OK] - sum(errors.values())
         nodes: dict[str, Any] = {}
         for n, nid in enumerate(self.ids):

@@ -48,6 +48,9 @@ def test_every_kind_of_schema_md_is_in_the_table():
     ("cdn", "hit_ratio", 0.9), ("cdn", "latency_ms", 10), ("cdn", "cost_per_hour", 0.05),
     ("object_storage", "latency_ms", 30),
     ("external", "latency_ms", 100), ("external", "error_rate", 0),
+    # SCHEMA.md's extensions for resilience.
+    ("client", "retry_budget", None), ("service", "queue_policy", "fifo"),
+    ("service", "max_queue_wait_ms", None), ("service", "rate_limit", None),
 ])
 def test_defaults_are_schema_md_s(kind, name, default):
     assert {p.name: p.default for p in node_params(kind)}[name] == default
@@ -55,7 +58,7 @@ def test_defaults_are_schema_md_s(kind, name, default):
 
 def test_every_parameter_of_the_table_is_listed_and_no_other():
     listed = {(kind, p.name) for kind, p in ALL_PARAMS}
-    assert len(listed) == 49
+    assert len(listed) == 53
 
 
 @pytest.mark.parametrize(("kind", "param"), ALL_PARAMS, ids=[f"{k}.{p.name}" for k, p in ALL_PARAMS])
@@ -86,7 +89,8 @@ def test_load_fills_every_parameter_of_every_kind():
 
 def test_edge_and_scenario_defaults_are_schema_md_s():
     assert {p.name: p.default for p in EDGE_PARAMS} == {
-        "calls": 1, "mode": "sync", "latency_ms": 0, "timeout_ms": None, "retries": 0}
+        "calls": 1, "mode": "sync", "latency_ms": 0, "timeout_ms": None, "retries": 0,
+        "backoff_ms": 0, "retry_budget": None, "max_concurrent": None}
     assert {p.name: p.default for p in SCENARIO_PARAMS} == {
         "duration_s": 60, "warmup_s": 0, "tick_s": 1, "seed": 0}
 

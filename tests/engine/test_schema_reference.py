@@ -304,7 +304,7 @@ def test_every_action_and_distribution_has_its_place():
     (("`retries` [0]\n(0-10;", "`retries` [1]\n(0-10;"), "edge.retries"),
     (("`seed` [0] (0-9007199254740991,", "`seed` [0] ("), "scenario.seed"),
     (("`keep_warm_s` [300],", "`keep_warm_s` [300], `warm_pool` [2],"), "'warm_pool'"),
-    (("`upload_failed`, `error`.", "`upload_failed`."), "error causes"),
+    (("`upload_failed`, `error`,", "`upload_failed`,"), "error causes"),
     (("| `external` |", "| `externe` |"), "node kinds"),
 ])
 def test_a_removed_row_or_a_changed_default_or_range_is_caught(change, named):

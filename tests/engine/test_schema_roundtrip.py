@@ -52,12 +52,18 @@ def autoscale() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(fields).map(ordered)
 
 
+def nested(p: Param) -> st.SearchStrategy[dict[str, Any]]:
+    """A nested object other than autoscale: any of its fields, required ones always."""
+    return st.fixed_dictionaries({f.name: value(f) for f in p.fields if f.required},
+                                 optional={f.name: value(f) for f in p.fields if not f.required})
+
+
 def value(p: Param) -> st.SearchStrategy[Any]:
     strategy: st.SearchStrategy[Any] = {
         "int": lambda: number(p), "number": lambda: number(p), "bool": st.booleans,
         "enum": lambda: st.sampled_from(p.choices), "dist": lambda: dists,
         "causes": lambda: st.lists(st.sampled_from(ERROR_CAUSES), unique=True),
-        "object": autoscale,
+        "object": autoscale if p.name == "autoscale" else lambda: nested(p),
     }[p.type]()
     return st.none() | strategy if p.nullable else strategy
 
@@ -114,14 +120,16 @@ def test_dump_writes_every_default_out():
             {"id": "c", "kind": "client", "params": {
                 "rps": 100.0, "users": 1000, "workflow": "stateless", "timeout_ms": None,
                 "retries": 0, "retry_on": ["timeout"], "backoff_ms": 100.0,
-                "idempotency_keys": False, "parts": 4}},
+                "retry_budget": None, "idempotency_keys": False, "parts": 4}},
             {"id": "s", "kind": "service", "params": {
                 "instances": 2, "workers": 16, "queue": 64, "service_ms": 10.0,
                 "state": "none", "startup_s": 20.0, "replace": True, "autoscale": None,
+                "queue_policy": "fifo", "max_queue_wait_ms": None, "rate_limit": None,
                 "cost_per_hour": 0.1}},
         ],
         "edges": [{"from": "c", "to": "s", "calls": 1.0, "mode": "sync", "latency_ms": 0.0,
-                   "timeout_ms": None, "retries": 0}],
+                   "timeout_ms": None, "retries": 0, "backoff_ms": 0.0, "retry_budget": None,
+                   "max_concurrent": None}],
         "scenario": {"duration_s": 60.0, "warmup_s": 0.0, "tick_s": 1.0, "seed": 0,
                      "traffic": [], "events": []},
     }
