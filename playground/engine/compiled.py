@@ -107,9 +107,9 @@ _PDCAP = 1024
 
 #: How many draws must be left in a stream's row of SB for an event to start (one event takes at
 #: most a few draws from a stream: one per node it passes, up to 11 with at-once retries), and
-#: the row's size: what is left, plus one block.
+#: the row's size: what is left, plus a few blocks (each refill makes the core yield to Python).
 _SRES = 256
-_SCAP = rng.BLOCK + _SRES
+_SCAP = 4 * rng.BLOCK + _SRES
 #: Result buffers (latencies, waits) and their room for one event.
 _BCAP = 1 << 16
 _BRES = 1024
@@ -358,6 +358,11 @@ class Core:
         k = int(M[M_WB])
         if k:
             values, nodes = WB[:k], WN[:k]
+            lo, hi = int(nodes.min()), int(nodes.max())
+            if lo == hi:  # one node's waits (the usual case), or failed latencies only
+                (sim.fail_win if lo == FAILED else sim.n_wbuf[lo]).extend(values.tolist())
+                M[M_WB] = 0
+                return
             failed = nodes == FAILED
             if failed.any():  # failed requests' latencies, in their order (jitcore.fail_latency)
                 sim.fail_win.extend(values[failed].tolist())
