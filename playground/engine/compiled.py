@@ -118,9 +118,9 @@ _PDCAP = 1024
 
 #: How many draws must be left in a stream's row of SB for an event to start (one event takes at
 #: most a few draws from a stream: one per node it passes, up to 11 with at-once retries), and
-#: the row's size: what is left, plus one block.
+#: the row's size: what is left, plus a few blocks (each refill makes the core yield to Python).
 _SRES = 256
-_SCAP = rng.BLOCK + _SRES
+_SCAP = 4 * rng.BLOCK + _SRES
 #: Result buffers (latencies, waits) and their room for one event.
 _BCAP = 1 << 16
 _BRES = 1024
@@ -318,8 +318,30 @@ class Core:
                   np.zeros(vcap, dtype=np.float64), np.zeros(max(idle_size, 1)),
                   np.zeros((2, _PDCAP), dtype=np.int64), np.zeros(_PDCAP)]
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
+        self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
+        self._packed_of: list[Any] = [None] * len(self.S)
         self._serverless = [n for n in range(nn) if sim.n_kind[n] == SERVERLESS]
         self._refill()
+
+    def _packed(self) -> Any:
+        """``S`` as the jitted functions take it (jitcore.PACKED): one int64 array of the arrays'
+        addresses and shapes, redone for those replaced since the last call (the arrays stay
+        alive in ``S``); or the tuple itself without the JIT."""
+        S = self.S
+        jit = _jit()
+        if not jit.PACKED:
+            return tuple(S)
+        P, seen = self._pack, self._packed_of
+        for k, a in enumerate(S):
+            if a is not seen[k]:
+                dtype, ndim = jit.LAYOUT[k]
+                if a.dtype != dtype or a.ndim != ndim or not a.flags.c_contiguous:
+                    raise TypeError(f"compiled core: array {k} is not {ndim}-d {dtype}")
+                P[3 * k] = a.ctypes.data
+                P[3 * k + 1] = a.shape[0]
+                P[3 * k + 2] = a.shape[1] if ndim == 2 else 0
+                seen[k] = a
+        return P
 
     # -- streams and buffers
 
@@ -355,6 +377,11 @@ class Core:
         k = int(M[M_WB])
         if k:
             values, nodes = WB[:k], WN[:k]
+            lo, hi = int(nodes.min()), int(nodes.max())
+            if lo == hi:  # one node's waits (the usual case), or failed latencies only
+                (sim.fail_win if lo == FAILED else sim.n_wbuf[lo]).extend(values.tolist())
+                M[M_WB] = 0
+                return
             failed = nodes == FAILED
             if failed.any():  # failed requests' latencies, in their order (jitcore.fail_latency)
                 sim.fail_win.extend(values[failed].tolist())
@@ -459,7 +486,7 @@ class Core:
         M = S[24]
         M[M_LEFT] = sim._left
         while True:
-            status = self.advance(tuple(S), until)
+            status = self.advance(self._packed(), until)
             if status == R_DONE:
                 break
             if status == R_SLICE:  # a slice of events done: the simulation's checkpoint
@@ -594,11 +621,11 @@ class Core:
         self._load()
         M[M_TOK] = _peek(sim.cnt)
         jit = _jit()
-        jit.stop_prepare(tuple(S), n, i, t, victims)
+        jit.stop_prepare(self._packed(), n, i, t, victims)
         for j in range(0, len(victims), 8):  # a few at a time: streams and arrays refilled
             self._grow()
             self._refill()
-            jit.stop_fail(tuple(S), n, t, victims[j:j + 8])
+            jit.stop_fail(self._packed(), n, t, victims[j:j + 8])
         sim.cnt = itertools.count(int(M[M_TOK]))
         self._flush()
         self._store()
@@ -620,7 +647,7 @@ class Core:
             NI[N_CSEG, n] = 0
             self._grow()
             self._refill()
-            jit.schedule_emission(tuple(S), n, t)
+            jit.schedule_emission(self._packed(), n, t)
             sim.c_tok[n] = int(NI[N_CTOK, n])  # between ticks the lists hold the truth
 
     def live(self) -> int:

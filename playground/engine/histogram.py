@@ -80,16 +80,22 @@ class Histogram:
         staged = self.staged
         if not staged:
             return
-        arr = np.asarray(staged, dtype=np.float64)
+        arr = np.fromiter(staged, dtype=np.float64, count=len(staged))
         self.staged = []
         self.n += arr.size
         self.total += float(arr.sum())
         self.lo = min(self.lo, float(arr.min()))
         self.hi = max(self.hi, float(arr.max()))
-        pos = arr[arr > 0.0]
-        self.zeros += arr.size - pos.size
-        if pos.size:
-            idx = np.floor(np.log(pos / LO) / _LOG_G).astype(np.int64)
+        positive = arr > 0.0
+        npos = int(np.count_nonzero(positive))
+        self.zeros += arr.size - npos
+        if npos:
+            # floor(log(v / LO) / log G), computed in place (the same operations in order).
+            x = np.divide(arr if npos == arr.size else arr[positive], LO)
+            np.log(x, out=x)
+            np.divide(x, _LOG_G, out=x)
+            np.floor(x, out=x)
+            idx = x.astype(np.int64)
             np.clip(idx, 0, NBUCKETS - 1, out=idx)
             self.counts += np.bincount(idx, minlength=NBUCKETS)
 

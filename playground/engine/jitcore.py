@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+from typing import Any
 
 import numba
 import numpy as np
@@ -267,6 +268,70 @@ jit = numba.njit(cache=True, error_model="numpy", boundscheck=False, _nrt=False,
 retryable = np.array(RETRYABLE, dtype=np.int64)
 inf = math.inf
 
+#: The arrays of the state ``S`` (below), in order: (dtype, dimensions). Every one is
+#: C-contiguous.
+LAYOUT = (
+    (np.int64, 2), (np.float64, 1), (np.int64, 1), (np.int64, 2), (np.float64, 2),  # VI-NF
+    (np.int64, 2), (np.int64, 2), (np.int64, 2), (np.float64, 2), (np.int64, 2),  # NERR-II
+    (np.int64, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.int64, 2),  # OUT-HI
+    (np.float64, 2), (np.int64, 2), (np.float64, 1),  # SB SI SV
+    (np.float64, 1), (np.float64, 1), (np.float64, 1), (np.int64, 1),  # LT LW WB WN
+    (np.int64, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 2),  # F-PT
+    (np.uint8, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 1),  # SEEN-IDL
+    (np.int64, 2), (np.float64, 1))  # PD PDT
+#: Compiled, the functions get ``S`` packed into one int64 array (compiled.Core._packed): for
+#: array k, its data's address at 3k and its shape at 3k+1 and 3k+2; ``unpack`` makes the
+#: arrays again, in registers. Passing the tuple itself cost numba about 270 words pushed on the
+#: stack for every call between these functions (it flattens a tuple of arrays into scalars).
+#: Without the JIT, ``S`` is the tuple.
+PACKED = not numba.config.DISABLE_JIT
+
+
+def _unpack_codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+    from llvmlite import ir
+    from numba.core import cgutils
+    from numba.np.arrayobj import populate_array
+
+    tys = sig.return_type
+    packed = context.make_array(sig.args[0])(context, builder, args[0])
+    i64 = ir.IntType(64)
+
+    def word(j: int) -> Any:
+        return builder.load(builder.gep(packed.data, [ir.Constant(i64, j)]))
+
+    out = []
+    for k, aty in enumerate(tys):
+        ary = context.make_array(aty)(context, builder)
+        size = context.get_abi_sizeof(context.get_data_type(aty.dtype))
+        itemsize = ir.Constant(i64, size)
+        if aty.ndim == 1:
+            shape = [word(3 * k + 1)]
+            strides = [itemsize]
+        else:
+            shape = [word(3 * k + 1), word(3 * k + 2)]
+            strides = [builder.mul(shape[1], itemsize), itemsize]
+        populate_array(ary, data=builder.inttoptr(word(3 * k), ary.data.type),
+                       shape=cgutils.pack_array(builder, shape),
+                       strides=cgutils.pack_array(builder, strides),
+                       itemsize=itemsize, meminfo=None)
+        out.append(ary._getvalue())
+    return context.make_tuple(builder, tys, out)
+
+
+if PACKED:
+    from numba.core import types
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def unpack(typingctx: Any, S: Any) -> Any:
+        """The arrays of ``S`` packed (see PACKED), as the tuple."""
+        tys = types.Tuple([types.Array(numba.from_dtype(np.dtype(dt)), nd, "C")
+                           for dt, nd in LAYOUT])
+        return tys(S), _unpack_codegen
+else:
+    def unpack(S: Any) -> Any:
+        return S
+
 # The state tuple ``S`` each function unpacks (compiled.Core builds it):
 # VI visit ints [row, slot], VT visit start times, FR free slots (a stack), NI node ints
 # [row, node], NF node floats, NERR failures started [node, cause], RON client retry_on
@@ -462,7 +527,7 @@ def rehash(HK, HV, HK2, HV2):
 @jit
 def fail_at(S, c, n, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -479,7 +544,7 @@ HOOKED = -1
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -519,7 +584,7 @@ def arrive_state(S, c, t):
     where no owner hook can run: kept apart so that the owner's state call does not make the
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -533,7 +598,7 @@ def arrive_state(S, c, t):
 def delay(S, c, n, t):
     """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     VI[V_HOLD, c] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
@@ -550,7 +615,7 @@ def seat(S, c, n, i, t):
     """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
     starts it), or waits in its queue (0), or fails overload."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     if II[I_BUSY, i] < II[I_CAP, i]:
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
@@ -584,7 +649,7 @@ def seat(S, c, n, i, t):
 def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     nv = NI[N_VIEWN, n]
     if nv == 0:
         return -1
@@ -634,7 +699,7 @@ def dial(S, p, e, t):
     """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
     (returned). With network latency the arrival is scheduled and -1 returned."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     s = token(M)
     VI[V_WAIT, p] = s
     if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
@@ -694,7 +759,8 @@ def state_call(S, p, e, t):
 def unwait(S, p):
     """``p`` no longer waits on its call (answered, failed, timed out): the call leaves its
     edge's bulkhead count."""
-    VI, EI = S[0], S[7]
+    U = unpack(S)
+    VI, EI = U[0], U[7]
     VI[V_WAIT, p] = 0
     e = VI[V_WE, p]
     if e >= 0:
@@ -706,7 +772,8 @@ def unwait(S, p):
 def bulkhead_full(S, p, e):
     """A call of ``p`` along ``e`` finds the edge's bulkhead full: it fails overload at once,
     counted at the caller."""
-    VI, NERR, EI = S[0], S[5], S[7]
+    U = unpack(S)
+    VI, NERR, EI = U[0], U[5], U[7]
     if EI[E_MAXC, e] >= 0 and EI[E_INFL, e] >= EI[E_MAXC, e]:
         NERR[VI[V_NODE, p], OVERLOAD] += 1
         return True
@@ -750,7 +817,8 @@ def budget_retry(A, b, j, t):
 def may_retry(S, c, e, cause, t):
     """Whether visit ``c``'s failed call along ``e`` (with ``cause``) is retried: a retryable
     cause, a try left, and a token of the edge's budget if it has one. Counts the try."""
-    VI, EI, EF = S[0], S[7], S[8]
+    U = unpack(S)
+    VI, EI, EF = U[0], U[7], U[8]
     if not retryable[cause] or VI[V_TRY, c] >= EI[E_RETRIES, e]:
         return False
     if EI[E_BUD, e] and not budget_retry(EF, EF_BUD, e, t):
@@ -764,7 +832,7 @@ def backoff(S, c, e, t):
     """With the edge's ``backoff_ms``, ``c``'s retry along ``e`` waits a full-jitter exponential
     time (EV_ERETRY) and True is returned; without, False (it is made at once)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     if EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
         return False
     cap = EF[EF_BOFF, e] * float(1 << (VI[V_TRY, c] - 1))
@@ -792,7 +860,7 @@ def rate_token(NF, n, t):
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -820,7 +888,7 @@ def count(F, W, MF, counter, t):
 @jit
 def own_work(S, c, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
     s = token(M)
     VI[V_TOK, c] = s
@@ -832,7 +900,7 @@ def own_work(S, c, n, t):
 def defer(S, c, t, cause, fin):
     """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     s = token(M)
     VI[V_TOK, c] = s
     VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
@@ -843,7 +911,7 @@ def defer(S, c, t, cause, fin):
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     if req >= 0:
         VI[V_REQ, p] = req
         return
@@ -869,7 +937,7 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     rid = VI[V_REQ, p]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
@@ -893,7 +961,7 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -957,7 +1025,7 @@ def owner_start(S, c, n, i, t):
     """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
@@ -984,7 +1052,7 @@ def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
     if cause:
         return cause
@@ -996,7 +1064,7 @@ def state_accessed(S, c, n, t):
 @jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -1027,7 +1095,7 @@ def client_done(S, p, n, t, cause):
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if may_retry(S, p, e, cause, t):
@@ -1053,7 +1121,7 @@ def client_answer(S, p, n, t, cause):
 def start(S, c, i, n, t):
     """``c`` takes a server at instance ``i`` of node ``n`` and does its own work."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
@@ -1081,7 +1149,7 @@ def next_queued(S, i, n, t):
     """A server of instance ``i`` (of node ``n``) is free: the first queued visit takes it (a
     worker's: the first message of its queue node)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     while II[I_QLEN, i] > 0:
         c = II[I_QHEAD, i]
         II[I_QHEAD, i] = VI[V_QNEXT, c]
@@ -1130,7 +1198,7 @@ def pick_up(S, m, i, n, t):
     """A worker takes message ``m`` from its queue node: the message leaves the queue node and
     starts a visit at the worker."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     qn = VI[V_NODE, m]
     NI[N_DEPTH, qn] -= 1
     t0 = VT[m]
@@ -1155,7 +1223,7 @@ def pick_up(S, m, i, n, t):
 def enqueue_arrive(S, c, n, t):
     """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
         return fail_at(S, c, n, OVERLOAD)
     NI[N_DEPTH, n] += 1
@@ -1172,7 +1240,7 @@ def enqueue_arrive(S, c, n, t):
 def send_async(S, p, e, t):
     """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     n = EI[E_DST, e]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n] or NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
@@ -1200,7 +1268,7 @@ def queued_message(S, m, n, t):
     """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
     synchronous enqueue gets its answer; a free worker takes it at once, else it waits."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
     p = VI[V_PAR, m]
@@ -1232,7 +1300,7 @@ def arrive_serverless(S, c, n, t):
     """A request takes the most recently idle warm container, else starts one (cold start)
     while under ``max_concurrency``, else fails overload (operations.py)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     i = NI[N_INST0, n]
     idle_expire(S, n, t)
     if NI[N_IDLN, n]:
@@ -1262,7 +1330,7 @@ def arrive_serverless(S, c, n, t):
 def idle_expire(S, n, t):
     """Containers idle for ``keep_warm_s`` are gone (the oldest first)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     off = NI[N_IDL0, n]
     cap = NI[N_IDLCAP, n]
     keep = NF[F_KEEP, n]
@@ -1274,7 +1342,7 @@ def idle_expire(S, n, t):
 @jit
 def idle_push(S, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     cap = NI[N_IDLCAP, n]
     IDL[NI[N_IDL0, n] + (NI[N_IDLH, n] + NI[N_IDLN, n]) % cap] = t
     NI[N_IDLN, n] += 1
@@ -1286,7 +1354,7 @@ def drained(S, i, n, t):
     this event (compiled.Core._drained_stops) with tokens set aside now, so that what the stop
     schedules keeps its place among the events."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     j = M[M_NPD]
     PD[0, j] = i
     PD[1, j] = M[M_TOK]
@@ -1300,7 +1368,7 @@ def stop_prepare(S, n, i, t, victims):
     """Instance ``i`` of ``n`` stops: its visits let go of their servers and queue places
     (operations._stop's first loop; ``stop_fail`` then fails them)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     for c in victims:
         h = VI[V_HOLD, c]
         if h == 1:
@@ -1322,7 +1390,7 @@ def stop_prepare(S, n, i, t, victims):
 @jit
 def stop_fail(S, n, t, victims):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     for c in victims:
         NERR[n, UNAVAILABLE] += 1
         proceed(S, c, t, UNAVAILABLE, True)
@@ -1335,7 +1403,7 @@ def stop_fail(S, n, t, victims):
 def schedule_emission(S, n, t):
     """simulation.py's ``_schedule_emission`` after a live traffic control."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     if M[M_FLAT] and NF[F_RPS, n] > 0:
         nt = t + draw(SB, SI, SV, M, NI[N_CEXP_S, n]) / NF[F_RPS, n]
     else:
@@ -1351,7 +1419,7 @@ def proceed(S, c, t, cause, fin):
     """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
     calls or instance life)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -1459,7 +1527,7 @@ def cache_done(S, c, n, t):
     store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
     ``cache_hit``, for a cache with a bitmap of keys)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
     if NI[N_SEEN0, n] >= 0:
         j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
@@ -1493,7 +1561,7 @@ def cache_done(S, c, n, t):
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -1539,7 +1607,7 @@ def next_emission(S, n, t):
 @jit
 def start_request(S, n, t, req):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -1578,7 +1646,7 @@ def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
     slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = S
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
