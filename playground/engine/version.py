@@ -9,4 +9,4 @@ ENGINE_VERSION
     (tests/engine/test_golden.py) fails when output changes and this does not.
 """
 
-ENGINE_VERSION = "1.6"
+ENGINE_VERSION = "1.7"
