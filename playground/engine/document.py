@@ -27,7 +27,7 @@ document's shape.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -42,6 +42,19 @@ ERROR_CAUSES = ("overload", "timeout", "unavailable", "session_lost", "upload_fa
 #: The causes every design's frames and summary list; the others (SCHEMA.md "Extensions for
 #: resilience, deploys and faults") are listed only by a design that can produce them.
 BASE_CAUSES = ERROR_CAUSES[:6]
+
+
+def causes_listed(nodes: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[str, ...]:
+    """The error causes a design's frames and summary list, in ``ERROR_CAUSES`` order, from its
+    nodes' (kind, params): the six of every design, and each cause of the resilience extensions
+    one of its nodes can produce."""
+    extra = set()
+    for kind, params in nodes:
+        if kind == "service" and params.get("max_queue_wait_ms") is not None:
+            extra.add("shed")
+        if kind == "service" and params.get("rate_limit") is not None:
+            extra.add("rate_limited")
+    return tuple(c for c in ERROR_CAUSES if c in BASE_CAUSES or c in extra)
 
 
 @dataclass(frozen=True)

@@ -98,16 +98,21 @@ from playground.engine.codes import (
     N_COUNTERS,
     OBJECT,
     QUEUE,
-    RATE_LIMITED,
     SERVERLESS,
     SERVICE,
-    SHED,
     STARTING,
     STORE,
     UP,
     WORKER,
 )
-from playground.engine.document import BASE_CAUSES, ERROR_CAUSES, Dist, Document, Event, TrafficStep
+from playground.engine.document import (
+    ERROR_CAUSES,
+    Dist,
+    Document,
+    Event,
+    TrafficStep,
+    causes_listed,
+)
 from playground.engine.histogram import Histogram, summarize
 from playground.engine.limits import DEFAULT_LIMITS, Limits
 from playground.engine.operations import OperationsMixin
@@ -362,16 +367,9 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._compile_workflows()
 
     def _causes(self) -> tuple[tuple[int, str], ...]:
-        """The error causes frames and summary list, as (code, name): the six of every design,
-        and each cause of the resilience extensions the design can produce."""
-        extra = set()
-        for n in self.document.nodes:
-            if n.kind == "service" and n.params.get("max_queue_wait_ms") is not None:
-                extra.add(SHED)
-            if n.kind == "service" and n.params.get("rate_limit") is not None:
-                extra.add(RATE_LIMITED)
-        return tuple((c, ERROR_CAUSES[c - 1]) for c in range(1, N_CAUSES)
-                     if ERROR_CAUSES[c - 1] in BASE_CAUSES or c in extra)
+        """The error causes frames and summary list, as (code, name) (``causes_listed``)."""
+        listed = causes_listed((n.kind, n.params) for n in self.document.nodes)
+        return tuple((CAUSE_CODE[name], name) for name in listed)
 
     def _add_instance(self, node: int, servers: int, qcap: int, state: int,
                       qnode: int | None = None) -> int:

@@ -25,7 +25,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 
 from playground import jsontext
-from playground.engine.document import ERROR_CAUSES
+from playground.engine.document import causes_listed
 from playground.runs import service
 from playground.runs.models import Run, Sweep
 
@@ -50,7 +50,8 @@ def columns(run: Run) -> list[Column]:
 
     out = [col("seq", ""), col("t", "s"), col("offered_rps", "req/s"), col("ok_rps", "req/s"),
            col("attempts_rps", "req/s")]
-    out += [col(f"errors.{cause}", "req/s") for cause in ERROR_CAUSES]
+    causes = causes_listed((n["kind"], n.get("params") or {}) for n in run.document["nodes"])
+    out += [col(f"errors.{cause}", "req/s") for cause in causes]
     out += [col(f"latency_ms.{q}", "ms") for q in ("p50", "p95", "p99", "max")]
     out += [col("users.logins", "per s"), col("users.logged_out", "per s"),
             col("charges.total", "per s"), col("charges.duplicate", "per s"),
@@ -62,7 +63,7 @@ def columns(run: Run) -> list[Column]:
                             ("starting", "instances"), ("rps", "req/s")):
             out.append(Column(f"nodes.{nid}.{field}", unit, ("nodes", nid, field)))
         out += [Column(f"nodes.{nid}.errors.{cause}", "req/s", ("nodes", nid, "errors", cause))
-                for cause in ERROR_CAUSES]
+                for cause in causes]
     out.append(Column("events", "", ("events",)))
     return out
 

@@ -23,6 +23,9 @@ export const COLORS = Object.freeze({
   session_lost: "#d9598c",
   upload_failed: "#c99a16",
   error: "#a8552a",
+  circuit_open: "#6b2d5c",  // resilience: failures the design chose (a breaker, a limit, a shed)
+  rate_limited: "#e0693a",
+  shed: "#9c6b3f",
   // what errors cost users
   logged_out: "#d9598c",    // = session_lost
   duplicate: "#b0236b",
@@ -36,12 +39,14 @@ export const COLORS = Object.freeze({
   cursor: "#1b2430",
 });
 
-export const CAUSES = ["overload", "timeout", "unavailable", "session_lost", "upload_failed", "error"];
+export const CAUSES = ["overload", "timeout", "unavailable", "session_lost", "upload_failed", "error",
+  "circuit_open", "rate_limited", "shed"];
 
 // Words for each error cause, for legends and sentences.
 export const CAUSE_LABELS = Object.freeze({
   overload: "overload", timeout: "timeout", unavailable: "unavailable",
   session_lost: "session lost", upload_failed: "upload failed", error: "error",
+  circuit_open: "circuit open", rate_limited: "rate limited", shed: "shed",
 });
 
 // The colour of a metric by its name, with a neutral fallback for a name not listed here.
