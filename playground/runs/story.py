@@ -22,6 +22,15 @@ recovered
     within ``ERROR_SLACK`` of the baseline's (absolute, or twice it) and a p99 within
     ``P99_SLACK`` times the baseline's (plus 5 ms); a frame with no successful request is never
     recovered.
+capacity
+    In client requests per second: the least, over the nodes with servers, of the node's capacity
+    (``hints.loads``) times the client requests per visit it receives.
+stayed down (a metastable failure)
+    After the last transient fault ended (an outage or slowdown ending, a traffic spike falling
+    back), and ``SETTLE_S`` more, goodput stayed under ``DOWN_SHARE`` of the offered requests
+    for at least ``DOWN_S`` although the offered load alone was below capacity, while the
+    clients' attempts stayed above capacity: retries hold the system down once the trigger is
+    gone (Bronson et al., HotOS 2021).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from playground.engine import DocumentError, Limits, load
-from playground.engine.hints import Topology, name
+from playground.engine.hints import Topology, loads, name, peak_multiplier
 
 SATURATED = 0.95
 GROWING_TICKS = 3
@@ -44,6 +53,14 @@ P99_SLACK = 1.5
 ERROR_ONSET = 0.01
 #: Clients' attempts per request from which retries are worth a sentence.
 AMPLIFIED = 1.05
+
+#: Stayed down: seconds after a fault's end before looking, the goodput share that counts as down,
+#: and how long it must last.
+SETTLE_S = 10.0
+DOWN_SHARE = 0.5
+DOWN_S = 20.0
+#: Events that end a transient fault (a traffic step down ends a spike).
+FAULT_ENDS = ("outage_end", "slowdown_end")
 
 FAULTS = ("kill_instance", "outage", "slowdown", "rolling_deploy", "traffic", "flush_cache", "scale")
 
@@ -320,6 +337,76 @@ def retries(summary: dict[str, Any], frames: Sequence[dict[str, Any]], topo: Top
     return [{"t": _moment(t if t is not None else 0.0), "text": text}]
 
 
+# ---------------------------------------------------------------------------------------- stayed down
+
+
+def client_capacity(topo: Topology) -> float:
+    """Client requests per second the design can serve (see *capacity*); inf if nothing bounds it."""
+    offered = sum(float(n.params["rps"]) for n in topo.clients()) * peak_multiplier(topo.doc)
+    per_node = [load.capacity_rps * offered / load.arrivals_rps
+                for load in loads(topo.doc).values() if load.arrivals_rps > 0]
+    return min(per_node, default=math.inf)
+
+
+def _fault_ends(frames: Sequence[dict[str, Any]]) -> list[tuple[float, str]]:
+    """When each transient fault ended, and what it was."""
+    out = []
+    level = 1.0
+    for frame in frames:
+        for ev in frame.get("events") or ():
+            action = ev.get("action")
+            if action in FAULT_ENDS:
+                out.append((float(ev["t"]), action.removesuffix("_end")))
+            elif action == "traffic":
+                mult = float(ev.get("multiplier", 1))
+                if mult < level:
+                    out.append((float(ev["t"]) + float(ev.get("ramp_s", 0) or 0), "traffic spike"))
+                level = mult
+    return out
+
+
+def stayed_down(summary: dict[str, Any], frames: Sequence[dict[str, Any]],
+                topo: Topology) -> list[dict[str, Any]]:
+    """The metastable signature, named with its loop and its cures (see *stayed down*)."""
+    ends = _fault_ends(frames)
+    if not ends or not frames:
+        return []
+    end, what = max(ends)
+    tick = _tick(frames)
+    after = [f for f in frames if f["t"] - tick >= end + SETTLE_S]
+    if len(after) * tick < DOWN_S:
+        return []
+    capacity = client_capacity(topo)
+
+    def down(f: dict[str, Any]) -> bool:
+        return (f.get("ok_rps") or 0) < DOWN_SHARE * (f.get("offered_rps") or 0)
+
+    recovered = next((j for j in range(len(after) - STEADY_TICKS + 1)
+                      if not any(down(f) for f in after[j:j + STEADY_TICKS])), None)
+    held = after[:recovered] if recovered is not None else after
+    if not held or len(held) * tick < DOWN_S - SETTLE_S:
+        return []
+    n = len(held)
+    offered = sum(f.get("offered_rps") or 0 for f in held) / n
+    attempts = sum(f.get("attempts_rps") or 0 for f in held) / n
+    ok = sum(f.get("ok_rps") or 0 for f in held) / n
+    if not (offered < capacity < attempts and attempts > offered * AMPLIFIED):
+        return []
+    last = held[-1]["t"]
+    span = last - end
+    if recovered is None:
+        until = f"for the {_t(span)} after the {what} ended, to the end of the run"
+    else:
+        until = f"for {_t(span)} after the {what} ended, until it recovered at {_t(last)}"
+    text = (f"Retries kept {_n(attempts)} attempts/s against a capacity of {_n(capacity)} {until}: "
+            f"goodput stayed at {_n(ok)} of {_n(offered)} requests/s offered. The system stayed down "
+            "after its trigger was gone (a metastable failure): requests time out, are retried, "
+            "and the retries keep the load above capacity, so the next requests time out too. "
+            "A retry budget (retry_budget), deadline shedding (max_queue_wait_ms below the "
+            "clients' timeout) or a LIFO queue (queue_policy lifo) ends it.")
+    return [{"t": _moment(end), "text": text}]
+
+
 # ---------------------------------------------------------------------------------------------- faults
 
 
@@ -451,7 +538,8 @@ def what_happened(document: dict[str, Any], summary: dict[str, Any] | None,
     items: list[dict[str, Any]] = []
     for part in (errors(summary, frames, topo), saturation(frames, topo), sessions(summary, frames, topo),
                  uploads(summary, frames, topo), payments(summary, frames, topo),
-                 retries(summary, frames, topo), faults(frames, topo)):
+                 retries(summary, frames, topo), faults(frames, topo),
+                 stayed_down(summary, frames, topo)):
         items.extend(part)
     if not items:
         items = calm(summary, topo)

@@ -182,3 +182,47 @@ def test_the_summary_leads_with_failures_and_labels_latency():
     assert len(old["latency_rows"]) == 3 and "recorded no latency for the" in old["latency_note"]
     calm = story.summary_facts(run(doc(rps=100, duration_s=10))["summary"])
     assert not calm["alarming"] and calm["failed"] == 0 and calm["latency_rows"][4]["beside"].endswith("none failed")
+
+
+# ---------------------------------------------------------------------------- stayed down
+
+
+def storm(variant: str = "", seed: int = 1):
+    from playground.designs.library import read_library
+
+    document = {e.slug: e for e in read_library()}["retry-storm"].document_of(variant)
+    document["scenario"]["seed"] = seed
+    return tell(document)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_retry_storm_that_outlives_its_slowdown_is_named_with_its_loop_and_its_cures(seed):
+    summary, frames, told = storm(seed=seed)
+    item = one(told, r"stayed down")
+    assert item["t"] == 40.0  # the slowdown's end
+    m = re.search(r"Retries kept ([\d,]+) attempts/s against a capacity of ([\d,]+) for the 140 s "
+                  r"after the slowdown ended, to the end of the run: goodput stayed at ([\d,]+) of "
+                  r"([\d,]+) requests/s offered", item["text"])
+    assert m, item["text"]
+    attempts, capacity, ok, offered = (int(g.replace(",", "")) for g in m.groups())
+    # Capacity from the design: 4 instances x 25 workers at 100 ms.
+    assert capacity == 1000
+    late = [f for f in frames if f["t"] > 50]
+    assert attempts == pytest.approx(sum(f["attempts_rps"] for f in late) / len(late), abs=25)
+    assert 1500 < attempts < 1700 and offered == pytest.approx(830, abs=15) and ok == 0
+    assert "retry_budget" in item["text"] and "max_queue_wait_ms" in item["text"]
+
+
+@pytest.mark.parametrize("variant", ["no-retries", "retry-budget", "deadline-shedding", "lifo"])
+def test_a_cured_storm_is_not_said_to_stay_down(variant):
+    _, _, told = storm(variant)
+    assert not [item for item in told if "stayed down" in item["text"]]
+
+
+def test_plain_overload_that_lasts_is_not_called_metastable():
+    # Offered load above capacity after the slowdown: down because of the load, not a loop.
+    document = doc(rps=1000, workers=2, client={"timeout_ms": 200, "retries": 1},
+                   events=[{"at_s": 10, "action": "slowdown", "node": "api", "factor": 2,
+                            "duration_s": 5}])
+    _, _, told = tell(document)
+    assert not [item for item in told if "stayed down" in item["text"]]
