@@ -1,4 +1,5 @@
-"""A lesson's quiz, kept as a file in ``templates_lib/lessons/``.
+"""A lesson's quiz, kept as a file in ``templates_lib/lessons/`` and named by the lesson's entry in
+``index.yaml`` (see ``catalogue``).
 
 Terms
 -----
@@ -13,7 +14,6 @@ choice
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from playground.engine import parse
@@ -69,7 +69,3 @@ def read_quiz(path: Path) -> tuple[Question, ...]:
         ))
     return tuple(questions)
 
-
-@cache
-def stateless_quiz() -> tuple[Question, ...]:
-    return read_quiz(LESSONS_DIR / "stateless-services-quiz.yaml")

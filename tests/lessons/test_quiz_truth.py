@@ -1,26 +1,13 @@
-"""Each quiz answer is what the engine shows: the question's template, run here, says the same."""
+"""Each answer of the quiz of "Stateless service design" is what the engine shows: the question's
+template, run here, says the same."""
 
 from __future__ import annotations
 
-from functools import cache
-
-import pytest
-
-from playground.designs.library import read_library
 from playground.designs.patch import merge_patch
 from playground.engine import run
-from playground.lessons.quiz import stateless_quiz
+from tests.lessons.quiz_checks import ENTRIES, document, errors, summary, truth_tests
 
-ENTRIES = {e.slug: e for e in read_library()}
-
-
-@cache
-def summary(slug: str, variant: str = "", seed: int = 1) -> dict:
-    return run(ENTRIES[slug].document_of(variant), seed=seed)["summary"]
-
-
-def errors(s: dict) -> int:
-    return sum(s["errors"].values())
+LESSON = "stateless-services"
 
 
 def check_random_logouts():
@@ -34,7 +21,7 @@ def check_stateless_uploads():
     assert s["uploads"]["failed"] > 0.9 * s["uploads"]["started"]
     assert summary("file-uploads", "object-storage")["uploads"]["failed"] == 0
     # The sticky option only hides the problem until an instance is replaced.
-    sticky = ENTRIES["file-uploads"].document_of("sticky")
+    sticky = document("file-uploads", "sticky")
     sticky = merge_patch(sticky, {"scenario": {"events": [{"at_s": 30, "action": "kill_instance", "node": "uploads"}]}})
     assert run(sticky, seed=1)["summary"]["uploads"]["failed"] > 0
 
@@ -75,13 +62,4 @@ def check_serverless_spike():
     assert s["cost"]["total"] < fleet["cost"]["total"]
 
 
-CHECKS = {name.removeprefix("check_").replace("_", "-"): fn for name, fn in globals().items() if name.startswith("check_")}
-
-
-def test_every_question_has_a_check():
-    assert {q.id for q in stateless_quiz()} == set(CHECKS)
-
-
-@pytest.mark.parametrize("question", stateless_quiz(), ids=lambda q: q.id)
-def test_the_answer_is_what_the_engine_shows(question):
-    CHECKS[question.id]()
+test_every_question_has_a_check, test_the_answer_is_what_the_engine_shows = truth_tests(LESSON, globals())
