@@ -63,6 +63,8 @@ _ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2, "sticky": 3}
 EV_DEFER = 6
 #: The event code of an edge's retry after its backoff (jitcore.backoff).
 EV_ERETRY = 7
+#: The event code of the next completion of an instance's processor-shared work (jitcore.ps_*).
+EV_PSDONE = 8
 
 # The workflow table (HK keys, HV values): one open-addressing hash table for every map
 # the workflows and sticky balancers keep, each key tagged in bits 60-62 by its map.
@@ -73,16 +75,16 @@ EMPTY = -1
 
 # Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
 (V_NODE, V_INST, V_PAR, V_PTOK, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_TOK, V_WAIT, V_REQ, V_AUX,
- V_QNEXT, V_DEF, V_WE) = range(15)
-_V_ROWS = 15
+ V_QNEXT, V_DEF, V_WE, V_PSNEXT) = range(16)
+_V_ROWS = 16
 # Rows of the node arrays NI (ints) and NF (floats).
 (N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
  N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN,
  N_HOOK, N_STATE, N_SEDGE, N_WF, N_USERS, N_PARTS, N_CKEYS, N_OWNER, N_CHARGER, N_USER_S,
  N_LBTGT, N_QINST, N_DEPTH, N_MAXDEPTH, N_COLD_S, N_IDL0, N_IDLCAP, N_IDLH, N_IDLN,
- N_CALLS, N_DRAWS, N_DRAINTOK, N_LIFO, N_RLIM, N_CBUD) = range(58)
-_N_ROWS = 58
+ N_CALLS, N_DRAWS, N_DRAINTOK, N_LIFO, N_RLIM, N_CBUD, N_CORES) = range(59)
+_N_ROWS = 59
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT, F_KEEP = range(10)
 # A service's rate limit (token bucket), its max queue wait (-1: none), a client's retry budget.
 (F_RL_RATE, F_RL_BURST, F_RL_TOK, F_RL_T, F_MAXWAIT) = range(10, 15)
@@ -97,6 +99,11 @@ _EF_ROWS = EF_BUD + 6
 # A retry budget's rows (from F_CBUD in NF, or EF_BUD in EF): see jitcore.budget_retry.
 B_RATIO, B_MIN, B_TOK, B_T, B_DEP, B_CAP10 = range(6)
 I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN, I_STATE, I_QNODE, I_NODE = range(10)
+# Processor sharing (a service's ``cores``): requests in their own work, the first of their list
+# plus one (0: none), the token of the next completion, and (a float, read through a float64
+# view of II) when their remaining work was last brought up to date.
+I_PSN, I_PSHEAD, I_PSTOK, I_PST = range(10, 14)
+_I_ROWS = 14
 # The heap: times in HT, (token, code, slot) in HI.
 H_S, H_C, H_A = range(3)
 # Streams: SI rows; SV the value of a constant stream.
@@ -265,7 +272,7 @@ class Core:
             EI[E_BOFF_S, e] = stream(sim.e_jitter, e)
             EI[E_MAXC, e] = -1 if edge.max_concurrent is None else edge.max_concurrent
             EI[E_BUD, e] = _budget(EF, EF_BUD, e, edge.retry_budget)
-        II = np.zeros((10, max(ni, 1)), dtype=np.int64)
+        II = np.zeros((_I_ROWS, max(ni, 1)), dtype=np.int64)
         for i in range(ni):
             II[I_CAP, i] = sim.i_cap[i]
             II[I_QCAP, i] = sim.i_qcap[i]
@@ -676,6 +683,7 @@ def _resilience(NI: np.ndarray, NF: np.ndarray, n: int, node: Any) -> None:
     if node.kind != "service":
         return
     NI[N_LIFO, n] = p.get("queue_policy") == "lifo"
+    NI[N_CORES, n] = p.get("cores") or 0
     if p.get("max_queue_wait_ms") is not None:
         NF[F_MAXWAIT, n] = p["max_queue_wait_ms"] / 1e3
     limit = p.get("rate_limit")

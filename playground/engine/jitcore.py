@@ -84,6 +84,7 @@ from playground.engine.compiled import (
     EMPTY,
     EV_DEFER,
     EV_ERETRY,
+    EV_PSDONE,
     F_BACC,
     F_BACKOFF,
     F_CBUD,
@@ -108,6 +109,10 @@ from playground.engine.compiled import (
     I_CAP,
     I_HASQ,
     I_NODE,
+    I_PSHEAD,
+    I_PSN,
+    I_PST,
+    I_PSTOK,
     I_QCAP,
     I_QHEAD,
     I_QLEN,
@@ -149,6 +154,7 @@ from playground.engine.compiled import (
     N_CJIT_S,
     N_CKEYS,
     N_COLD_S,
+    N_CORES,
     N_CRETRIES,
     N_CSEG,
     N_CTHIN_S,
@@ -222,6 +228,7 @@ from playground.engine.compiled import (
     V_LEFT,
     V_NODE,
     V_PAR,
+    V_PSNEXT,
     V_PTOK,
     V_QNEXT,
     V_REQ,
@@ -626,10 +633,13 @@ def seat(S, c, n, i, t):
             NI[N_WZ, n] += 1
         if NI[N_HOOK, n]:
             return HOOKED
+        work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+        if NI[N_CORES, n]:
+            ps_add(S, c, i, n, t, work)
+            return 0
         s = token(M)
         VI[V_TOK, c] = s
-        hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
-              EV_DONE, c)
+        hpush(HT, HI, M, t + work, s, EV_DONE, c)
         return 0
     if II[I_HASQ, i] and II[I_QLEN, i] < II[I_QCAP, i]:
         if NI[N_LIFO, n]:
@@ -843,6 +853,92 @@ def backoff(S, c, e, t):
 
 
 @jit
+def ps_rate(NI, II, i, n):
+    """How fast each request in its own work at instance ``i`` progresses: min(1, cores / n)."""
+    k = II[I_PSN, i]
+    cores = NI[N_CORES, n]
+    return 1.0 if k <= cores else cores / k
+
+
+@jit
+def ps_catch_up(S, i, n, t):
+    """Bring the remaining work (VA) of every request in its own work at ``i`` up to ``t``."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+    IIF = II.view(np.float64)
+    done = (t - IIF[I_PST, i]) * ps_rate(NI, II, i, n)
+    IIF[I_PST, i] = t
+    c = II[I_PSHEAD, i] - 1
+    while c >= 0:
+        VA[c] -= done
+        c = VI[V_PSNEXT, c]
+
+
+@jit
+def ps_schedule(S, i, n, t):
+    """The next completion at ``i``: the request with the least work left, when it is done at
+    the current rate (a token of the instance's; the last one scheduled is stale)."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+    if II[I_PSN, i] == 0:
+        II[I_PSTOK, i] = 0
+        return
+    least = inf
+    c = II[I_PSHEAD, i] - 1
+    while c >= 0:
+        if VA[c] < least:
+            least = VA[c]
+        c = VI[V_PSNEXT, c]
+    s = token(M)
+    II[I_PSTOK, i] = s
+    hpush(HT, HI, M, t + max(least, 0.0) / ps_rate(NI, II, i, n), s, EV_PSDONE, i)
+
+
+@jit
+def ps_add(S, c, i, n, t, work):
+    """``c`` starts ``work`` seconds of its own work at ``i``, shared with the others there."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+    ps_catch_up(S, i, n, t)
+    VI[V_TOK, c] = -1  # its completion is the instance's event (EV_PSDONE)
+    VA[c] = work
+    VI[V_PSNEXT, c] = II[I_PSHEAD, i] - 1
+    II[I_PSHEAD, i] = c + 1
+    II[I_PSN, i] += 1
+    ps_schedule(S, i, n, t)
+
+
+@jit
+def ps_done(S, i, t):
+    """The next completion at ``i`` is due: the request with the least work left leaves its own
+    work (returned, -1 if none), and the next completion is scheduled."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+    n = II[I_NODE, i]
+    ps_catch_up(S, i, n, t)
+    best = -1
+    prev_best = -1
+    prev = -1
+    c = II[I_PSHEAD, i] - 1
+    while c >= 0:
+        if best < 0 or VA[c] < VA[best]:
+            best = c
+            prev_best = prev
+        prev = c
+        c = VI[V_PSNEXT, c]
+    if best < 0:
+        return -1
+    if prev_best < 0:
+        II[I_PSHEAD, i] = VI[V_PSNEXT, best] + 1
+    else:
+        VI[V_PSNEXT, prev_best] = VI[V_PSNEXT, best]
+    II[I_PSN, i] -= 1
+    VI[V_TOK, best] = 0
+    ps_schedule(S, i, n, t)
+    return best
+
+
+@jit
 def rate_token(NF, n, t):
     """An arrival at rate-limited node ``n`` takes a token of its bucket (``rps`` a second, at
     most ``burst``): whether there was one."""
@@ -890,10 +986,13 @@ def own_work(S, c, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
+    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+    if NI[N_CORES, n]:
+        ps_add(S, c, VI[V_INST, c], n, t, work)
+        return
     s = token(M)
     VI[V_TOK, c] = s
-    hpush(HT, HI, M, t + extra + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
-          EV_DONE, c)
+    hpush(HT, HI, M, t + extra + work, s, EV_DONE, c)
 
 
 @jit
@@ -1138,10 +1237,13 @@ def start(S, c, i, n, t):
     if NI[N_HOOK, n]:
         owner_start(S, c, n, i, t)
         return
+    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+    if NI[N_CORES, n]:
+        ps_add(S, c, i, n, t, work)
+        return
     s = token(M)
     VI[V_TOK, c] = s
-    hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s,
-          EV_DONE, c)
+    hpush(HT, HI, M, t + work, s, EV_DONE, c)
 
 
 @jit
@@ -1385,6 +1487,9 @@ def stop_prepare(S, n, i, t, victims):
         VI[V_TOK, c] = 0
         unwait(S, c)
     II[I_QLEN, i] = 0
+    II[I_PSN, i] = 0
+    II[I_PSHEAD, i] = 0
+    II[I_PSTOK, i] = 0
 
 
 @jit
@@ -1712,6 +1817,11 @@ def advance(S, until):
                 r = attempt(S, a, n, t)
                 if r:
                     client_answer(S, a, n, t, r)
+        elif code == EV_PSDONE:  # processor sharing: the next completion at instance a
+            if II[I_PSTOK, a] == s:
+                c = ps_done(S, a, t)
+                if c >= 0:
+                    proceed(S, c, t, OK, False)
         elif code == EV_ERETRY:  # an edge's retry after its backoff
             if VI[V_TOK, a] == s:
                 VI[V_TOK, a] = 0

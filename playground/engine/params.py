@@ -197,6 +197,9 @@ NODE_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
         Param("rate_limit", "object", None,
               "A token bucket for the node's arrivals; one that finds no token fails "
               "rate_limited. null: none.", nullable=True, fields=RATE_LIMIT_FIELDS),
+        _int("cores", None, "Processor sharing per instance: requests in their own work share "
+             "this many cores. null: each worker at full speed.", "cores", lo=1, hi=10000,
+             nullable=True),
         _cost(0.10),
     ),
     "serverless": (

@@ -193,3 +193,39 @@ def test_new_causes_are_listed_only_where_the_design_can_produce_them():
     assert sorted(frames[0]["errors"]) == sorted([*BASE, "shed"])
     limited, _, _ = simulate(_limited(100, 250, duration_s=5))
     assert sorted(limited["errors"]) == sorted([*BASE, "rate_limited"])
+
+
+# ---------------------------------------------------------------------------- processor sharing
+
+
+@pytest.mark.parametrize("service", [1, {"dist": "const", "mean": 1}, {"dist": "lognormal", "mean": 1, "cv": 2}],
+                         ids=["M/M/1-PS", "M/D/1-PS", "M/G/1-PS lognormal cv 2"])
+def test_processor_sharing_is_insensitive_to_the_work_distribution(service):
+    from tests.engine.helpers import assert_close, batch_se, frame_means
+
+    # One core shared by every request in its own work (workers enough that none queues): the
+    # mean response of M/G/1-PS is x / (1 - rho) whatever the distribution of the work.
+    lam, x = 700.0, 1e-3
+    doc = design([node("c", "client", rps=lam),
+                  node("s", "service", instances=1, workers=10000, queue=None, service_ms=service,
+                       cores=1)],
+                 [("c", "s")], 1200, tick_s=4, warmup_s=4, seed=11)
+    summary, frames, _ = simulate(doc)
+    vals, wts = frame_means(frames, 1)
+    _, se = batch_se(vals, wts)
+    assert summary["errors"]["overload"] == 0
+    assert_close(summary["latency_ms"]["mean"], x / (1 - lam * x) * 1e3, se, "M/G/1-PS response")
+
+
+def test_without_sharing_the_same_fleet_is_far_faster_and_with_enough_cores_it_is_the_same():
+    def doc(cores):
+        return design([node("c", "client", rps=700),
+                       node("s", "service", instances=1, workers=10000, queue=None,
+                            service_ms={"dist": "const", "mean": 1}, cores=cores)],
+                      [("c", "s")], 30, seed=2)
+    plain, _, _ = simulate(doc(None))
+    many, _, _ = simulate(doc(10000))
+    one, _, _ = simulate(doc(1))
+    assert plain["latency_ms"]["mean"] == pytest.approx(1.0, rel=1e-6)
+    assert many["latency_ms"]["mean"] == pytest.approx(1.0, rel=1e-6)
+    assert one["latency_ms"]["mean"] > 2.5

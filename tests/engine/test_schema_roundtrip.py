@@ -124,7 +124,7 @@ def test_dump_writes_every_default_out():
             {"id": "s", "kind": "service", "params": {
                 "instances": 2, "workers": 16, "queue": 64, "service_ms": 10.0,
                 "state": "none", "startup_s": 20.0, "replace": True, "autoscale": None,
-                "queue_policy": "fifo", "max_queue_wait_ms": None, "rate_limit": None,
+                "queue_policy": "fifo", "max_queue_wait_ms": None, "rate_limit": None, "cores": None,
                 "cost_per_hour": 0.1}},
         ],
         "edges": [{"from": "c", "to": "s", "calls": 1.0, "mode": "sync", "latency_ms": 0.0,
