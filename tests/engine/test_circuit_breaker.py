@@ -237,3 +237,58 @@ def test_the_core_without_the_jit_gives_the_same_bytes():
                            env=env, capture_output=True, text=True, check=True, timeout=300)
     assert plain.stdout == compiled
     assert '"breaker_open"' in compiled
+
+
+def _window_invariants(sim) -> tuple[int, int]:
+    """The pool of window records after a frame: every record is in exactly one list (an
+    edge's window, in time order, or the free list), and each window's counts are its
+    records'. Returns (records in windows, pool size)."""
+    from playground.engine import compiled as cc
+
+    S = sim.core.S
+    EI, M, RT, RI = S[7], S[24], S[34], S[35]
+    seen: set[int] = set()
+    for e in sim.breakers:
+        r, last_t, n, failed = int(EI[cc.E_CBHEAD, e]), -1.0, 0, 0
+        while r >= 0:
+            assert r not in seen and RT[r] > last_t
+            seen.add(r)
+            last_t = float(RT[r])
+            n += int(RI[cc.R_OK, r] + RI[cc.R_FAIL, r])
+            failed += int(RI[cc.R_FAIL, r])
+            if RI[cc.R_NEXT, r] < 0:
+                assert EI[cc.E_CBTAIL, e] == r
+            r = int(RI[cc.R_NEXT, r])
+        assert (n, failed) == (EI[cc.E_CBN, e], EI[cc.E_CBF, e])
+        if EI[cc.E_CBST, e] != cc.CB_CLOSED:
+            assert n == 0
+    used = len(seen)
+    r, free = int(M[cc.M_RFREE]), 0
+    while r >= 0:
+        assert r not in seen
+        seen.add(r)
+        free += 1
+        r = int(RI[cc.R_NEXT, r])
+    assert free == M[cc.M_RNFREE] and len(seen) == RT.shape[0]
+    return used, RT.shape[0]
+
+
+def test_the_window_records_stay_consistent_as_their_pool_grows():
+    breaker = {"failure_ratio": 0.3, "min_calls": 50, "window_s": 8, "open_s": 1,
+               "half_open_calls": 5}
+    doc = design([node("c", "client", rps=1500, timeout_ms=200, retries=1,
+                       retry_on=["timeout", "circuit_open"], backoff_ms=5),
+                  node("s", "service", instances=3, workers=20, service_ms=5, startup_s=1),
+                  node("x", "external", latency_ms=10, error_rate=0.1)],
+                 [{"from": "c", "to": "s",
+                   "circuit_breaker": {**breaker, "failure_ratio": 0.5, "window_s": 2}},
+                  {"from": "s", "to": "x", "calls": 0.5, "timeout_ms": 30, "retries": 1,
+                   "circuit_breaker": breaker}], 12,
+                 events=[{"at_s": 3, "action": "kill_instance", "node": "s"},
+                         {"at_s": 6, "action": "slowdown", "node": "s", "factor": 20,
+                          "duration_s": 2}])
+    _, frames, probes = simulate(doc, probe=_window_invariants)
+    # The windows held thousands of completions (one record per edge and time): more than the
+    # pool's first 1,024 records.
+    assert max(p[0] for p in probes) > 5000 and probes[-1][1] > 1024
+    assert {e for _, _, e in breaker_events(frames)} >= {"c->s"}
