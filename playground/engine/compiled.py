@@ -65,6 +65,9 @@ EV_DEFER = 6
 EV_ERETRY = 7
 #: The event code of the next completion of an instance's processor-shared work (jitcore.ps_*).
 EV_PSDONE = 8
+#: The event code of an open circuit breaker turning half-open (jitcore.breaker_open); its
+#: slot is the edge.
+EV_BREAKER = 9
 
 # The workflow table (HK keys, HV values): one open-addressing hash table for every map
 # the workflows and sticky balancers keep, each key tagged in bits 60-62 by its map.
@@ -75,8 +78,8 @@ EMPTY = -1
 
 # Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
 (V_NODE, V_INST, V_PAR, V_PTOK, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_TOK, V_WAIT, V_REQ, V_AUX,
- V_QNEXT, V_DEF, V_WE, V_PSNEXT) = range(16)
-_V_ROWS = 16
+ V_QNEXT, V_DEF, V_WE, V_PSNEXT, V_CBG) = range(17)
+_V_ROWS = 17
 # Rows of the node arrays NI (ints) and NF (floats).
 (N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
@@ -92,10 +95,26 @@ F_CBUD = 15  # the client's retry budget: _B_ROWS rows from here
 _F_ROWS = F_CBUD + 6
 # Edges (EI ints, EF floats) and instances (II).
 E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S, E_ASYNC, E_BOFF_S, E_MAXC, E_INFL, E_BUD = range(10)
-_E_ROWS = 10
+# An edge's circuit breaker (jitcore.breaker_admit): whether it has one, its state (CB_*), its
+# window's records (first and last in the pool RT/RI, -1: none), the calls and failures they
+# hold, min_calls, half_open_calls, probes let through and succeeded while half-open, its
+# generation (one more at every change of state; a call carries the one it was let through
+# in, V_CBG) and the token of its pending turn to half-open (EV_BREAKER).
+(E_CB, E_CBST, E_CBHEAD, E_CBTAIL, E_CBN, E_CBF, E_CBMIN, E_CBHALF, E_CBADM, E_CBOK,
+ E_CBGEN, E_CBTOK) = range(10, 22)
+_E_ROWS = 22
 EF_FRAC, EF_TMO, EF_BOFF = range(3)
 EF_BUD = 3  # the edge's retry budget: _B_ROWS rows from here
-_EF_ROWS = EF_BUD + 6
+# The breaker's failure_ratio, window_s and open_s.
+EF_CBRATIO, EF_CBWIN, EF_CBOPEN = range(EF_BUD + 6, EF_BUD + 9)
+_EF_ROWS = EF_BUD + 9
+#: A breaker's states (as frames name them: CB_NAMES).
+CB_CLOSED, CB_OPEN, CB_HALF = range(3)
+CB_NAMES = ("closed", "open", "half_open")
+# The breakers' window records, a pool shared by all edges: RT their completion times, RI
+# [row, record]: the next record of the same edge (or of the free list), the calls that
+# succeeded and failed at that time (a record holds every completion of its edge at one time).
+R_NEXT, R_OK, R_FAIL = range(3)
 # A retry budget's rows (from F_CBUD in NF, or EF_BUD in EF): see jitcore.budget_retry.
 B_RATIO, B_MIN, B_TOK, B_T, B_DEP, B_CAP10 = range(6)
 I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN, I_STATE, I_QNODE, I_NODE = range(10)
@@ -111,8 +130,8 @@ S_POS, S_LEN, S_CONST = range(3)
 # Scalars: M (ints) and MF (floats).
 (M_SLOTS, M_FREE, M_TOK, M_HN, M_LT, M_LW, M_WB, M_FLAG, M_MAXLIVE, M_FLAT, M_LATER_S,
  M_NPTS, M_ERR, M_LEFT, M_WFLOWS, M_WFSER, M_HCNT, M_NEXT, M_NEXT_N, M_NEXT_R,
- M_NPD) = range(21)
-_M_ROWS = 21
+ M_NPD, M_RFREE, M_RNFREE, M_CBRES, M_NBE) = range(25)
+_M_ROWS = 25
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
 #: The node number that marks a failed client request's latency in the wait buffer (WB, WN).
@@ -272,6 +291,7 @@ class Core:
             EI[E_BOFF_S, e] = stream(sim.e_jitter, e)
             EI[E_MAXC, e] = -1 if edge.max_concurrent is None else edge.max_concurrent
             EI[E_BUD, e] = _budget(EF, EF_BUD, e, edge.retry_budget)
+            _breaker(EI, EF, e, edge.circuit_breaker)
         II = np.zeros((_I_ROWS, max(ni, 1)), dtype=np.int64)
         for i in range(ni):
             II[I_CAP, i] = sim.i_cap[i]
@@ -324,6 +344,17 @@ class Core:
                   np.full(_TCAP, EMPTY, dtype=np.int64), np.zeros(_TCAP, dtype=np.int64),
                   np.zeros(vcap, dtype=np.float64), np.zeros(max(idle_size, 1)),
                   np.zeros((2, _PDCAP), dtype=np.int64), np.zeros(_PDCAP)]
+        # Circuit breakers: their window records (a pool, every record free) and the changes
+        # of state the core reports (times; edge x 4 + new state), drained by _flush.
+        nb = len(sim.breakers)
+        rcap = max(1024, 4 * nb) if nb else 1
+        RI = np.zeros((3, rcap), dtype=np.int64)
+        RI[R_NEXT] = np.arange(1, rcap + 1)
+        RI[R_NEXT, rcap - 1] = -1
+        M[M_RFREE], M[M_RNFREE] = (0, rcap) if nb else (-1, 0)
+        M[M_CBRES] = 2 * nb
+        bcap = 4 * nb + 1024 if nb else 1
+        self.S += [np.zeros(rcap), RI, np.zeros(bcap), np.zeros(bcap, dtype=np.int64)]
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
         self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
         self._packed_of: list[Any] = [None] * len(self.S)
@@ -373,6 +404,12 @@ class Core:
         in linear time; the window's keep their order (the histogram sums them)."""
         sim, S = self.sim, self.S
         LT, LW, WB, WN, M = S[18], S[19], S[20], S[21], S[24]
+        k = int(M[M_NBE])
+        if k:  # the breakers' changes of state, in order, into the frames' events
+            for t, code in zip(S[36][:k].tolist(), S[37][:k].tolist(), strict=True):
+                sim._note({"t": t, "action": _CB_ACTIONS[code & 3],
+                           "edge": sim.edge_names[code >> 2]})
+            M[M_NBE] = 0
         k = int(M[M_LT])
         if k:
             sim.lat_tick.extend(np.sort(LT[:k]).tolist())
@@ -423,6 +460,8 @@ class Core:
             HV = np.zeros(2 * tcap, dtype=np.int64)
             jitcore.rehash(S[28], S[29], HK, HV)
             S[28], S[29] = HK, HV
+        if M[M_CBRES]:
+            self._grow_breakers()
         hcap = S[13].shape[0]
         if M[M_HN] + _HRES > hcap:
             HT = np.zeros(2 * hcap)
@@ -430,6 +469,32 @@ class Core:
             HI = np.zeros((3, 2 * hcap), dtype=np.int64)
             HI[:, :hcap] = S[14]
             S[13], S[14] = HT, HI
+
+    def _grow_breakers(self) -> None:
+        """Room for one event's breaker records (at most one new per breaker: an edge's
+        completions at one time share a record) and changes of state (at most two per breaker
+        at one time), with a wide margin."""
+        S, M = self.S, self.S[24]
+        res = int(M[M_CBRES])
+        if M[M_RNFREE] < 2 * res:
+            RT, RI = S[34], S[35]
+            cap = RT.shape[0]
+            RT2 = np.zeros(2 * cap)
+            RT2[:cap] = RT
+            RI2 = np.zeros((3, 2 * cap), dtype=np.int64)
+            RI2[:, :cap] = RI
+            RI2[R_NEXT, cap:] = np.arange(cap + 1, 2 * cap + 1)  # the new records, then the
+            RI2[R_NEXT, 2 * cap - 1] = M[M_RFREE]                 # free ones before them
+            M[M_RFREE] = cap
+            M[M_RNFREE] += cap
+            S[34], S[35] = RT2, RI2
+        cap = S[36].shape[0]
+        if M[M_NBE] + 2 * res > cap:
+            BT = np.zeros(2 * cap)
+            BT[:cap] = S[36]
+            BI = np.zeros(2 * cap, dtype=np.int64)
+            BI[:cap] = S[37]
+            S[36], S[37] = BT, BI
 
     # -- the simulation's lists, both ways
 
@@ -657,6 +722,11 @@ class Core:
             jit.schedule_emission(self._packed(), n, t)
             sim.c_tok[n] = int(NI[N_CTOK, n])  # between ticks the lists hold the truth
 
+    def breaker_states(self) -> dict[str, str]:
+        """Each circuit breaker's state, by its edge's name (a frame's ``breakers``)."""
+        sim, EI = self.sim, self.S[7]
+        return {sim.edge_names[e]: CB_NAMES[int(EI[E_CBST, e])] for e in sim.breakers}
+
     def live(self) -> int:
         M = self.S[24]
         return int(M[M_SLOTS] - M[M_FREE])
@@ -671,6 +741,23 @@ def _budget(A: np.ndarray, base: int, j: int, budget: Any) -> int:
     A[base + B_CAP10, j] = 10.0 * budget.min_per_s
     A[base + B_TOK, j] = 10.0 * budget.min_per_s
     return 1
+
+
+def _breaker(EI: np.ndarray, EF: np.ndarray, e: int, cb: Any) -> None:
+    """Edge ``e``'s circuit breaker, closed with an empty window (nothing without one)."""
+    EI[E_CBHEAD, e] = EI[E_CBTAIL, e] = -1
+    if cb is None:
+        return
+    EI[E_CB, e] = 1
+    EI[E_CBMIN, e] = cb.min_calls
+    EI[E_CBHALF, e] = cb.half_open_calls
+    EF[EF_CBRATIO, e] = cb.failure_ratio
+    EF[EF_CBWIN, e] = cb.window_s
+    EF[EF_CBOPEN, e] = cb.open_s
+
+
+#: The action of a frame's event for a breaker's new state.
+_CB_ACTIONS = ("breaker_closed", "breaker_open", "breaker_half_open")
 
 
 def _resilience(NI: np.ndarray, NF: np.ndarray, n: int, node: Any) -> None:

@@ -44,11 +44,15 @@ ERROR_CAUSES = ("overload", "timeout", "unavailable", "session_lost", "upload_fa
 BASE_CAUSES = ERROR_CAUSES[:6]
 
 
-def causes_listed(nodes: Iterable[tuple[str, Mapping[str, Any]]]) -> tuple[str, ...]:
+def causes_listed(nodes: Iterable[tuple[str, Mapping[str, Any]]],
+                  edges: Iterable[Mapping[str, Any]] = ()) -> tuple[str, ...]:
     """The error causes a design's frames and summary list, in ``ERROR_CAUSES`` order, from its
-    nodes' (kind, params): the six of every design, and each cause of the resilience extensions
-    one of its nodes can produce."""
+    nodes' (kind, params) and its edges' fields (a mapping with ``circuit_breaker``, as in a
+    document's JSON): the six of every design, and each cause of the resilience extensions one
+    of its nodes or edges can produce."""
     extra = set()
+    if any(e.get("circuit_breaker") is not None for e in edges):
+        extra.add("circuit_open")
     for kind, params in nodes:
         if kind == "service" and params.get("max_queue_wait_ms") is not None:
             extra.add("shed")
@@ -153,12 +157,14 @@ class Edge:
     backoff_ms: float = 0.0
     retry_budget: Settings | None = None
     max_concurrent: int | None = None
+    circuit_breaker: Settings | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"from": self.src, "to": self.dst, "calls": self.calls, "mode": self.mode,
                 "latency_ms": self.latency_ms.to_json(), "timeout_ms": self.timeout_ms,
                 "retries": self.retries, "backoff_ms": self.backoff_ms,
-                "retry_budget": _json(self.retry_budget), "max_concurrent": self.max_concurrent}
+                "retry_budget": _json(self.retry_budget), "max_concurrent": self.max_concurrent,
+                "circuit_breaker": _json(self.circuit_breaker)}
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from playground.engine.codes import (
     C_REQUESTS,
     C_UPLOADS,
     C_UPLOADS_FAILED,
+    CIRCUIT_OPEN,
     CLIENT,
     DEAD,
     DRAINING,
@@ -67,9 +68,24 @@ from playground.engine.compiled import (
     B_RATIO,
     B_T,
     B_TOK,
+    CB_CLOSED,
+    CB_HALF,
+    CB_OPEN,
     E_ASYNC,
     E_BOFF_S,
     E_BUD,
+    E_CB,
+    E_CBADM,
+    E_CBF,
+    E_CBGEN,
+    E_CBHALF,
+    E_CBHEAD,
+    E_CBMIN,
+    E_CBN,
+    E_CBOK,
+    E_CBST,
+    E_CBTAIL,
+    E_CBTOK,
     E_DST,
     E_INFL,
     E_LAT_S,
@@ -79,9 +95,13 @@ from playground.engine.compiled import (
     E_WHOLE,
     EF_BOFF,
     EF_BUD,
+    EF_CBOPEN,
+    EF_CBRATIO,
+    EF_CBWIN,
     EF_FRAC,
     EF_TMO,
     EMPTY,
+    EV_BREAKER,
     EV_DEFER,
     EV_ERETRY,
     EV_PSDONE,
@@ -119,6 +139,7 @@ from playground.engine.compiled import (
     I_QNODE,
     I_QTAIL,
     I_STATE,
+    M_CBRES,
     M_ERR,
     M_FLAG,
     M_FLAT,
@@ -130,11 +151,14 @@ from playground.engine.compiled import (
     M_LT,
     M_LW,
     M_MAXLIVE,
+    M_NBE,
     M_NEXT,
     M_NEXT_N,
     M_NEXT_R,
     M_NPD,
     M_NPTS,
+    M_RFREE,
+    M_RNFREE,
     M_SLOTS,
     M_TOK,
     M_WB,
@@ -205,7 +229,10 @@ from playground.engine.compiled import (
     R_BROKEN,
     R_DONE,
     R_DRAINED,
+    R_FAIL,
     R_LATER,
+    R_NEXT,
+    R_OK,
     R_SLICE,
     R_YIELD,
     S_CONST,
@@ -221,6 +248,7 @@ from playground.engine.compiled import (
     T_SLOCAL,
     T_UPLOAD,
     V_AUX,
+    V_CBG,
     V_DEF,
     V_EDGE,
     V_HOLD,
@@ -285,7 +313,8 @@ LAYOUT = (
     (np.float64, 1), (np.float64, 1), (np.float64, 1), (np.int64, 1),  # LT LW WB WN
     (np.int64, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 2),  # F-PT
     (np.uint8, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 1),  # SEEN-IDL
-    (np.int64, 2), (np.float64, 1))  # PD PDT
+    (np.int64, 2), (np.float64, 1),  # PD PDT
+    (np.float64, 1), (np.int64, 2), (np.float64, 1), (np.int64, 1))  # RT RI BT BI
 #: Compiled, the functions get ``S`` packed into one int64 array (compiled.Core._packed): for
 #: array k, its data's address at 3k and its shape at 3k+1 and 3k+2; ``unpack`` makes the
 #: arrays again, in registers. Passing the tuple itself cost numba about 270 words pushed on the
@@ -348,7 +377,10 @@ else:
 # LT/LW/WB/WN result buffers (tick latencies, window latencies, waits and their nodes),
 # F/W tick and window counters, M/MF scalars, PT the traffic profile (times, multipliers), SEEN
 # the caches' keys seen since the last flush (one byte per key, each cache's from N_SEEN0), HK/HV
-# the workflow table (compiled.py's T_* maps: sessions, logins, uploads, keys, charges, pins).
+# the workflow table (compiled.py's T_* maps: sessions, logins, uploads, keys, charges, pins),
+# VA a serverless visit's cold start, IDL the containers' idle times, PD/PDT instances found
+# drained, RT/RI the circuit breakers' window records (compiled.py's R_* rows), BT/BI the
+# breakers' changes of state for the frames' events (times; edge x 4 + new state).
 
 
 @jit
@@ -534,7 +566,7 @@ def rehash(HK, HV, HK2, HV2):
 @jit
 def fail_at(S, c, n, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -551,7 +583,7 @@ HOOKED = -1
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -591,7 +623,7 @@ def arrive_state(S, c, t):
     where no owner hook can run: kept apart so that the owner's state call does not make the
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -605,7 +637,7 @@ def arrive_state(S, c, t):
 def delay(S, c, n, t):
     """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     VI[V_HOLD, c] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
@@ -622,7 +654,7 @@ def seat(S, c, n, i, t):
     """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
     starts it), or waits in its queue (0), or fails overload."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     if II[I_BUSY, i] < II[I_CAP, i]:
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
@@ -659,7 +691,7 @@ def seat(S, c, n, i, t):
 def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     nv = NI[N_VIEWN, n]
     if nv == 0:
         return -1
@@ -709,7 +741,7 @@ def dial(S, p, e, t):
     """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
     (returned). With network latency the arrival is scheduled and -1 returned."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     s = token(M)
     VI[V_WAIT, p] = s
     if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
@@ -717,6 +749,9 @@ def dial(S, p, e, t):
     if EI[E_MAXC, e] >= 0:
         EI[E_INFL, e] += 1
         VI[V_WE, p] = e
+    if EI[E_CB, e]:
+        VI[V_WE, p] = e
+        VI[V_CBG, p] = EI[E_CBGEN, e]
     tmo = EF[EF_TMO, e]
     if tmo != 0.0:
         hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
@@ -734,30 +769,49 @@ def dial(S, p, e, t):
 
 
 @jit
+def guard(S, p, e, t):
+    """The edge's breaker, then its bulkhead, on a call of ``p`` along ``e``: 0 (it goes on), or
+    the cause it fails with at once, counted at the caller. A call the bulkhead refuses was let
+    through by the breaker: it counts there as a call that failed."""
+    U = unpack(S)
+    VI, EI = U[0], U[7]
+    if EI[E_CB, e] and not breaker_admit(S, p, e, t):
+        return CIRCUIT_OPEN
+    if bulkhead_full(S, p, e):
+        if EI[E_CB, e]:
+            VI[V_CBG, p] = EI[E_CBGEN, e]
+            breaker_done(S, p, e, t, OVERLOAD)
+        return OVERLOAD
+    return 0
+
+
+@jit
 def call(S, p, e, t):
     """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
-    if bulkhead_full(S, p, e):
-        return OVERLOAD
+    r = guard(S, p, e, t)
+    if r:
+        return r
     c = dial(S, p, e, t)
     if c < 0:
         return 0
     r = arrive(S, c, t)
     if r:
-        unwait(S, p)
+        unwait(S, p, t, r)
     return r
 
 
 @jit
 def state_call(S, p, e, t):
     """``call`` along an owner's state edge (see ``arrive_state``)."""
-    if bulkhead_full(S, p, e):
-        return OVERLOAD
+    r = guard(S, p, e, t)
+    if r:
+        return r
     c = dial(S, p, e, t)
     if c < 0:
         return 0
     r = arrive_state(S, c, t)
     if r:
-        unwait(S, p)
+        unwait(S, p, t, r)
     return r
 
 
@@ -766,16 +820,163 @@ def state_call(S, p, e, t):
 
 
 @jit
-def unwait(S, p):
-    """``p`` no longer waits on its call (answered, failed, timed out): the call leaves its
-    edge's bulkhead count."""
+def unwait(S, p, t, cause):
+    """``p`` no longer waits on its call at ``t``: answered (``cause`` OK), failed or timed out
+    (the cause), or abandoned because ``p`` itself stopped (-1). The call leaves its edge's
+    bulkhead count, and its breaker counts its outcome."""
     U = unpack(S)
     VI, EI = U[0], U[7]
     VI[V_WAIT, p] = 0
     e = VI[V_WE, p]
     if e >= 0:
-        EI[E_INFL, e] -= 1
         VI[V_WE, p] = -1
+        if EI[E_MAXC, e] >= 0:
+            EI[E_INFL, e] -= 1
+        if EI[E_CB, e]:
+            breaker_done(S, p, e, t, cause)
+
+
+# ---------------------------------------------------------------- circuit breakers: one per
+# edge, closed (a window of the calls completed in the last window_s), open (every call fails
+# circuit_open at once) for open_s, then half-open (half_open_calls probes go through).
+
+
+@jit
+def breaker_admit(S, p, e, t):
+    """Whether the breaker of edge ``e`` lets ``p``'s call through at ``t``; if not, the call
+    fails circuit_open, counted at the caller. Closed, it first drops the records that left its
+    window and may open on what remains; half-open, it lets probes through up to
+    half_open_calls."""
+    U = unpack(S)
+    VI, NERR, EI = U[0], U[5], U[7]
+    st = EI[E_CBST, e]
+    if st == CB_CLOSED:
+        if not breaker_check(S, e, t):
+            return True
+    elif st == CB_HALF and EI[E_CBADM, e] < EI[E_CBHALF, e]:
+        EI[E_CBADM, e] += 1
+        return True
+    NERR[VI[V_NODE, p], CIRCUIT_OPEN] += 1
+    return False
+
+
+@jit
+def breaker_done(S, p, e, t, cause):
+    """``p``'s call along ``e`` completed at ``t`` with ``cause`` (OK, a cause, or -1: its
+    caller stopped waiting because it stopped itself). Closed: the window counts it (unless
+    abandoned) and the breaker may open. Half-open, for a probe of this half-open spell: a
+    success closes it once every probe succeeded, a failure opens it again at once, and an
+    abandoned probe gives its place to the next call."""
+    U = unpack(S)
+    VI, EI = U[0], U[7]
+    st = EI[E_CBST, e]
+    if st == CB_CLOSED:
+        if cause >= 0:
+            breaker_record(S, e, t, cause != OK)
+            breaker_check(S, e, t)
+    elif st == CB_HALF and VI[V_CBG, p] == EI[E_CBGEN, e]:
+        if cause < 0:
+            EI[E_CBADM, e] -= 1
+        elif cause == OK:
+            EI[E_CBOK, e] += 1
+            if EI[E_CBOK, e] >= EI[E_CBHALF, e]:
+                breaker_set(S, e, t, CB_CLOSED)
+        else:
+            breaker_open(S, e, t)
+
+
+@jit
+def breaker_record(S, e, t, failed):
+    """A call along ``e`` completed at ``t``: into the window's last record if it is of ``t``,
+    else a new record from the pool (compiled.Core keeps room for one per breaker and event)."""
+    U = unpack(S)
+    EI, M, RT, RI = U[7], U[24], U[34], U[35]
+    tail = EI[E_CBTAIL, e]
+    if tail < 0 or RT[tail] != t:
+        r = M[M_RFREE]
+        M[M_RFREE] = RI[R_NEXT, r]
+        M[M_RNFREE] -= 1
+        RT[r] = t
+        RI[R_NEXT, r] = -1
+        RI[R_OK, r] = 0
+        RI[R_FAIL, r] = 0
+        if tail < 0:
+            EI[E_CBHEAD, e] = r
+        else:
+            RI[R_NEXT, tail] = r
+        EI[E_CBTAIL, e] = r
+        tail = r
+    EI[E_CBN, e] += 1
+    if failed:
+        RI[R_FAIL, tail] += 1
+        EI[E_CBF, e] += 1
+    else:
+        RI[R_OK, tail] += 1
+
+
+@jit
+def breaker_drop(S, e, until):
+    """Give back to the pool the records of ``e``'s window whose time is at most ``until``
+    (every record with ``until`` infinite)."""
+    U = unpack(S)
+    EI, M, RT, RI = U[7], U[24], U[34], U[35]
+    h = EI[E_CBHEAD, e]
+    while h >= 0 and RT[h] <= until:
+        EI[E_CBN, e] -= RI[R_OK, h] + RI[R_FAIL, h]
+        EI[E_CBF, e] -= RI[R_FAIL, h]
+        nxt = RI[R_NEXT, h]
+        RI[R_NEXT, h] = M[M_RFREE]
+        M[M_RFREE] = h
+        M[M_RNFREE] += 1
+        h = nxt
+    EI[E_CBHEAD, e] = h
+    if h < 0:
+        EI[E_CBTAIL, e] = -1
+
+
+@jit
+def breaker_check(S, e, t):
+    """The closed breaker of ``e`` at ``t``: its window is the calls completed in
+    (t - window_s, t]; with at least min_calls of them and a failed share of failure_ratio or
+    more, it opens (True)."""
+    U = unpack(S)
+    EI, EF = U[7], U[8]
+    breaker_drop(S, e, t - EF[EF_CBWIN, e])
+    n = EI[E_CBN, e]
+    if n >= EI[E_CBMIN, e] and EI[E_CBF, e] / n >= EF[EF_CBRATIO, e]:
+        breaker_open(S, e, t)
+        return True
+    return False
+
+
+@jit
+def breaker_open(S, e, t):
+    """The breaker of ``e`` opens at ``t``: its window empties, and it turns half-open
+    open_s later (EV_BREAKER)."""
+    U = unpack(S)
+    EI, EF, HT, HI, M = U[7], U[8], U[13], U[14], U[24]
+    breaker_set(S, e, t, CB_OPEN)
+    s = token(M)
+    EI[E_CBTOK, e] = s
+    hpush(HT, HI, M, t + EF[EF_CBOPEN, e], s, EV_BREAKER, e)
+
+
+@jit
+def breaker_set(S, e, t, state):
+    """The breaker of ``e`` changes to ``state`` at ``t``: a new generation (calls let through
+    before it no longer count as probes), an empty window, no probes yet, and the change
+    reported for the frame's events."""
+    U = unpack(S)
+    EI, M, BT, BI = U[7], U[24], U[36], U[37]
+    breaker_drop(S, e, inf)
+    EI[E_CBST, e] = state
+    EI[E_CBGEN, e] += 1
+    EI[E_CBADM, e] = 0
+    EI[E_CBOK, e] = 0
+    j = M[M_NBE]
+    BT[j] = t
+    BI[j] = 4 * e + state
+    M[M_NBE] = j + 1
 
 
 @jit
@@ -842,7 +1043,7 @@ def backoff(S, c, e, t):
     """With the edge's ``backoff_ms``, ``c``'s retry along ``e`` waits a full-jitter exponential
     time (EV_ERETRY) and True is returned; without, False (it is made at once)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     if EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
         return False
     cap = EF[EF_BOFF, e] * float(1 << (VI[V_TRY, c] - 1))
@@ -864,7 +1065,7 @@ def ps_rate(NI, II, i, n):
 def ps_catch_up(S, i, n, t):
     """Bring the remaining work (VA) of every request in its own work at ``i`` up to ``t``."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     IIF = II.view(np.float64)
     done = (t - IIF[I_PST, i]) * ps_rate(NI, II, i, n)
     IIF[I_PST, i] = t
@@ -879,7 +1080,7 @@ def ps_schedule(S, i, n, t):
     """The next completion at ``i``: the request with the least work left, when it is done at
     the current rate (a token of the instance's; the last one scheduled is stale)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     if II[I_PSN, i] == 0:
         II[I_PSTOK, i] = 0
         return
@@ -898,7 +1099,7 @@ def ps_schedule(S, i, n, t):
 def ps_add(S, c, i, n, t, work):
     """``c`` starts ``work`` seconds of its own work at ``i``, shared with the others there."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     ps_catch_up(S, i, n, t)
     VI[V_TOK, c] = -1  # its completion is the instance's event (EV_PSDONE)
     VA[c] = work
@@ -913,7 +1114,7 @@ def ps_done(S, i, t):
     """The next completion at ``i`` is due: the request with the least work left leaves its own
     work (returned, -1 if none), and the next completion is scheduled."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     n = II[I_NODE, i]
     ps_catch_up(S, i, n, t)
     best = -1
@@ -956,7 +1157,7 @@ def rate_token(NF, n, t):
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -984,7 +1185,7 @@ def count(F, W, MF, counter, t):
 @jit
 def own_work(S, c, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
     work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
     if NI[N_CORES, n]:
@@ -999,7 +1200,7 @@ def own_work(S, c, n, t):
 def defer(S, c, t, cause, fin):
     """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     s = token(M)
     VI[V_TOK, c] = s
     VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
@@ -1010,7 +1211,7 @@ def defer(S, c, t, cause, fin):
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     if req >= 0:
         VI[V_REQ, p] = req
         return
@@ -1036,7 +1237,7 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     rid = VI[V_REQ, p]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
@@ -1060,7 +1261,7 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -1124,7 +1325,7 @@ def owner_start(S, c, n, i, t):
     """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
@@ -1151,7 +1352,7 @@ def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
     if cause:
         return cause
@@ -1163,7 +1364,7 @@ def state_accessed(S, c, n, t):
 @jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -1194,7 +1395,7 @@ def client_done(S, p, n, t, cause):
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if may_retry(S, p, e, cause, t):
@@ -1220,7 +1421,7 @@ def client_answer(S, p, n, t, cause):
 def start(S, c, i, n, t):
     """``c`` takes a server at instance ``i`` of node ``n`` and does its own work."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
@@ -1251,7 +1452,7 @@ def next_queued(S, i, n, t):
     """A server of instance ``i`` (of node ``n``) is free: the first queued visit takes it (a
     worker's: the first message of its queue node)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     while II[I_QLEN, i] > 0:
         c = II[I_QHEAD, i]
         II[I_QHEAD, i] = VI[V_QNEXT, c]
@@ -1300,7 +1501,7 @@ def pick_up(S, m, i, n, t):
     """A worker takes message ``m`` from its queue node: the message leaves the queue node and
     starts a visit at the worker."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     qn = VI[V_NODE, m]
     NI[N_DEPTH, qn] -= 1
     t0 = VT[m]
@@ -1325,7 +1526,7 @@ def pick_up(S, m, i, n, t):
 def enqueue_arrive(S, c, n, t):
     """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
         return fail_at(S, c, n, OVERLOAD)
     NI[N_DEPTH, n] += 1
@@ -1342,7 +1543,7 @@ def enqueue_arrive(S, c, n, t):
 def send_async(S, p, e, t):
     """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     n = EI[E_DST, e]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n] or NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
@@ -1370,14 +1571,14 @@ def queued_message(S, m, n, t):
     """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
     synchronous enqueue gets its answer; a free worker takes it at once, else it waits."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
     p = VI[V_PAR, m]
     if p >= 0:
         VI[V_PAR, m] = -1
         if VI[V_WAIT, p] == VI[V_PTOK, m]:
-            unwait(S, p)
+            unwait(S, p, t, OK)
             proceed(S, p, t, OK, False)
     i = NI[N_QINST, n]
     if i < 0:  # no worker drains this queue: the message stays until the end
@@ -1402,7 +1603,7 @@ def arrive_serverless(S, c, n, t):
     """A request takes the most recently idle warm container, else starts one (cold start)
     while under ``max_concurrency``, else fails overload (operations.py)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     i = NI[N_INST0, n]
     idle_expire(S, n, t)
     if NI[N_IDLN, n]:
@@ -1432,7 +1633,7 @@ def arrive_serverless(S, c, n, t):
 def idle_expire(S, n, t):
     """Containers idle for ``keep_warm_s`` are gone (the oldest first)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     off = NI[N_IDL0, n]
     cap = NI[N_IDLCAP, n]
     keep = NF[F_KEEP, n]
@@ -1444,7 +1645,7 @@ def idle_expire(S, n, t):
 @jit
 def idle_push(S, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     cap = NI[N_IDLCAP, n]
     IDL[NI[N_IDL0, n] + (NI[N_IDLH, n] + NI[N_IDLN, n]) % cap] = t
     NI[N_IDLN, n] += 1
@@ -1456,7 +1657,7 @@ def drained(S, i, n, t):
     this event (compiled.Core._drained_stops) with tokens set aside now, so that what the stop
     schedules keeps its place among the events."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     j = M[M_NPD]
     PD[0, j] = i
     PD[1, j] = M[M_TOK]
@@ -1470,7 +1671,7 @@ def stop_prepare(S, n, i, t, victims):
     """Instance ``i`` of ``n`` stops: its visits let go of their servers and queue places
     (operations._stop's first loop; ``stop_fail`` then fails them)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     for c in victims:
         h = VI[V_HOLD, c]
         if h == 1:
@@ -1485,7 +1686,7 @@ def stop_prepare(S, n, i, t, victims):
             NI[N_X, n] += 1
             NF[F_XACC, n] -= t
         VI[V_TOK, c] = 0
-        unwait(S, c)
+        unwait(S, c, t, -1)
     II[I_QLEN, i] = 0
     II[I_PSN, i] = 0
     II[I_PSHEAD, i] = 0
@@ -1495,7 +1696,7 @@ def stop_prepare(S, n, i, t, victims):
 @jit
 def stop_fail(S, n, t, victims):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     for c in victims:
         NERR[n, UNAVAILABLE] += 1
         proceed(S, c, t, UNAVAILABLE, True)
@@ -1508,7 +1709,7 @@ def stop_fail(S, n, t, victims):
 def schedule_emission(S, n, t):
     """simulation.py's ``_schedule_emission`` after a live traffic control."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     if M[M_FLAT] and NF[F_RPS, n] > 0:
         nt = t + draw(SB, SI, SV, M, NI[N_CEXP_S, n]) / NF[F_RPS, n]
     else:
@@ -1524,7 +1725,7 @@ def proceed(S, c, t, cause, fin):
     """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
     calls or instance life)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -1621,7 +1822,7 @@ def proceed(S, c, t, cause, fin):
             idle_push(S, freed, t)
         if p < 0 or VI[V_WAIT, p] != tok:
             return
-        unwait(S, p)
+        unwait(S, p, t, cause)
         c = p
         fin = False
 
@@ -1632,7 +1833,7 @@ def cache_done(S, c, n, t):
     store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
     ``cache_hit``, for a cache with a bitmap of keys)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
     if NI[N_SEEN0, n] >= 0:
         j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
@@ -1666,7 +1867,7 @@ def cache_done(S, c, n, t):
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -1712,7 +1913,7 @@ def next_emission(S, n, t):
 @jit
 def start_request(S, n, t, req):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -1751,7 +1952,7 @@ def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
     slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
@@ -1760,7 +1961,8 @@ def advance(S, until):
             return R_BROKEN
         if (M[M_FLAG] or M[M_SLOTS] + _VRES > vcap or M[M_HN] + _HRES > hcap
                 or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
-                or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > HK.shape[0]):
+                or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > HK.shape[0]
+                or M[M_RNFREE] < M[M_CBRES] or M[M_NBE] + M[M_CBRES] > BT.shape[0]):
             return R_YIELD
         if M[M_LEFT] <= 0:
             return R_SLICE
@@ -1791,7 +1993,7 @@ def advance(S, until):
             VT[a] = t
             r = arrive(S, a, t)
             if r and p >= 0 and VI[V_WAIT, p] == tok:
-                unwait(S, p)
+                unwait(S, p, t, r)
                 proceed(S, p, t, r, False)
         elif code == EV_EMIT:
             if NI[N_CTOK, a] == s:
@@ -1806,7 +2008,7 @@ def advance(S, until):
                 start_request(S, a, t, -1)
         elif code == EV_TIMEOUT:
             if VI[V_WAIT, a] == s:
-                unwait(S, a)
+                unwait(S, a, t, TIMEOUT)
                 NERR[VI[V_NODE, a], TIMEOUT] += 1
                 proceed(S, a, t, TIMEOUT, False)
         elif code == EV_RETRY:
@@ -1837,6 +2039,9 @@ def advance(S, until):
                         r = call(S, a, OUT[NI[N_OUT0, n] + VI[V_EDGE, a]], t)
                     if r:
                         proceed(S, a, t, r, False)
+        elif code == EV_BREAKER:  # an open breaker's open_s is over: half-open
+            if EI[E_CBTOK, a] == s and EI[E_CBST, a] == CB_OPEN:
+                breaker_set(S, a, t, CB_HALF)
         elif code == EV_DEFER:
             if VI[V_TOK, a] == s:
                 VI[V_TOK, a] = 0

@@ -147,6 +147,20 @@ RATE_LIMIT_FIELDS: tuple[Param, ...] = (
          "requests", lo=1, hi=1e9, nullable=True),
 )
 
+#: An edge's circuit breaker (docs/schema.md "Resilience": how the engine reads it).
+CIRCUIT_BREAKER_FIELDS: tuple[Param, ...] = (
+    _num("failure_ratio", 0.5, "The failed share of the window's calls that opens the breaker.",
+         lo=0, hi=1),
+    _int("min_calls", 20, "Calls the window must hold before the breaker may open.", "calls",
+         lo=1, hi=1e6),
+    _num("window_s", 10, "The window of completed calls the breaker counts.", "s", lo=0.1,
+         hi=3600),
+    _num("open_s", 5, "How long the breaker stays open before it lets probe calls through.",
+         "s", lo=0.1, hi=3600),
+    _int("half_open_calls", 3, "Probe calls let through half-open; all must succeed to close.",
+         "calls", lo=1, hi=1000),
+)
+
 _WORKFLOWS = ("stateless", "session", "upload", "payment")
 
 NODE_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
@@ -270,6 +284,9 @@ EDGE_PARAMS: tuple[Param, ...] = (
           fields=RETRY_BUDGET_FIELDS),
     _int("max_concurrent", None, "A bulkhead: calls in flight on the edge at most; one beyond "
          "fails overload at once. null: no bound.", "calls", lo=1, hi=1e6, nullable=True),
+    Param("circuit_breaker", "object", None,
+          "A circuit breaker on the edge's synchronous calls: open, they fail circuit_open at "
+          "once. null: none.", nullable=True, fields=CIRCUIT_BREAKER_FIELDS),
 )
 
 SCENARIO_PARAMS: tuple[Param, ...] = (

@@ -530,6 +530,9 @@ def _check_edge_rules(c: _Checker, g: _Graph) -> None:
                       f"asynchronously, not {_article(g.name(src))}")
             elif dk != "queue":
                 c.add(join(path, "mode"), "an asynchronous edge must go to a queue")
+        if f.get("circuit_breaker") is not None and (f["mode"] == "async" or sk == "queue"):
+            c.add(join(path, "circuit_breaker"), "a circuit breaker guards synchronous calls: "
+                  "not an asynchronous edge or a queue's delivery")
         allowed: frozenset[str] | None = None
         if sk == "load_balancer":
             allowed = frozenset({"service", "serverless"})

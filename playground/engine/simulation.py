@@ -49,7 +49,10 @@ Output, beyond SCHEMA.md (extensions): a frame's ``latency_ms`` also has ``mean`
 ``events`` holds the actions applied in its tick (scheduled and live), traffic steps (action
 ``traffic``), the ends of outages and slowdowns, autoscaling decisions and instance life
 (``instance_lost``, ``instance_started``, ``instance_ready``, ``instance_draining``,
-``instance_stopped``, each with its ``instance`` number); a frame's per-node ``errors`` lists
+``instance_stopped``, each with its ``instance`` number) and circuit breakers' changes of state
+(``breaker_open``, ``breaker_half_open``, ``breaker_closed``, each with its ``edge``: see
+docs/schema.md "Resilience", which also describes the frames' ``breakers``); a frame's per-node
+``errors`` lists
 only causes that occurred, and ``queue`` is the tick's time-average. The summary's nodes also
 have ``mean_present`` (time-average of requests at the node: queued, in service, or waiting on
 its calls), which with ``arrivals`` and ``mean_sojourn_ms`` checks Little's law. So that it does,
@@ -225,6 +228,14 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             self.e_lat.append(None if rng.is_zero(e.latency_ms)
                               else rng.sampler(e.latency_ms, seed, key, "latency"))
             self.e_u.append(rng.uniform(seed, key, "calls") if self.e_frac[j] > 0 else None)
+        # Edges by name in frames: "caller->callee", and "caller->callee#k" for the k-th edge
+        # (in document order) between the same two nodes; the ones with a circuit breaker.
+        self.edge_names: list[str] = []
+        for e in edges:
+            name = f"{e.src}->{e.dst}"
+            k = sum(1 for e2 in self.edge_names if e2.split("#")[0] == name)
+            self.edge_names.append(name if k == 0 else f"{name}#{k + 1}")
+        self.breakers = [j for j, e in enumerate(edges) if e.circuit_breaker is not None]
         out: list[list[int]] = [[] for _ in range(nn)]
         for j, s in enumerate(self.e_src):
             out[s].append(j)
@@ -368,7 +379,9 @@ class Simulation(WorkflowsMixin, OperationsMixin):
 
     def _causes(self) -> tuple[tuple[int, str], ...]:
         """The error causes frames and summary list, as (code, name) (``causes_listed``)."""
-        listed = causes_listed((n.kind, n.params) for n in self.document.nodes)
+        listed = causes_listed(((n.kind, n.params) for n in self.document.nodes),
+                               ({"circuit_breaker": e.circuit_breaker}
+                                for e in self.document.edges))
         return tuple((CAUSE_CODE[name], name) for name in listed)
 
     def _add_instance(self, node: int, servers: int, qcap: int, state: int,
@@ -650,6 +663,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             "events": self._tick_events,
             "nodes": nodes,
         }
+        if self.breakers:
+            frame["breakers"] = self.core.breaker_states()
         self._tick_events = []
         for j in range(N_COUNTERS):
             F[j] = 0

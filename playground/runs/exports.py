@@ -50,7 +50,8 @@ def columns(run: Run) -> list[Column]:
 
     out = [col("seq", ""), col("t", "s"), col("offered_rps", "req/s"), col("ok_rps", "req/s"),
            col("attempts_rps", "req/s")]
-    causes = causes_listed((n["kind"], n.get("params") or {}) for n in run.document["nodes"])
+    causes = causes_listed(((n["kind"], n.get("params") or {}) for n in run.document["nodes"]),
+                           run.document.get("edges") or ())
     out += [col(f"errors.{cause}", "req/s") for cause in causes]
     out += [col(f"latency_ms.{q}", "ms") for q in ("p50", "p95", "p99", "max")]
     out += [col("users.logins", "per s"), col("users.logged_out", "per s"),

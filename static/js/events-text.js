@@ -8,7 +8,16 @@ const num = (v) => (Number.isInteger(Number(v)) ? String(Number(v)) : Number(v).
 export function describeEvent(e, labelOf = (id) => id) {
   const node = e.node ? labelOf(e.node) : "";
   const inst = e.instance !== undefined ? `Instance ${e.instance} of ${node}` : node;
+  // An edge is "caller->callee", "#k" for the k-th edge between the same two nodes.
+  const edge = e.edge ? e.edge.replace(/^(.*)->([^#]*)(#\d+)?$/,
+    (_, a, b, k) => `${labelOf(a)} → ${labelOf(b)}${k ? ` (${k})` : ""}`) : "";
   switch (e.action) {
+    case "breaker_open":
+      return `Circuit breaker ${edge} opens: its calls fail at once`;
+    case "breaker_half_open":
+      return `Circuit breaker ${edge} half-open: probe calls go through`;
+    case "breaker_closed":
+      return `Circuit breaker ${edge} closes`;
     case "traffic":
       return `Traffic set to ×${num(e.multiplier)}${Number(e.ramp_s) > 0 ? ` over ${num(e.ramp_s)} s` : ""}`;
     case "kill_instance":
@@ -55,7 +64,8 @@ export function shortEvent(e) {
   const words = {
     traffic: `traffic ×${num(e.multiplier)}`, kill_instance: "kill", rolling_deploy: "deploy",
     scale: "scale", autoscale: "autoscale", outage: "outage", outage_end: "back", slowdown: "slow",
-    slowdown_end: "speed back", flush_cache: "flush",
+    slowdown_end: "speed back", flush_cache: "flush", breaker_open: "breaker open",
+    breaker_half_open: "breaker half-open", breaker_closed: "breaker closed",
   };
   return words[e.action] || (e.action || "event").replace(/_/g, " ");
 }

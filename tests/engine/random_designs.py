@@ -200,6 +200,8 @@ def _edge(r: random.Random, src: dict[str, Any], dst: dict[str, Any],
         e.pop("calls", None)
     if e.get("mode") == "async" and not (src["kind"] in ASYNC_CALLERS and dst["kind"] == "queue"):
         e["mode"] = "sync"
+    if e.get("mode") == "async" or src["kind"] == "queue":  # a breaker guards synchronous calls
+        e.pop("circuit_breaker", None)
     return e
 
 

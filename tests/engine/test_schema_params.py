@@ -90,7 +90,12 @@ def test_load_fills_every_parameter_of_every_kind():
 def test_edge_and_scenario_defaults_are_schema_md_s():
     assert {p.name: p.default for p in EDGE_PARAMS} == {
         "calls": 1, "mode": "sync", "latency_ms": 0, "timeout_ms": None, "retries": 0,
-        "backoff_ms": 0, "retry_budget": None, "max_concurrent": None}
+        "backoff_ms": 0, "retry_budget": None, "max_concurrent": None, "circuit_breaker": None}
+    breaker = {p.name: p.default for p in EDGE_PARAMS if p.name == "circuit_breaker"}
+    assert breaker and {f.name: (f.default, f.min, f.max) for p in EDGE_PARAMS
+                        if p.name == "circuit_breaker" for f in p.fields} == {
+        "failure_ratio": (0.5, 0, 1), "min_calls": (20, 1, 1e6), "window_s": (10, 0.1, 3600),
+        "open_s": (5, 0.1, 3600), "half_open_calls": (3, 1, 1000)}
     assert {p.name: p.default for p in SCENARIO_PARAMS} == {
         "duration_s": 60, "warmup_s": 0, "tick_s": 1, "seed": 0}
 

@@ -88,6 +88,8 @@ def documents(draw: st.DrawFn) -> dict[str, Any]:
              ("cdn", "external")]
     edges = [{"from": a, "to": b, **draw(edge_fields)} for a, b in pairs]
     edges[4]["mode"] = "async"
+    for e in edges[3:5]:  # a queue's delivery and an asynchronous edge: no circuit breaker
+        e.pop("circuit_breaker", None)
     nodes[5]["params"]["role"] = "cache"
     return {"title": draw(st.text(max_size=200)), "nodes": nodes, "edges": edges}
 
@@ -129,7 +131,7 @@ def test_dump_writes_every_default_out():
         ],
         "edges": [{"from": "c", "to": "s", "calls": 1.0, "mode": "sync", "latency_ms": 0.0,
                    "timeout_ms": None, "retries": 0, "backoff_ms": 0.0, "retry_budget": None,
-                   "max_concurrent": None}],
+                   "max_concurrent": None, "circuit_breaker": None}],
         "scenario": {"duration_s": 60.0, "warmup_s": 0.0, "tick_s": 1.0, "seed": 0,
                      "traffic": [], "events": []},
     }
