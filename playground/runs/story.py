@@ -403,7 +403,8 @@ def stayed_down(summary: dict[str, Any], frames: Sequence[dict[str, Any]],
             "after its trigger was gone (a metastable failure): requests time out, are retried, "
             "and the retries keep the load above capacity, so the next requests time out too. "
             "A retry budget (retry_budget), deadline shedding (max_queue_wait_ms below the "
-            "clients' timeout) or a LIFO queue (queue_policy lifo) ends it.")
+            "clients' timeout), a LIFO queue (queue_policy lifo) or a circuit breaker "
+            "(circuit_breaker) ends it.")
     return [{"t": _moment(end), "text": text}]
 
 

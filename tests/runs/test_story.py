@@ -213,7 +213,8 @@ def test_a_retry_storm_that_outlives_its_slowdown_is_named_with_its_loop_and_its
     assert "retry_budget" in item["text"] and "max_queue_wait_ms" in item["text"]
 
 
-@pytest.mark.parametrize("variant", ["no-retries", "retry-budget", "deadline-shedding", "lifo"])
+@pytest.mark.parametrize("variant", ["no-retries", "retry-budget", "deadline-shedding", "lifo",
+                                     "circuit-breaker"])
 def test_a_cured_storm_is_not_said_to_stay_down(variant):
     _, _, told = storm(variant)
     assert not [item for item in told if "stayed down" in item["text"]]
