@@ -1,4 +1,4 @@
-"""The gallery, a template page, the quiz and the accuracy page in Chromium, served by Daphne."""
+"""The gallery, a template page, the lessons' quizzes and the accuracy page in Chromium, served by Daphne."""
 
 from __future__ import annotations
 
@@ -52,16 +52,35 @@ def test_the_gallery_filters_without_javascript(browser, daphne_server, library)
     context.close()
 
 
+def answer(page, lesson: str, question: str, letter: str):
+    """Answer a question of the lesson at ``lesson`` with JavaScript on: its feedback appears in
+    place, with no navigation. Returns the feedback."""
+    page.goto(page.server + lesson)
+    page.locator(f"#quiz-{question} input[value={letter}]").check()
+    page.locator(f"#quiz-{question} button").click()
+    page.wait_for_selector(f"#quiz-{question} .feedback")
+    assert page.url.endswith(lesson)
+    return page.locator(f"#quiz-{question} .feedback")
+
+
 def test_the_quiz_answers_in_place_and_links_to_the_template(page, daphne_server, library):
-    page.goto(daphne_server + "/lessons/stateless-services/")
-    question = page.locator("#quiz-random-logouts")
-    question.locator("input[value=b]").check()
-    question.locator("button").click()
-    page.wait_for_selector("#quiz-random-logouts .feedback")
-    assert "Right." in page.locator("#quiz-random-logouts .feedback").inner_text()
-    assert page.url.endswith("/lessons/stateless-services/")  # Swapped in place, no navigation.
-    page.locator("#quiz-random-logouts .feedback a").click()
+    page.server = daphne_server
+    feedback = answer(page, "/lessons/stateless-services/", "random-logouts", "b")
+    assert "Right." in feedback.inner_text()
+    feedback.locator("a").click()
     page.wait_for_url("**/templates/memory-sessions/")
+    assert page.console_log.errors == []
+
+
+def test_the_quiz_answers_in_place_and_links_to_the_run_of_its_variant(page, daphne_server, library):
+    page.server = daphne_server
+    feedback = answer(page, "/lessons/retries-timeouts-overload/", "fastest-cure", "a")
+    assert page.inner_text("h1") == "Retries, timeouts and overload: why systems stay down"
+    assert "Right." in feedback.inner_text() and "830 requests a second" in feedback.inner_text()
+    feedback.locator("a", has_text="See it in a run").click()
+    page.wait_for_url("**/templates/retry-storm/#variant-lifo")
+    card = page.locator("#variant-lifo")
+    assert card.is_visible() and "LIFO queue" in card.locator("h3").inner_text()
     assert page.console_log.errors == []
 
 

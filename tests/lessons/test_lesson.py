@@ -75,11 +75,3 @@ def test_a_question_without_an_answer_or_with_a_made_up_one_shows_no_verdict(cli
     html = client.get(f"{LESSON}quiz/redis-cost/", {"redis-cost": "z"}).content.decode()
     assert "Right." not in html and "Not quite." not in html
     assert client.get(f"{LESSON}quiz/no-such-question/").status_code == 404
-
-
-def test_without_javascript_each_form_carries_the_other_answers_along(client, library):
-    html = client.get(LESSON, {"random-logouts": "b", "redis-cost": "a"}).content.decode()
-    block = re.search(r'id="quiz-jwt-tradeoff">(.*?)</article>', html, re.S).group(1)
-    assert '<input type="hidden" name="random-logouts" value="b">' in block
-    assert '<input type="hidden" name="redis-cost" value="a">' in block
-    assert "1 of 2 answered right so far" in html

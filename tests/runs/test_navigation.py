@@ -96,10 +96,13 @@ def test_compare_shows_the_design_difference(client):
 
 def test_the_lessons_index_lists_the_lessons_in_order_and_each_links_the_next(client):
     html = client.get("/lessons/").content.decode().split('id="main"')[1]
-    first, second = html.index('href="/lessons/stateless-services/"'), html.index('href="/accuracy/"')
-    assert first < second
+    first, second, third = (html.index(f'href="{url}"') for url in (
+        "/lessons/stateless-services/", "/lessons/retries-timeouts-overload/", "/accuracy/"))
+    assert first < second < third
     lesson = client.get("/lessons/stateless-services/").content.decode()
-    assert 'rel="next"' in lesson and 'href="/accuracy/" rel="next"' in lesson
+    assert 'href="/lessons/retries-timeouts-overload/" rel="next"' in lesson
+    lesson = client.get("/lessons/retries-timeouts-overload/").content.decode()
+    assert 'href="/accuracy/" rel="next"' in lesson
     last = client.get("/accuracy/").content.decode()
     assert "That was the last lesson" in last
 
