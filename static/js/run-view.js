@@ -37,7 +37,7 @@ const cy = cytoscape({
       data: { id: n.id, label: `${n.label || n.id}\n${n.kind.replace("_", " ")}`, kind: n.kind },
       position: layout[n.id] ? spot(n.id) : undefined,
     })),
-    ...doc.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.from, target: e.to, async: e.mode === "async" } })),
+    ...doc.edges.map((e, i) => ({ data: { id: `e${i}`, source: e.from, target: e.to, async: e.mode === "async", breaker: breakerName(i) } })),
   ],
   layout: hasLayout ? { name: "preset" } : { name: "dagre", rankDir: narrow ? "TB" : "LR", nodeSep: 30, rankSep: narrow ? 40 : 70 },
   userZoomingEnabled: false,
@@ -53,6 +53,30 @@ const cy = cytoscape({
   ],
 });
 cy.fit(undefined, 16);
+
+// A circuit breaker's state on its edge (frames' "breakers", keyed "caller->callee", the k-th edge
+// between the same two nodes "caller->callee#k"): closed grey, half-open amber, open red and cut.
+function breakerName(i) {
+  const e = doc.edges[i];
+  if (!e.circuit_breaker) return "";
+  const same = doc.edges.slice(0, i + 1).filter((x) => x.from === e.from && x.to === e.to).length;
+  return same > 1 ? `${e.from}->${e.to}#${same}` : `${e.from}->${e.to}`;
+}
+const BREAKER_STYLE = {
+  closed: { color: "#8a96a3", width: 1.5, style: "solid" },
+  half_open: { color: "#f28a1d", width: 3, style: "dashed" },
+  open: { color: "#c0392b", width: 3, style: "dotted" },
+};
+
+function paintBreakers(frame) {
+  for (const [name, state] of Object.entries(frame.breakers || {})) {
+    const edge = cy.edges().filter((e) => e.data("breaker") === name);
+    const look = BREAKER_STYLE[state] || BREAKER_STYLE.closed;
+    edge.style({ "line-color": look.color, "target-arrow-color": look.color, "width": look.width, "line-style": look.style,
+      "label": state === "closed" ? "" : state.replace("_", "-"), "font-size": 9, "color": look.color });
+    edge.data("breakerState", state);
+  }
+}
 
 function loadColour(u) {
   // idle green -> busy amber -> saturated red
@@ -124,7 +148,9 @@ function showFrame() {
   if (!frame || painted === frame) return;
   painted = frame;
   paintNodes(frame);
+  paintBreakers(frame);
   topologyEl.dataset.seq = String(frame.seq);
+  if (frame.breakers) topologyEl.dataset.breakers = JSON.stringify(frame.breakers);
   for (const chart of Object.values(charts)) chart.setIndex(player.following ? null : i);
   for (const li of eventsList.children) li.classList.toggle("later", Number(li.dataset.t) > frame.t + 1e-9);
 }

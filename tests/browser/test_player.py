@@ -187,3 +187,38 @@ def test_a_live_run_is_followed_until_the_user_scrubs_back(browser, daphne_serve
         page.close()
     finally:
         stream.delete_keys(started["id"])
+
+
+def breaker_design() -> dict:
+    """A client behind a breaker calling an API that is out from 5 s to 15 s."""
+    return {"schema_version": 1, "title": "breaker",
+            "nodes": [{"id": "users", "kind": "client", "params": {"rps": 100}},
+                      {"id": "api", "kind": "service", "params": {"instances": 2, "startup_s": 0}}],
+            "edges": [{"from": "users", "to": "api",
+                       "circuit_breaker": {"min_calls": 10, "window_s": 5, "open_s": 3}}],
+            "scenario": {"duration_s": 25, "seed": 1,
+                         "events": [{"at_s": 5, "action": "outage", "node": "api", "duration_s": 10}]}}
+
+
+def test_the_topology_shows_each_breakers_state_at_the_players_frame(browser, daphne_server, worker):
+    started = api_start(daphne_server, {"document": breaker_design()})
+    try:
+        ctx, page, errors = open_finished(browser, daphne_server, started["url"] + "#t=8",
+                                          viewport={"width": 1440, "height": 900})
+        page.wait_for_function("() => document.querySelector('#topology').dataset.seq === '8'")
+        state = page.evaluate("() => JSON.parse(document.querySelector('#topology').dataset.breakers)")
+        assert state == {"users->api": "open"}
+        page.locator("#player-range").fill("2")
+        page.wait_for_function("() => document.querySelector('#topology').dataset.seq === '3'")
+        state = page.evaluate("() => JSON.parse(document.querySelector('#topology').dataset.breakers)")
+        assert state == {"users->api": "closed"}
+        page.locator("#player-range").fill("24")
+        page.wait_for_function("() => document.querySelector('#topology').dataset.seq === '25'")
+        state = page.evaluate("() => JSON.parse(document.querySelector('#topology').dataset.breakers)")
+        assert state == {"users->api": "closed"}
+        # The events list says when it opened.
+        assert page.locator("#events-list li", has_text="breaker").count() >= 2
+        assert errors == []
+        ctx.close()
+    finally:
+        stream.delete_keys(started["id"])
