@@ -609,3 +609,31 @@ def test_a_panel_load_waits_for_the_forms_post_and_shows_its_change(page, daphne
     assert page.input_value("#f-s-duration_s") == "90"
     assert editor_doc(page)["scenario"]["duration_s"] == 90
     assert page.console_log.errors == []
+
+
+def test_the_panels_offer_the_resilience_parameters_and_a_breaker_is_set_field_by_field(page, daphne_server):
+    make_template()
+    open_editor(page, daphne_server + "/templates/tiny/edit/")
+    select_in_outline(page, "api")
+    for name in ("queue_policy", "max_queue_wait_ms", "rate_limit", "cores"):
+        assert page.locator(f"#f-p-{name}").count() == 1, name
+    select_in_outline(page, "users")
+    assert page.locator("#f-p-retry_budget").count() == 1
+    # The call's panel: backoff, a retry budget, a breaker and a bulkhead, from the table.
+    page.select_option("#add-call-target", "api")
+    page.click("[data-action=add-call]")
+    page.wait_for_selector("#inspector form[data-panel=edge] input[name=edge][value='0']", state="attached")
+    for name in ("backoff_ms", "retry_budget", "circuit_breaker", "max_concurrent"):
+        assert page.locator(f"#f-p-{name}").count() == 1, name
+    page.check("#f-p-circuit_breaker")
+    page.locator("#f-p-circuit_breaker-open_s").wait_for()
+    enter(page, "#f-p-circuit_breaker-open_s", "0.05")
+    error = page.locator("#f-p-circuit_breaker-error")  # a nested field's problem, on its object
+    error.wait_for()
+    assert "open_s" in error.inner_text() and ">= 0.1" in error.inner_text()
+    enter(page, "#f-p-circuit_breaker-open_s", "2")
+    page.wait_for_selector("#f-p-circuit_breaker-error", state="detached")
+    wait_saved(page)
+    edge = editor_doc(page)["edges"][0]
+    assert edge["circuit_breaker"]["open_s"] == 2
+    assert page.console_log.errors == []
