@@ -50,7 +50,7 @@ def api_post(base: str, path: str, body: dict) -> dict:
 @pytest.mark.django_db
 def test_every_html_page_has_the_policy_and_its_inline_scripts_the_nonce(client):
     make_template()
-    for url in ["/", "/templates/tiny/", "/templates/tiny/edit/", "/reference/", "/lessons/stateless-services/",
+    for url in ["/", "/templates/tiny/", "/templates/tiny/edit/", "/reference/", "/lessons/stateless-services/", "/lessons/retries-timeouts-overload/",
                 "/login/", "/signup/", "/designs/", "/runs/", "/sweeps/new/?template=tiny", "/api/docs",
                 "/no-such-page/"]:
         response = client.get(url)
@@ -90,7 +90,7 @@ def test_the_main_pages_work_under_the_policy_without_a_violation(browser, daphn
     page = context.new_page()
     started = []
     try:
-        for url in ["/", "/templates/tiny/", "/reference/", "/lessons/stateless-services/", "/login/", "/signup/",
+        for url in ["/", "/templates/tiny/", "/reference/", "/lessons/stateless-services/", "/lessons/retries-timeouts-overload/", "/login/", "/signup/",
                     "/designs/", "/runs/", "/accuracy/", "/api/docs"]:
             page.goto(daphne_server + url)
             page.wait_for_load_state("networkidle")

@@ -62,7 +62,8 @@ def test_no_page_is_wider_than_a_phone(browser, daphne_server, worker):
             "home": "/", "gallery": "/templates/", "template": "/templates/memory-sessions/",
             "template-editor": "/templates/memory-sessions/edit/", "editor": "/d/new/",
             "run": one["url"], "compare": f"/compare/?a={one['id']}&b={two['id']}",
-            "lessons": "/lessons/", "lesson": "/lessons/stateless-services/", "accuracy": "/accuracy/",
+            "lessons": "/lessons/", "lesson": "/lessons/stateless-services/",
+            "lesson-retries": "/lessons/retries-timeouts-overload/", "accuracy": "/accuracy/",
             "reference": "/reference/", "schema": "/reference/schema/", "my-runs": "/runs/",
             "my-designs": "/designs/", "signup": "/signup/", "login": "/login/",
         })
