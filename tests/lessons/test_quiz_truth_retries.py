@@ -70,4 +70,15 @@ def check_past_the_knee():
     assert shedding["throughput_rps"] > 740 and shedding["errors"]["shed"] > 0  # 760 a second.
 
 
+def check_breaker():
+    s = summary("retry-storm", "circuit-breaker")
+    assert s["throughput_rps"] > 780 and s["ok"] > 0.94 * s["requests"]  # 792 a second, 95%.
+    assert 4_000 < s["errors"]["circuit_open"] < 7_000  # 5,352 failed at once.
+    out = run(document("retry-storm", "circuit-breaker"), seed=1, frames=True)
+    changes = [(e["action"], round(e["t"])) for f in out["frames"] for e in f["events"]
+               if e["action"].startswith("breaker_")]
+    assert changes == [("breaker_open", 35), ("breaker_half_open", 40), ("breaker_open", 41),
+                       ("breaker_half_open", 46), ("breaker_closed", 46)]
+
+
 test_every_question_has_a_check, test_the_answer_is_what_the_engine_shows = truth_tests(LESSON, globals())
