@@ -86,13 +86,16 @@ _V_ROWS = 17
  N_CJIT_S, N_CTOK, N_CSEG, N_CRETRIES, N_KEY_S, N_KEYS, N_SEEN0, N_NSEEN, N_DOWN,
  N_HOOK, N_STATE, N_SEDGE, N_WF, N_USERS, N_PARTS, N_CKEYS, N_OWNER, N_CHARGER, N_USER_S,
  N_LBTGT, N_QINST, N_DEPTH, N_MAXDEPTH, N_COLD_S, N_IDL0, N_IDLCAP, N_IDLH, N_IDLN,
- N_CALLS, N_DRAWS, N_DRAINTOK, N_LIFO, N_RLIM, N_CBUD, N_CORES) = range(59)
-_N_ROWS = 59
+ N_CALLS, N_DRAWS, N_DRAINTOK, N_LIFO, N_RLIM, N_CBUD, N_CORES,
+ N_AT, N_ATHEAD, N_ATTAIL, N_ATREQ, N_ATACC, N_AT_S) = range(65)
+_N_ROWS = 65
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT, F_KEEP = range(10)
 # A service's rate limit (token bucket), its max queue wait (-1: none), a client's retry budget.
 (F_RL_RATE, F_RL_BURST, F_RL_TOK, F_RL_T, F_MAXWAIT) = range(10, 15)
 F_CBUD = 15  # the client's retry budget: _B_ROWS rows from here
-_F_ROWS = F_CBUD + 6
+# A client's adaptive throttle: its k and window (its window records: N_AT* rows).
+F_ATK, F_ATWIN = F_CBUD + 6, F_CBUD + 7
+_F_ROWS = F_CBUD + 8
 # Edges (EI ints, EF floats) and instances (II).
 E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S, E_ASYNC, E_BOFF_S, E_MAXC, E_INFL, E_BUD = range(10)
 # An edge's circuit breaker (jitcore.breaker_admit): whether it has one, its state (CB_*), its
@@ -253,6 +256,7 @@ class Core:
                 NI[N_IDLCAP, n] = sim.i_cap[sim.n_inst0[n]]
                 idle_size += int(NI[N_IDLCAP, n])
         for n in sim.clients:
+            NI[N_AT_S, n] = stream(sim.c_throttle, n) if NI[N_AT, n] else -1
             NI[N_CEXP_S, n] = stream(sim.c_exp, n)
             NI[N_CTHIN_S, n] = stream(sim.c_thin, n)
             NI[N_CJIT_S, n] = stream(sim.c_jitter, n)
@@ -346,7 +350,8 @@ class Core:
                   np.zeros((2, _PDCAP), dtype=np.int64), np.zeros(_PDCAP)]
         # Circuit breakers: their window records (a pool, every record free) and the changes
         # of state the core reports (times; edge x 4 + new state), drained by _flush.
-        nb = len(sim.breakers)
+        # A client's adaptive throttle keeps its window in the same pool.
+        nb = len(sim.breakers) + sum(1 for n in sim.clients if NI[N_AT, n])
         rcap = max(1024, 4 * nb) if nb else 1
         RI = np.zeros((3, rcap), dtype=np.int64)
         RI[R_NEXT] = np.arange(1, rcap + 1)
@@ -767,6 +772,12 @@ def _resilience(NI: np.ndarray, NF: np.ndarray, n: int, node: Any) -> None:
     NF[F_MAXWAIT, n] = -1.0
     if node.kind == "client":
         NI[N_CBUD, n] = _budget(NF, F_CBUD, n, p.get("retry_budget"))
+        throttle = p.get("adaptive_throttle")
+        NI[N_ATHEAD, n] = NI[N_ATTAIL, n] = -1
+        if throttle is not None:
+            NI[N_AT, n] = 1
+            NF[F_ATK, n] = throttle.k
+            NF[F_ATWIN, n] = throttle.window_s
     if node.kind != "service":
         return
     NI[N_LIFO, n] = p.get("queue_policy") == "lifo"

@@ -56,7 +56,8 @@ def causes_listed(nodes: Iterable[tuple[str, Mapping[str, Any]]],
     for kind, params in nodes:
         if kind == "service" and params.get("max_queue_wait_ms") is not None:
             extra.add("shed")
-        if kind == "service" and params.get("rate_limit") is not None:
+        if (kind == "service" and params.get("rate_limit") is not None) or (
+                kind == "client" and params.get("adaptive_throttle") is not None):
             extra.add("rate_limited")
     return tuple(c for c in ERROR_CAUSES if c in BASE_CAUSES or c in extra)
 

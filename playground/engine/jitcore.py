@@ -105,6 +105,8 @@ from playground.engine.compiled import (
     EV_DEFER,
     EV_ERETRY,
     EV_PSDONE,
+    F_ATK,
+    F_ATWIN,
     F_BACC,
     F_BACKOFF,
     F_CBUD,
@@ -170,6 +172,12 @@ from playground.engine.compiled import (
     N_ALGO,
     N_AMODE,
     N_ARR,
+    N_AT,
+    N_AT_S,
+    N_ATACC,
+    N_ATHEAD,
+    N_ATREQ,
+    N_ATTAIL,
     N_BUSY,
     N_CALLS,
     N_CBUD,
@@ -752,6 +760,8 @@ def dial(S, p, e, t):
     if EI[E_CB, e]:
         VI[V_WE, p] = e
         VI[V_CBG, p] = EI[E_CBGEN, e]
+    if NI[N_AT, VI[V_NODE, p]]:
+        VI[V_WE, p] = e
     tmo = EF[EF_TMO, e]
     if tmo != 0.0:
         hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
@@ -774,8 +784,13 @@ def guard(S, p, e, t):
     the cause it fails with at once, counted at the caller. A call the bulkhead refuses was let
     through by the breaker: it counts there as a call that failed."""
     U = unpack(S)
-    VI, EI = U[0], U[7]
+    VI, NI, EI = U[0], U[3], U[7]
+    n = VI[V_NODE, p]
+    if NI[N_AT, n] and not throttle_admit(S, n, t):
+        return RATE_LIMITED
     if EI[E_CB, e] and not breaker_admit(S, p, e, t):
+        if NI[N_AT, n]:
+            throttle_accept(S, n, t, CIRCUIT_OPEN)
         return CIRCUIT_OPEN
     if bulkhead_full(S, p, e):
         if EI[E_CB, e]:
@@ -825,7 +840,7 @@ def unwait(S, p, t, cause):
     (the cause), or abandoned because ``p`` itself stopped (-1). The call leaves its edge's
     bulkhead count, and its breaker counts its outcome."""
     U = unpack(S)
-    VI, EI = U[0], U[7]
+    VI, NI, EI = U[0], U[3], U[7]
     VI[V_WAIT, p] = 0
     e = VI[V_WE, p]
     if e >= 0:
@@ -834,6 +849,8 @@ def unwait(S, p, t, cause):
             EI[E_INFL, e] -= 1
         if EI[E_CB, e]:
             breaker_done(S, p, e, t, cause)
+        if NI[N_AT, VI[V_NODE, p]]:
+            throttle_accept(S, VI[V_NODE, p], t, cause)
 
 
 # ---------------------------------------------------------------- circuit breakers: one per
@@ -891,27 +908,90 @@ def breaker_record(S, e, t, failed):
     else a new record from the pool (compiled.Core keeps room for one per breaker and event)."""
     U = unpack(S)
     EI, M, RT, RI = U[7], U[24], U[34], U[35]
-    tail = EI[E_CBTAIL, e]
-    if tail < 0 or RT[tail] != t:
-        r = M[M_RFREE]
-        M[M_RFREE] = RI[R_NEXT, r]
-        M[M_RNFREE] -= 1
-        RT[r] = t
-        RI[R_NEXT, r] = -1
-        RI[R_OK, r] = 0
-        RI[R_FAIL, r] = 0
-        if tail < 0:
-            EI[E_CBHEAD, e] = r
-        else:
-            RI[R_NEXT, tail] = r
-        EI[E_CBTAIL, e] = r
-        tail = r
+    tail = window_tail(RT, RI, M, EI, E_CBHEAD, E_CBTAIL, e, t)
     EI[E_CBN, e] += 1
     if failed:
         RI[R_FAIL, tail] += 1
         EI[E_CBF, e] += 1
     else:
         RI[R_OK, tail] += 1
+
+
+@jit
+def window_tail(RT, RI, M, A, head, tail, j, t):
+    """The last record of the window whose first and last records are ``A[head, j]`` and
+    ``A[tail, j]``, if it is of time ``t``; else a new one from the pool, appended."""
+    r = A[tail, j]
+    if r >= 0 and RT[r] == t:
+        return r
+    r = M[M_RFREE]
+    M[M_RFREE] = RI[R_NEXT, r]
+    M[M_RNFREE] -= 1
+    RT[r] = t
+    RI[R_NEXT, r] = -1
+    RI[R_OK, r] = 0
+    RI[R_FAIL, r] = 0
+    if A[tail, j] < 0:
+        A[head, j] = r
+    else:
+        RI[R_NEXT, A[tail, j]] = r
+    A[tail, j] = r
+    return r
+
+
+# ---------------------------------------------------------------- adaptive throttling (a
+# client's, SRE book): a window of its attempts (R_FAIL of its records) and accepts (R_OK)
+
+
+@jit
+def throttle_drop(S, n, until):
+    """Give back to the pool the records of client ``n``'s window of time at most ``until``."""
+    U = unpack(S)
+    NI, M, RT, RI = U[3], U[24], U[34], U[35]
+    h = NI[N_ATHEAD, n]
+    while h >= 0 and RT[h] <= until:
+        NI[N_ATREQ, n] -= RI[R_FAIL, h]
+        NI[N_ATACC, n] -= RI[R_OK, h]
+        nxt = RI[R_NEXT, h]
+        RI[R_NEXT, h] = M[M_RFREE]
+        M[M_RFREE] = h
+        M[M_RNFREE] += 1
+        h = nxt
+    NI[N_ATHEAD, n] = h
+    if h < 0:
+        NI[N_ATTAIL, n] = -1
+
+
+@jit
+def throttle_admit(S, n, t):
+    """Client ``n`` makes an attempt at ``t``: counted, then rejected locally (False) with
+    probability max(0, (requests - k accepts) / (requests + 1)) over its last window_s."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+    throttle_drop(S, n, t - NF[F_ATWIN, n])
+    req = NI[N_ATREQ, n]
+    reject = (req - NF[F_ATK, n] * NI[N_ATACC, n]) / (req + 1.0)
+    r = window_tail(RT, RI, M, NI, N_ATHEAD, N_ATTAIL, n, t)
+    RI[R_FAIL, r] += 1
+    NI[N_ATREQ, n] += 1
+    if reject > 0.0 and draw(SB, SI, SV, M, NI[N_AT_S, n]) < reject:
+        NERR[n, RATE_LIMITED] += 1
+        return False
+    return True
+
+
+@jit
+def throttle_accept(S, n, t, cause):
+    """Client ``n``'s attempt completed at ``t`` with ``cause``: an accept unless it failed
+    overload, unavailable, timeout, rate_limited or shed (or was abandoned, -1)."""
+    U = unpack(S)
+    NI, M, RT, RI = U[3], U[24], U[34], U[35]
+    if cause < 0 or cause == OVERLOAD or cause == UNAVAILABLE or cause == TIMEOUT \
+            or cause == RATE_LIMITED or cause == SHED:
+        return
+    r = window_tail(RT, RI, M, NI, N_ATHEAD, N_ATTAIL, n, t)
+    RI[R_OK, r] += 1
+    NI[N_ATACC, n] += 1
 
 
 @jit

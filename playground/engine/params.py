@@ -139,6 +139,13 @@ RETRY_BUDGET_FIELDS: tuple[Param, ...] = (
          lo=0, hi=1e6),
 )
 
+#: A client's adaptive throttle (Google SRE book, "Handling Overload").
+ADAPTIVE_THROTTLE_FIELDS: tuple[Param, ...] = (
+    _num("k", 2, "Attempts allowed per accepted one before the client starts to reject.",
+         lo=1, hi=100),
+    _num("window_s", 60, "The window of attempts and accepts it counts.", "s", lo=1, hi=3600),
+)
+
 #: A service's rate limit: a token bucket for its arrivals.
 RATE_LIMIT_FIELDS: tuple[Param, ...] = (
     _num("rps", None, "Arrivals let through per second, on average.", "requests/s", lo=0,
@@ -180,6 +187,10 @@ NODE_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
         Param("retry_budget", "object", None,
               "A token bucket for the client's own retries; null: every retry is made.",
               nullable=True, fields=RETRY_BUDGET_FIELDS),
+        Param("adaptive_throttle", "object", None,
+              "Client-side throttling: rejects an attempt locally, failing rate_limited, with "
+              "probability max(0, (requests - k x accepts) / (requests + 1)); null: off.",
+              nullable=True, fields=ADAPTIVE_THROTTLE_FIELDS),
         Param("idempotency_keys", "bool", False, "A retried payment carries an idempotency key."),
         _int("parts", 4, "Requests per upload (upload workflow).", "parts", lo=2, hi=100),
     ),

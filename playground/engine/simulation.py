@@ -362,6 +362,8 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.c_thin = {i: rng.uniform(seed, self.ids[i], "thinning") for i in self.clients}
         self.c_user = {i: rng.uniform(seed, self.ids[i], "user") for i in self.clients}
         self.c_jitter = {i: rng.uniform(seed, self.ids[i], "backoff") for i in self.clients}
+        self.c_throttle = {i: rng.uniform(seed, self.ids[i], "throttle") for i in self.clients
+                           if nodes[i].params.get("adaptive_throttle") is not None}
         self.c_retries = [int(n.params.get("retries", 0)) for n in nodes]
         self.c_retry_on = [frozenset(CAUSE_CODE[c] for c in n.params.get("retry_on", ()))
                            if self.n_kind[i] == CLIENT else frozenset()

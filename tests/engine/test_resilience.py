@@ -229,3 +229,34 @@ def test_without_sharing_the_same_fleet_is_far_faster_and_with_enough_cores_it_i
     assert plain["latency_ms"]["mean"] == pytest.approx(1.0, rel=1e-6)
     assert many["latency_ms"]["mean"] == pytest.approx(1.0, rel=1e-6)
     assert one["latency_ms"]["mean"] > 2.5
+
+
+# ---------------------------------------------------------------------------- adaptive throttling
+
+
+def _throttled(k: float, limit_rps: float | None, duration_s: float = 120):
+    api = {"instances": 2, "workers": 1000, "queue": None, "service_ms": 1}
+    if limit_rps is not None:
+        api["rate_limit"] = {"rps": limit_rps}
+    return design([node("c", "client", rps=1000, adaptive_throttle={"k": k, "window_s": 10}),
+                   node("s", "service", **api)],
+                  [("c", "s")], duration_s, warmup_s=20, seed=4)
+
+
+@pytest.mark.parametrize("k", [1.5, 2.0, 3.0])
+def test_an_adaptive_throttle_sends_k_times_what_the_backend_accepts(k):
+    # The backend accepts 200 a second; the client rejects locally until it sends about k x 200.
+    summary, frames, _ = simulate(_throttled(k, 200))
+    span = 100
+    sent = summary["nodes"]["s"]["arrivals"] / span
+    local = node_errors(frames[20:], "c", "rate_limited") / span
+    at_backend = node_errors(frames[20:], "s", "rate_limited") / span
+    assert sent == pytest.approx(k * 200, rel=0.05)
+    assert local == pytest.approx(1000 - k * 200, rel=0.05)
+    assert sent - at_backend == pytest.approx(200, rel=0.03)
+
+
+def test_an_adaptive_throttle_rejects_nothing_while_the_backend_accepts_everything():
+    summary, _, _ = simulate(_throttled(2, None))
+    assert summary["errors"]["rate_limited"] == 0
+    assert summary["ok"] == summary["requests"]

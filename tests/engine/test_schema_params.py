@@ -49,7 +49,7 @@ def test_every_kind_of_schema_md_is_in_the_table():
     ("object_storage", "latency_ms", 30),
     ("external", "latency_ms", 100), ("external", "error_rate", 0),
     # SCHEMA.md's extensions for resilience.
-    ("client", "retry_budget", None), ("service", "queue_policy", "fifo"),
+    ("client", "retry_budget", None), ("client", "adaptive_throttle", None), ("service", "queue_policy", "fifo"),
     ("service", "max_queue_wait_ms", None), ("service", "rate_limit", None), ("service", "cores", None),
 ])
 def test_defaults_are_schema_md_s(kind, name, default):
@@ -58,7 +58,7 @@ def test_defaults_are_schema_md_s(kind, name, default):
 
 def test_every_parameter_of_the_table_is_listed_and_no_other():
     listed = {(kind, p.name) for kind, p in ALL_PARAMS}
-    assert len(listed) == 54
+    assert len(listed) == 55
 
 
 @pytest.mark.parametrize(("kind", "param"), ALL_PARAMS, ids=[f"{k}.{p.name}" for k, p in ALL_PARAMS])

@@ -122,7 +122,8 @@ def test_dump_writes_every_default_out():
             {"id": "c", "kind": "client", "params": {
                 "rps": 100.0, "users": 1000, "workflow": "stateless", "timeout_ms": None,
                 "retries": 0, "retry_on": ["timeout"], "backoff_ms": 100.0,
-                "retry_budget": None, "idempotency_keys": False, "parts": 4}},
+                "retry_budget": None, "adaptive_throttle": None, "idempotency_keys": False,
+                "parts": 4}},
             {"id": "s", "kind": "service", "params": {
                 "instances": 2, "workers": 16, "queue": 64, "service_ms": 10.0,
                 "state": "none", "startup_s": 20.0, "replace": True, "autoscale": None,
