@@ -88,14 +88,18 @@ _V_ROWS = 17
  N_LBTGT, N_QINST, N_DEPTH, N_MAXDEPTH, N_COLD_S, N_IDL0, N_IDLCAP, N_IDLH, N_IDLN,
  N_CALLS, N_DRAWS, N_DRAINTOK, N_LIFO, N_RLIM, N_CBUD, N_CORES,
  N_AT, N_ATHEAD, N_ATTAIL, N_ATREQ, N_ATACC, N_AT_S) = range(65)
-_N_ROWS = 65
+# Faults and deploys (SCHEMA.md's extensions): a service's canary under watch (-1: none), its
+# streams (the canary's weight, instance_errors, a release's errors) and the canary's counts.
+N_CANARY, N_CAN_S, N_FAULT_S, N_REL_S, N_CREQ, N_CERR = range(65, 71)
+_N_ROWS = 71
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT, F_KEEP = range(10)
 # A service's rate limit (token bucket), its max queue wait (-1: none), a client's retry budget.
 (F_RL_RATE, F_RL_BURST, F_RL_TOK, F_RL_T, F_MAXWAIT) = range(10, 15)
 F_CBUD = 15  # the client's retry budget: _B_ROWS rows from here
 # A client's adaptive throttle: its k and window (its window records: N_AT* rows).
 F_ATK, F_ATWIN = F_CBUD + 6, F_CBUD + 7
-_F_ROWS = F_CBUD + 8
+F_CWEIGHT = F_CBUD + 8  # the share of a service's traffic its canary takes
+_F_ROWS = F_CWEIGHT + 1
 # Edges (EI ints, EF floats) and instances (II).
 E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S, E_ASYNC, E_BOFF_S, E_MAXC, E_INFL, E_BUD = range(10)
 # An edge's circuit breaker (jitcore.breaker_admit): whether it has one, its state (CB_*), its
@@ -126,6 +130,10 @@ I_BUSY, I_CAP, I_QCAP, I_HASQ, I_QHEAD, I_QTAIL, I_QLEN, I_STATE, I_QNODE, I_NOD
 # view of II) when their remaining work was last brought up to date.
 I_PSN, I_PSHEAD, I_PSTOK, I_PST = range(10, 14)
 _I_ROWS = 14
+# Instance floats (IF): the share of requests an instance fails at once (instance_errors), its
+# version's error rate after work and factor on service times (a release).
+IF_FAIL, IF_RERR, IF_SLOW = range(3)
+_IF_ROWS = 3
 # The heap: times in HT, (token, code, slot) in HI.
 H_S, H_C, H_A = range(3)
 # Streams: SI rows; SV the value of a constant stream.
@@ -139,6 +147,8 @@ MF_W0, MF_W1, MF_LATER_T = range(3)
 
 #: The node number that marks a failed client request's latency in the wait buffer (WB, WN).
 FAILED = -1
+#: ... and CANARY - n a latency of a request of node n's canary (compiled.Core._flush).
+CANARY = -2
 
 # What the core returns.
 R_DONE, R_YIELD, R_LATER, R_BROKEN, R_SLICE, R_DRAINED = range(6)
@@ -251,6 +261,11 @@ class Core:
             NI[N_COLD_S, n] = stream(sim.n_cold, n)
             NF[F_KEEP, n] = sim.n_keep[n]
             _resilience(NI, NF, n, sim.document.nodes[n])
+            NI[N_CANARY, n] = sim.n_canary[n]
+            NF[F_CWEIGHT, n] = sim.n_cweight[n]
+            NI[N_CAN_S, n] = stream(sim.n_can_u, n)
+            NI[N_FAULT_S, n] = stream(sim.n_fault_u, n)
+            NI[N_REL_S, n] = stream(sim.n_rel_u, n)
             if kind == SERVERLESS:
                 NI[N_IDL0, n] = idle_size
                 NI[N_IDLCAP, n] = sim.i_cap[sim.n_inst0[n]]
@@ -304,6 +319,10 @@ class Core:
             II[I_STATE, i] = sim.i_state[i]
             II[I_QNODE, i] = sim.i_qnode[i]
             II[I_NODE, i] = sim.i_node[i]
+        IF = np.zeros((_IF_ROWS, max(ni, 1)), dtype=np.float64)
+        IF[IF_FAIL, :ni] = sim.i_fail
+        IF[IF_RERR, :ni] = sim.i_rerr
+        IF[IF_SLOW, :ni] = sim.i_slow
         ns = max(len(self.streams), 1)
         SB = np.zeros((ns, _SCAP), dtype=np.float64)
         SI = np.zeros((3, ns), dtype=np.int64)
@@ -359,7 +378,7 @@ class Core:
         M[M_RFREE], M[M_RNFREE] = (0, rcap) if nb else (-1, 0)
         M[M_CBRES] = 2 * nb
         bcap = 4 * nb + 1024 if nb else 1
-        self.S += [np.zeros(rcap), RI, np.zeros(bcap), np.zeros(bcap, dtype=np.int64)]
+        self.S += [np.zeros(rcap), RI, np.zeros(bcap), np.zeros(bcap, dtype=np.int64), IF]
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
         self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
         self._packed_of: list[Any] = [None] * len(self.S)
@@ -427,6 +446,15 @@ class Core:
         if k:
             values, nodes = WB[:k], WN[:k]
             lo, hi = int(nodes.min()), int(nodes.max())
+            if lo < FAILED:  # a canary's latencies (jitcore.canary_note)
+                canary = nodes < FAILED
+                for m in np.unique(nodes[canary]).tolist():
+                    sim.canary_ms[CANARY - m].extend(values[nodes == m].tolist())
+                values, nodes = values[~canary], nodes[~canary]
+                if not nodes.size:
+                    M[M_WB] = 0
+                    return
+                lo, hi = int(nodes.min()), int(nodes.max())
             if lo == hi:  # one node's waits (the usual case), or failed latencies only
                 (sim.fail_win if lo == FAILED else sim.n_wbuf[lo]).extend(values.tolist())
                 M[M_WB] = 0
@@ -625,6 +653,8 @@ class Core:
         nn = len(sim.ids)
         NI[N_DOWN, :nn] = sim.n_down
         NF[F_SLOW, :nn] = sim.n_slow
+        NI[N_CANARY, :nn] = sim.n_canary
+        NF[F_CWEIGHT, :nn] = sim.n_cweight
         for n in range(nn):
             if sim.n_cache[n] and sim.n_seen[n] is not self._keys_seen[n]:  # flushed
                 off = int(NI[N_SEEN0, n])
@@ -665,6 +695,11 @@ class Core:
             grown = np.zeros((II.shape[0], 2 * ni), dtype=np.int64)
             grown[:, :II.shape[1]] = II
             S[9] = II = grown
+            S[38] = np.zeros((_IF_ROWS, 2 * ni), dtype=np.float64)
+        IF = S[38]
+        IF[IF_FAIL, :ni] = sim.i_fail
+        IF[IF_RERR, :ni] = sim.i_rerr
+        IF[IF_SLOW, :ni] = sim.i_slow
         II[I_CAP, :ni] = sim.i_cap
         II[I_QCAP, :ni] = sim.i_qcap
         II[I_HASQ, :ni] = [q is not None for q in sim.i_q]
@@ -680,6 +715,11 @@ class Core:
             ups.extend(sim.n_up[n])
         S[11] = np.array(view or [0], dtype=np.int64)
         S[12] = np.array(ups or [0], dtype=np.int64)
+
+    def canary_counts(self, n: int) -> tuple[int, int]:
+        """Requests node ``n``'s canaries answered so far, and how many of them failed."""
+        NI = self.S[3]
+        return int(NI[N_CREQ, n]), int(NI[N_CERR, n])
 
     def queue_len(self, i: int) -> int:
         return int(self.S[9][I_QLEN, i])

@@ -189,7 +189,8 @@ class Event:
     args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"at_s": self.at_s, "action": self.action, "node": self.node, **self.args}
+        return {"at_s": self.at_s, "action": self.action, "node": self.node,
+                **{k: _json(v) for k, v in self.args.items()}}
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ from playground.engine.codes import (
     RETRYABLE,
     SERVERLESS,
     SERVERLESS_POOL,
+    SERVICE,
     SESSION_LOST,
     SHED,
     STATE_ACCESS,
@@ -68,6 +69,7 @@ from playground.engine.compiled import (
     B_RATIO,
     B_T,
     B_TOK,
+    CANARY,
     CB_CLOSED,
     CB_HALF,
     CB_OPEN,
@@ -110,6 +112,7 @@ from playground.engine.compiled import (
     F_BACC,
     F_BACKOFF,
     F_CBUD,
+    F_CWEIGHT,
     F_ERROR,
     F_HIT,
     F_KEEP,
@@ -141,6 +144,9 @@ from playground.engine.compiled import (
     I_QNODE,
     I_QTAIL,
     I_STATE,
+    IF_FAIL,
+    IF_RERR,
+    IF_SLOW,
     M_CBRES,
     M_ERR,
     M_FLAG,
@@ -180,13 +186,17 @@ from playground.engine.compiled import (
     N_ATTAIL,
     N_BUSY,
     N_CALLS,
+    N_CAN_S,
+    N_CANARY,
     N_CBUD,
+    N_CERR,
     N_CEXP_S,
     N_CHARGER,
     N_CJIT_S,
     N_CKEYS,
     N_COLD_S,
     N_CORES,
+    N_CREQ,
     N_CRETRIES,
     N_CSEG,
     N_CTHIN_S,
@@ -195,6 +205,7 @@ from playground.engine.compiled import (
     N_DOWN,
     N_DRAINTOK,
     N_DRAWS,
+    N_FAULT_S,
     N_HOOK,
     N_IDL0,
     N_IDLCAP,
@@ -218,6 +229,7 @@ from playground.engine.compiled import (
     N_PLAIN,
     N_Q,
     N_QINST,
+    N_REL_S,
     N_RLIM,
     N_RR,
     N_SEDGE,
@@ -322,7 +334,8 @@ LAYOUT = (
     (np.int64, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 2),  # F-PT
     (np.uint8, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 1),  # SEEN-IDL
     (np.int64, 2), (np.float64, 1),  # PD PDT
-    (np.float64, 1), (np.int64, 2), (np.float64, 1), (np.int64, 1))  # RT RI BT BI
+    (np.float64, 1), (np.int64, 2), (np.float64, 1), (np.int64, 1),  # RT RI BT BI
+    (np.float64, 2))  # IF
 #: Compiled, the functions get ``S`` packed into one int64 array (compiled.Core._packed): for
 #: array k, its data's address at 3k and its shape at 3k+1 and 3k+2; ``unpack`` makes the
 #: arrays again, in registers. Passing the tuple itself cost numba about 270 words pushed on the
@@ -389,6 +402,7 @@ else:
 # VA a serverless visit's cold start, IDL the containers' idle times, PD/PDT instances found
 # drained, RT/RI the circuit breakers' window records (compiled.py's R_* rows), BT/BI the
 # breakers' changes of state for the frames' events (times; edge x 4 + new state).
+# IF instance floats (instance_errors, a release's error rate and slowdown).
 
 
 @jit
@@ -574,7 +588,7 @@ def rehash(HK, HV, HK2, HV2):
 @jit
 def fail_at(S, c, n, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -591,7 +605,7 @@ HOOKED = -1
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -602,14 +616,29 @@ def arrive(S, c, t):
             return fail_at(S, c, n, RATE_LIMITED)
         i = VI[V_INST, c]
         if i < 0:
-            nup = NI[N_UPN, n]
-            if nup == 0:
-                return fail_at(S, c, n, UNAVAILABLE)
-            r = NI[N_RR, n]
-            NI[N_RR, n] = r + 1
-            i = UPS[NI[N_UP0, n] + r % nup]
+            if NI[N_CANARY, n] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, n]) < NF[F_CWEIGHT, n]:
+                i = NI[N_CANARY, n]
+            else:
+                nup = NI[N_UPN, n]
+                if nup == 0:
+                    return fail_at(S, c, n, UNAVAILABLE)
+                r = NI[N_RR, n]
+                NI[N_RR, n] = r + 1
+                i = UPS[NI[N_UP0, n] + r % nup]
         elif II[I_STATE, i] == DEAD:  # a balancer that has not noticed yet
             return fail_at(S, c, n, UNAVAILABLE)
+        if IF[IF_FAIL, i] > 0.0 and draw(SB, SI, SV, M, NI[N_FAULT_S, n]) < IF[IF_FAIL, i]:
+            # instance_errors: answered at once with error, no work, no calls
+            if i == NI[N_CANARY, n]:
+                canary_note(S, n, 0.0, ERROR)
+            return fail_at(S, c, n, ERROR)
+        r = seat(S, c, n, i, t)
+        if r == HOOKED:
+            owner_start(S, c, n, i, t)
+            return 0
+        if r and i == NI[N_CANARY, n]:
+            canary_note(S, n, 0.0, r)
+        return r
     elif mode == A_POOL:
         i = NI[N_INST0, n]
     elif mode == A_DELAY:
@@ -631,7 +660,7 @@ def arrive_state(S, c, t):
     where no owner hook can run: kept apart so that the owner's state call does not make the
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -645,7 +674,7 @@ def arrive_state(S, c, t):
 def delay(S, c, n, t):
     """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     VI[V_HOLD, c] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
@@ -662,7 +691,7 @@ def seat(S, c, n, i, t):
     """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
     starts it), or waits in its queue (0), or fails overload."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     if II[I_BUSY, i] < II[I_CAP, i]:
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
@@ -673,7 +702,7 @@ def seat(S, c, n, i, t):
             NI[N_WZ, n] += 1
         if NI[N_HOOK, n]:
             return HOOKED
-        work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+        work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n] * IF[IF_SLOW, i]
         if NI[N_CORES, n]:
             ps_add(S, c, i, n, t, work)
             return 0
@@ -699,7 +728,10 @@ def seat(S, c, n, i, t):
 def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    tgt = NI[N_LBTGT, n]
+    if NI[N_CANARY, tgt] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, tgt]) < NF[F_CWEIGHT, tgt]:
+        return NI[N_CANARY, tgt]
     nv = NI[N_VIEWN, n]
     if nv == 0:
         return -1
@@ -733,7 +765,6 @@ def pick(S, n, c):
             for j in range(nv):
                 if VIEW[v0 + j] == inst:
                     return inst
-    tgt = NI[N_LBTGT, n]
     nh = NI[N_UPN, tgt]
     if nh == 0:
         return VIEW[v0]
@@ -749,7 +780,7 @@ def dial(S, p, e, t):
     """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
     (returned). With network latency the arrival is scheduled and -1 returned."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     s = token(M)
     VI[V_WAIT, p] = s
     if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
@@ -967,7 +998,7 @@ def throttle_admit(S, n, t):
     """Client ``n`` makes an attempt at ``t``: counted, then rejected locally (False) with
     probability max(0, (requests - k accepts) / (requests + 1)) over its last window_s."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     throttle_drop(S, n, t - NF[F_ATWIN, n])
     req = NI[N_ATREQ, n]
     reject = (req - NF[F_ATK, n] * NI[N_ATACC, n]) / (req + 1.0)
@@ -1123,7 +1154,7 @@ def backoff(S, c, e, t):
     """With the edge's ``backoff_ms``, ``c``'s retry along ``e`` waits a full-jitter exponential
     time (EV_ERETRY) and True is returned; without, False (it is made at once)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     if EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
         return False
     cap = EF[EF_BOFF, e] * float(1 << (VI[V_TRY, c] - 1))
@@ -1145,7 +1176,7 @@ def ps_rate(NI, II, i, n):
 def ps_catch_up(S, i, n, t):
     """Bring the remaining work (VA) of every request in its own work at ``i`` up to ``t``."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     IIF = II.view(np.float64)
     done = (t - IIF[I_PST, i]) * ps_rate(NI, II, i, n)
     IIF[I_PST, i] = t
@@ -1160,7 +1191,7 @@ def ps_schedule(S, i, n, t):
     """The next completion at ``i``: the request with the least work left, when it is done at
     the current rate (a token of the instance's; the last one scheduled is stale)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     if II[I_PSN, i] == 0:
         II[I_PSTOK, i] = 0
         return
@@ -1179,7 +1210,7 @@ def ps_schedule(S, i, n, t):
 def ps_add(S, c, i, n, t, work):
     """``c`` starts ``work`` seconds of its own work at ``i``, shared with the others there."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     ps_catch_up(S, i, n, t)
     VI[V_TOK, c] = -1  # its completion is the instance's event (EV_PSDONE)
     VA[c] = work
@@ -1194,7 +1225,7 @@ def ps_done(S, i, t):
     """The next completion at ``i`` is due: the request with the least work left leaves its own
     work (returned, -1 if none), and the next completion is scheduled."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     n = II[I_NODE, i]
     ps_catch_up(S, i, n, t)
     best = -1
@@ -1237,7 +1268,7 @@ def rate_token(NF, n, t):
 @jit
 def attempt(S, p, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -1253,6 +1284,20 @@ def fail_latency(WB, WN, M, ms):
     M[M_WB] += 1
 
 
+@jit
+def canary_note(S, n, ms, cause):
+    """Node ``n``'s canary under watch answered one of its requests: counted, and its stay at
+    the node (ms) handed to Python with the mark CANARY - n (the gate's p99)."""
+    U = unpack(S)
+    NI, WB, WN, M = U[3], U[20], U[21], U[24]
+    NI[N_CREQ, n] += 1
+    if cause:
+        NI[N_CERR, n] += 1
+    WB[M[M_WB]] = ms
+    WN[M[M_WB]] = CANARY - n
+    M[M_WB] += 1
+
+
 # ---------------------------------------------------------------- workflows (workflows.py)
 
 @jit
@@ -1265,9 +1310,9 @@ def count(F, W, MF, counter, t):
 @jit
 def own_work(S, c, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
-    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n] * IF[IF_SLOW, VI[V_INST, c]]
     if NI[N_CORES, n]:
         ps_add(S, c, VI[V_INST, c], n, t, work)
         return
@@ -1280,7 +1325,7 @@ def own_work(S, c, n, t):
 def defer(S, c, t, cause, fin):
     """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     s = token(M)
     VI[V_TOK, c] = s
     VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
@@ -1291,7 +1336,7 @@ def defer(S, c, t, cause, fin):
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     if req >= 0:
         VI[V_REQ, p] = req
         return
@@ -1317,7 +1362,7 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     rid = VI[V_REQ, p]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
@@ -1341,7 +1386,7 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -1405,7 +1450,7 @@ def owner_start(S, c, n, i, t):
     """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
@@ -1432,7 +1477,7 @@ def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
     if cause:
         return cause
@@ -1444,7 +1489,7 @@ def state_accessed(S, c, n, t):
 @jit
 def client_done(S, p, n, t, cause):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -1475,7 +1520,7 @@ def client_done(S, p, n, t, cause):
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if may_retry(S, p, e, cause, t):
@@ -1501,7 +1546,7 @@ def client_answer(S, p, n, t, cause):
 def start(S, c, i, n, t):
     """``c`` takes a server at instance ``i`` of node ``n`` and does its own work."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
@@ -1518,7 +1563,7 @@ def start(S, c, i, n, t):
     if NI[N_HOOK, n]:
         owner_start(S, c, n, i, t)
         return
-    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n] * IF[IF_SLOW, i]
     if NI[N_CORES, n]:
         ps_add(S, c, i, n, t, work)
         return
@@ -1532,7 +1577,7 @@ def next_queued(S, i, n, t):
     """A server of instance ``i`` (of node ``n``) is free: the first queued visit takes it (a
     worker's: the first message of its queue node)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     while II[I_QLEN, i] > 0:
         c = II[I_QHEAD, i]
         II[I_QHEAD, i] = VI[V_QNEXT, c]
@@ -1581,7 +1626,7 @@ def pick_up(S, m, i, n, t):
     """A worker takes message ``m`` from its queue node: the message leaves the queue node and
     starts a visit at the worker."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     qn = VI[V_NODE, m]
     NI[N_DEPTH, qn] -= 1
     t0 = VT[m]
@@ -1606,7 +1651,7 @@ def pick_up(S, m, i, n, t):
 def enqueue_arrive(S, c, n, t):
     """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
         return fail_at(S, c, n, OVERLOAD)
     NI[N_DEPTH, n] += 1
@@ -1623,7 +1668,7 @@ def enqueue_arrive(S, c, n, t):
 def send_async(S, p, e, t):
     """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     n = EI[E_DST, e]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n] or NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
@@ -1651,7 +1696,7 @@ def queued_message(S, m, n, t):
     """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
     synchronous enqueue gets its answer; a free worker takes it at once, else it waits."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
     p = VI[V_PAR, m]
@@ -1683,7 +1728,7 @@ def arrive_serverless(S, c, n, t):
     """A request takes the most recently idle warm container, else starts one (cold start)
     while under ``max_concurrency``, else fails overload (operations.py)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     i = NI[N_INST0, n]
     idle_expire(S, n, t)
     if NI[N_IDLN, n]:
@@ -1713,7 +1758,7 @@ def arrive_serverless(S, c, n, t):
 def idle_expire(S, n, t):
     """Containers idle for ``keep_warm_s`` are gone (the oldest first)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     off = NI[N_IDL0, n]
     cap = NI[N_IDLCAP, n]
     keep = NF[F_KEEP, n]
@@ -1725,7 +1770,7 @@ def idle_expire(S, n, t):
 @jit
 def idle_push(S, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     cap = NI[N_IDLCAP, n]
     IDL[NI[N_IDL0, n] + (NI[N_IDLH, n] + NI[N_IDLN, n]) % cap] = t
     NI[N_IDLN, n] += 1
@@ -1737,7 +1782,7 @@ def drained(S, i, n, t):
     this event (compiled.Core._drained_stops) with tokens set aside now, so that what the stop
     schedules keeps its place among the events."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     j = M[M_NPD]
     PD[0, j] = i
     PD[1, j] = M[M_TOK]
@@ -1751,7 +1796,7 @@ def stop_prepare(S, n, i, t, victims):
     """Instance ``i`` of ``n`` stops: its visits let go of their servers and queue places
     (operations._stop's first loop; ``stop_fail`` then fails them)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     for c in victims:
         h = VI[V_HOLD, c]
         if h == 1:
@@ -1776,7 +1821,7 @@ def stop_prepare(S, n, i, t, victims):
 @jit
 def stop_fail(S, n, t, victims):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     for c in victims:
         NERR[n, UNAVAILABLE] += 1
         proceed(S, c, t, UNAVAILABLE, True)
@@ -1789,7 +1834,7 @@ def stop_fail(S, n, t, victims):
 def schedule_emission(S, n, t):
     """simulation.py's ``_schedule_emission`` after a live traffic control."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     if M[M_FLAT] and NF[F_RPS, n] > 0:
         nt = t + draw(SB, SI, SV, M, NI[N_CEXP_S, n]) / NF[F_RPS, n]
     else:
@@ -1805,7 +1850,7 @@ def proceed(S, c, t, cause, fin):
     """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
     calls or instance life)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -1895,6 +1940,8 @@ def proceed(S, c, t, cause, fin):
         if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
             NI[N_SN, n] += 1
             NF[F_SS, n] += t - t0
+        if NI[N_CANARY, n] >= 0 and VI[V_INST, c] == NI[N_CANARY, n]:
+            canary_note(S, n, (t - t0) * 1e3, cause)
         p = VI[V_PAR, c]
         tok = VI[V_PTOK, c]
         release(VI, FR, M, c)
@@ -1913,7 +1960,7 @@ def cache_done(S, c, n, t):
     store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
     ``cache_hit``, for a cache with a bitmap of keys)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
     if NI[N_SEEN0, n] >= 0:
         j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
@@ -1947,7 +1994,7 @@ def cache_done(S, c, n, t):
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -1993,7 +2040,7 @@ def next_emission(S, n, t):
 @jit
 def start_request(S, n, t, req):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -2032,7 +2079,7 @@ def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
     slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI) = unpack(S)
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
@@ -2056,7 +2103,14 @@ def advance(S, until):
             if VI[V_TOK, a] == s:
                 n = VI[V_NODE, a]
                 if NI[N_PLAIN, n]:
-                    proceed(S, a, t, OK, False)
+                    i = VI[V_INST, a]
+                    if i >= 0 and IF[IF_RERR, i] > 0.0 and NI[N_KIND, n] == SERVICE \
+                            and draw(SB, SI, SV, M, NI[N_REL_S, n]) < IF[IF_RERR, i]:
+                        # a release's error after the work: no calls
+                        NERR[n, ERROR] += 1
+                        proceed(S, a, t, ERROR, True)
+                    else:
+                        proceed(S, a, t, OK, False)
                 elif NI[N_KIND, n] == QUEUE:
                     queued_message(S, a, n, t)
                 elif NI[N_KIND, n] == EXTERNAL:

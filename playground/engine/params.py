@@ -16,7 +16,8 @@ Param
     - ``dist``: a duration distribution in milliseconds, a number (the mean of an exponential) or
       an object of ``DIST_FIELDS``; ``min``/``max`` bound its mean;
     - ``causes``: a list of distinct error causes;
-    - ``object``: a nested object whose fields are ``fields`` (``autoscale``).
+    - ``object``: a nested object whose fields are ``fields`` (``autoscale``); its default is
+      null (none) or, for a canary's ``gate``, its fields' defaults.
 
     ``nullable`` means ``null`` is a value (its meaning is in ``help``); ``required`` means there
     is no default. Where SCHEMA.md gives no range, a number is ``>= 0`` and ``<= 1e9``.
@@ -59,7 +60,8 @@ class Param:
         out: dict[str, Any] = {
             "name": self.name,
             "type": self.type,
-            "default": list(self.default) if isinstance(self.default, tuple) else self.default,
+            "default": list(self.default) if isinstance(self.default, tuple)
+            else dict(self.default) if isinstance(self.default, Mapping) else self.default,
             "help": self.help,
             "unit": self.unit,
             "min": self.min,
@@ -167,6 +169,27 @@ CIRCUIT_BREAKER_FIELDS: tuple[Param, ...] = (
     _int("half_open_calls", 3, "Probe calls let through half-open; all must succeed to close.",
          "calls", lo=1, hi=1000),
 )
+
+
+#: A release (SCHEMA.md's extensions): the new version a deploy brings.
+RELEASE_FIELDS: tuple[Param, ...] = (
+    _num("error_rate", 0, "Share of the new version's requests that fail error after their work.",
+         hi=1),
+    _num("slowdown", 1, "Factor on the new version's service times.", "x", lo=0.01, hi=1000),
+)
+
+#: A canary's gate: what its own requests may show at most for the deploy to go on.
+GATE_FIELDS: tuple[Param, ...] = (
+    _num("max_error_ratio", 0.01, "Share of the canary's requests that may fail.", hi=1),
+    _num("max_p99_ms", None, "The canary's p99 latency at the node may be at most this; null: "
+         "not checked.", "ms", hi=3600000, nullable=True),
+)
+
+
+def _release() -> Param:
+    return Param("release", "object", None, "The new version: its error rate and slowdown; "
+                 "null: it behaves as the old.", nullable=True, fields=RELEASE_FIELDS)
+
 
 _WORKFLOWS = ("stateless", "session", "upload", "payment")
 
@@ -322,7 +345,7 @@ EVENT_PARAMS: tuple[Param, ...] = (
     _num("at_s", None, "When the action happens.", "s", hi=86400, required=True),
     Param("action", "enum", None, "What happens.", required=True,
           choices=("kill_instance", "rolling_deploy", "scale", "outage", "slowdown",
-                   "flush_cache")),
+                   "flush_cache", "instance_errors", "canary", "blue_green", "rollback")),
     Param("node", "string", None, "The id of the node it happens to.", required=True),
 )
 
@@ -336,6 +359,7 @@ ACTION_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
         _num("interval_s", 30, "Pause after a batch serves before the next starts.", "s",
              hi=86400),
         Param("drain", "bool", True, "Old instances finish their requests before stopping."),
+        _release(),
     ),
     "scale": (
         _int("instances", None, "The new instance count.", "instances", lo=1, hi=1000,
@@ -352,6 +376,28 @@ ACTION_PARAMS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
              min_exclusive=True, required=True),
     ),
     "flush_cache": (),
+    "instance_errors": (
+        _int("instance", None, "The instance's number; null: the lowest-numbered one up.",
+             "instances", nullable=True),
+        _num("error_rate", 1, "Share of its requests answered at once with error.", hi=1),
+        _num("duration_s", None, "How long it lasts; null: to the end of the run.", "s",
+             hi=86400, min_exclusive=True, nullable=True),
+    ),
+    "canary": (
+        _num("weight", 0.05, "Share of the node's traffic the canary takes from its balancers.",
+             hi=1),
+        _num("watch_s", 60, "How long the canary serves before its gate decides.", "s"),
+        Param("gate", "object", {"max_error_ratio": 0.01, "max_p99_ms": None},
+              "The thresholds on the canary's own requests.", fields=GATE_FIELDS),
+        _release(),
+        _enum("then", ("rolling", "blue_green"),
+              "How the rest of the fleet is replaced once the gate passes."),
+    ),
+    "blue_green": (
+        _release(),
+        _num("keep_s", 300, "How long the old fleet stays up, idle, after the switch.", "s"),
+    ),
+    "rollback": (),
 })
 
 ACTIONS: tuple[str, ...] = tuple(ACTION_PARAMS)
@@ -364,6 +410,10 @@ ACTION_TARGETS: Mapping[str, str] = MappingProxyType({
     "outage": "any node but a client",
     "slowdown": "any node but a client",
     "flush_cache": "a cache store or a cdn",
+    "instance_errors": "a service",
+    "canary": "a service",
+    "blue_green": "a service",
+    "rollback": "a service",
 })
 
 #: Fields of a live-run traffic control (``{"kind": "traffic", ...}``); it applies at the next tick.

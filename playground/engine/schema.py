@@ -102,6 +102,10 @@ ACTION_KINDS: Mapping[str, frozenset[str]] = MappingProxyType({
     "outage": frozenset(KINDS) - {"client"},
     "slowdown": frozenset(KINDS) - {"client"},
     "flush_cache": frozenset({"store", "cdn"}),
+    "instance_errors": frozenset({"service"}),
+    "canary": frozenset({"service"}),
+    "blue_green": frozenset({"service"}),
+    "rollback": frozenset({"service"}),
 })
 
 #: Upgrade steps: ``UPGRADES[n]`` turns a version-n document into a version n + 1 one.
@@ -213,6 +217,8 @@ class _Checker:
             return Dist("exp", float(p.default))
         if p.type == "number" and p.default is not None:
             return float(p.default)
+        if p.type == "object" and p.default is not None:  # an object of its fields' defaults
+            return Settings(tuple((f.name, _Checker.default(f)) for f in p.fields))
         return p.default
 
     def value(self, p: Param, v: Any, path: str) -> Any:

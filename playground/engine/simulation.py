@@ -113,6 +113,7 @@ from playground.engine.document import (
     Dist,
     Document,
     Event,
+    Settings,
     TrafficStep,
     causes_listed,
 )
@@ -311,6 +312,14 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.i_state: list[int] = []
         self.i_num: list[int] = []
         self.i_dead_t: list[float] = []
+        # Faults and deploys (operations.py): the share an instance fails at once
+        # (instance_errors), its version, that version's error rate and slowdown, and whether
+        # it is held out of its balancers' views (a canary, a blue-green fleet not serving).
+        self.i_fail: list[float] = []
+        self.i_ver: list[int] = []
+        self.i_rerr: list[float] = []
+        self.i_slow: list[float] = []
+        self.i_out: list[bool] = []
         self.n_insts: list[list[int]] = [[] for _ in range(nn)]
         self.n_up: list[list[int]] = [[] for _ in range(nn)]
         self.n_rr = list(z)
@@ -398,6 +407,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.i_state.append(state)
         self.i_num.append(len(self.n_insts[node]))
         self.i_dead_t.append(math.inf)
+        self.i_fail.append(0.0)
+        self.i_ver.append(0)
+        self.i_rerr.append(0.0)
+        self.i_slow.append(1.0)
+        self.i_out.append(False)
         self.n_insts[node].append(i)
         if state == UP:
             self.n_up[node].append(i)
@@ -508,7 +522,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         n = self.index[ev.node]
         action = ev.action
         args = dict(ev.args)
-        self._note({"t": t, "action": action, "node": ev.node, **args})
+        # A deploy without a release is noted as before releases existed.
+        note = {"t": t, "action": action, "node": ev.node,
+                **{k: v.to_json() if isinstance(v, Settings) else v
+                   for k, v in args.items() if not (k == "release" and v is None)}}
+        self._note(note)
         if action == "outage":
             self.n_down[n] = True
             self._schedule(t + float(args["duration_s"]), lambda t2: self._end_outage(n, t2))
@@ -523,7 +541,7 @@ class Simulation(WorkflowsMixin, OperationsMixin):
             self.n_nseen[n] = 0
             self.n_draws[n] = 0
         else:
-            self._instance_action(n, action, args, t)
+            self._instance_action(n, action, args, t, note)
 
     def _end_outage(self, n: int, t: float) -> None:
         self.n_down[n] = False

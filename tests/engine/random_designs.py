@@ -45,7 +45,7 @@ SMALL_BY_NAME: dict[str, float] = {"retries": 3, "seed": 2**53 - 1}
 ALWAYS = frozenset({"rps"})
 #: Share of optional parameters drawn (the rest keep their default) and of nullable ones null.
 P_DRAWN = 0.7
-P_NULL = 0.2
+P_NULL = 0.3
 #: Expected calls one client request makes downstream, at most.
 MAX_FANOUT = 10.0
 #: Kinds with outgoing edges, and those whose one edge is the rule (with calls 1).
@@ -163,7 +163,7 @@ def random_controls(r: random.Random, doc: dict[str, Any]) -> list[tuple[int, di
     duration = sc["duration_s"]
     ticks = round(duration / sc["tick_s"])
     out = []
-    for _ in range(r.choice([0, 1, 2, 3])):
+    for _ in range(r.choice([0, 1, 2, 3, 4, 5])):
         if r.random() < 0.25:
             control: dict[str, Any] | None = {
                 "kind": "traffic", **_fields(r, table.TRAFFIC_CONTROL_PARAMS, duration)}
@@ -347,7 +347,7 @@ def random_design(r: random.Random, max_nodes: int = 7) -> dict[str, Any]:
     scenario["traffic"] = [
         {**_fields(r, table.TRAFFIC_PARAMS, duration), "at_s": _at(r, duration)}
         for _ in range(r.choice([0, 0, 1, 2, 3]))]
-    events = [random_event(r, nodes, duration) for _ in range(r.choice([0, 1, 2, 3]))]
+    events = [random_event(r, nodes, duration) for _ in range(r.choice([0, 1, 2, 3, 4, 5]))]
     scenario["events"] = [e for e in events if e is not None]
     return {"schema_version": 1, "title": f"random {r.random():.6f}", "nodes": nodes,
             "edges": edges, "scenario": scenario}

@@ -104,12 +104,27 @@ def test_actions_and_their_fields_are_schema_md_s():
     assert {a: {p.name: (p.default, p.required) for p in action_params(a)}
             for a in ACTION_PARAMS} == {
         "kill_instance": {"count": (1, False)},
-        "rolling_deploy": {"batch": (1, False), "interval_s": (30, False), "drain": (True, False)},
+        "rolling_deploy": {"batch": (1, False), "interval_s": (30, False), "drain": (True, False),
+                           "release": (None, False)},
         "scale": {"instances": (None, True)},
         "outage": {"duration_s": (None, True)},
         "slowdown": {"factor": (None, True), "duration_s": (None, True)},
         "flush_cache": {},
+        # SCHEMA.md's extensions: faults and deploys.
+        "instance_errors": {"instance": (None, False), "error_rate": (1, False),
+                            "duration_s": (None, False)},
+        "canary": {"weight": (0.05, False), "watch_s": (60, False),
+                   "gate": ({"max_error_ratio": 0.01, "max_p99_ms": None}, False),
+                   "release": (None, False), "then": ("rolling", False)},
+        "blue_green": {"release": (None, False), "keep_s": (300, False)},
+        "rollback": {},
     }
+    release = {p.name: p for p in action_params("rolling_deploy")}["release"]
+    assert [(f.name, f.default, f.min, f.max) for f in release.fields] == [
+        ("error_rate", 0, 0, 1), ("slowdown", 1, 0.01, 1000)]
+    gate = {p.name: p for p in action_params("canary")}["gate"]
+    assert [(f.name, f.default, f.nullable) for f in gate.fields] == [
+        ("max_error_ratio", 0.01, False), ("max_p99_ms", None, True)]
 
 
 def test_the_spec_is_json_data_for_forms_and_the_reference_page():
