@@ -20,6 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from playground.engine.document import ERROR_CAUSES
+
 HOURS_PER_MONTH = 730
 
 
@@ -149,7 +151,7 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric("cost_total", "cost of the run", "$", "cost.total", "count", "What the run's instances cost, in dollars"),
     *(Metric(f"errors_{cause}", f"{cause.replace('_', ' ')} errors", "", f"errors.{cause}", "count",
              f"Requests that failed with cause {cause}")
-      for cause in ("overload", "timeout", "unavailable", "session_lost", "upload_failed", "error")),
+      for cause in ERROR_CAUSES),
 )
 
 BY_NAME: dict[str, Metric] = {m.name: m for m in CATALOGUE}
