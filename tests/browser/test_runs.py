@@ -86,19 +86,26 @@ def test_compare_shows_the_differences_in_words(browser, daphne_server, worker):
         stream.delete_keys(large["id"])
 
 
-def test_run_a_template_live_from_its_page_then_share_it(browser, daphne_server, worker):
+def run_template_live(browser, base: str, slug: str, speed: str):
+    """Load the library, open template ``slug`` and run its base design live at ``speed``: the
+    run's page, and the page errors it collects."""
     from django.core.management import call_command
 
     call_command("loadtemplates", verbosity=0)
     page = browser.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(daphne_server + "/templates/memory-sessions/")
+    page.goto(base + f"/templates/{slug}/")
     form = page.locator("#base form.run-form")
     form.locator("select[name=mode]").select_option("live")
-    form.locator("select[name=speed]").select_option("20")
+    form.locator("select[name=speed]").select_option(speed)
     form.locator("button[type=submit]").click()
     page.wait_for_url("**/r/*/")
+    return page, errors
+
+
+def test_run_a_template_live_from_its_page_then_share_it(browser, daphne_server, worker):
+    page, errors = run_template_live(browser, daphne_server, "memory-sessions", "20")
     page.wait_for_function("() => Number(document.body.dataset.frames || 0) >= 2", timeout=30_000)
     first = summary_text(page)
     assert page.locator("#checks .check").count() >= 1
@@ -115,4 +122,29 @@ def test_run_a_template_live_from_its_page_then_share_it(browser, daphne_server,
         assert summary_text(share) == first
         fresh.close()
     finally:
+        stream.delete_keys(slug)
+
+
+def test_a_canary_of_a_bad_release_pressed_in_a_live_run_fails_its_gate(browser, daphne_server, worker):
+    from playground.runs.models import Run
+
+    page, errors = run_template_live(browser, daphne_server, "memory-sessions", "5")
+    slug = page.url.rstrip("/").rsplit("/", 1)[1]
+    try:
+        page.wait_for_function("() => Number(document.body.dataset.frames || 0) >= 1", timeout=30_000)
+        # The live controls offer the resilience actions for the service.
+        for name in ("Make one instance of app fail fast", "Blue-green deploy of app", "Roll back app"):
+            assert page.get_by_role("button", name=name).count() == 1
+        page.get_by_role("button", name="Canary a bad release of app").click()
+        page.wait_for_function("() => (document.getElementById('chaos-status').textContent || '').length > 0")
+        page.wait_for_function("() => document.body.dataset.done === 'true'", timeout=90_000)
+        run = Run.objects.get(slug=slug)
+        assert [e["control"]["action"] for e in run.applied_events] == ["canary"]
+        failed = page.locator("#events-list li", has_text="fails its gate")
+        assert failed.count() == 1
+        assert "requests failed" in failed.inner_text()
+        assert page.locator("#events-list li", has_text="Canary instance").count() == 1
+        assert errors == []
+    finally:
+        page.close()
         stream.delete_keys(slug)
