@@ -3,6 +3,8 @@ question's template and variant, run here on seed 1, give the figures its explan
 
 from __future__ import annotations
 
+import pytest
+
 from playground.engine import run
 from tests.lessons.quiz_checks import document, summary, truth_tests
 
@@ -79,6 +81,21 @@ def check_breaker():
                if e["action"].startswith("breaker_")]
     assert changes == [("breaker_open", 35), ("breaker_half_open", 40), ("breaker_open", 41),
                        ("breaker_half_open", 46), ("breaker_closed", 46)]
+
+
+def check_sinkhole():
+    base, rr = summary("sinkholing"), summary("sinkholing", "round-robin")
+    assert base["errors"]["error"] > 0.99 * base["requests"]  # 40,137 of 40,147.
+    assert rr["errors"]["error"] / rr["requests"] == pytest.approx(0.25, abs=0.01)  # 10,037.
+
+
+def check_canary_gate():
+    canary = summary("bad-release", "canary")
+    rolling, blue_green = summary("bad-release"), summary("bad-release", "blue-green")
+    assert canary["errors"]["error"] < 300 < 9_000 < rolling["errors"]["error"] < blue_green["errors"]["error"]
+    out = run(document("bad-release", "canary"), seed=1, frames=True)
+    assert [e["action"] for f in out["frames"] for e in f["events"]
+            if e["action"].startswith("canary_")] == ["canary_started", "canary_failed"]
 
 
 test_every_question_has_a_check, test_the_answer_is_what_the_engine_shows = truth_tests(LESSON, globals())
