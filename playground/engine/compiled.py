@@ -141,8 +141,8 @@ S_POS, S_LEN, S_CONST = range(3)
 # Scalars: M (ints) and MF (floats).
 (M_SLOTS, M_FREE, M_TOK, M_HN, M_LT, M_LW, M_WB, M_FLAG, M_MAXLIVE, M_FLAT, M_LATER_S,
  M_NPTS, M_ERR, M_LEFT, M_WFLOWS, M_WFSER, M_HCNT, M_NEXT, M_NEXT_N, M_NEXT_R,
- M_NPD, M_RFREE, M_RNFREE, M_CBRES, M_NBE) = range(25)
-_M_ROWS = 25
+ M_NPD, M_RFREE, M_RNFREE, M_CBRES, M_NBE, M_GUARD) = range(26)
+_M_ROWS = 26
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
 #: The node number that marks a failed client request's latency in the wait buffer (WB, WN).
@@ -377,6 +377,9 @@ class Core:
         RI[R_NEXT, rcap - 1] = -1
         M[M_RFREE], M[M_RNFREE] = (0, rcap) if nb else (-1, 0)
         M[M_CBRES] = 2 * nb
+        # Whether any call has a guard to pass (a breaker, a bulkhead, a client's throttle):
+        # without one, calls skip it.
+        M[M_GUARD] = bool(nb) or bool((EI[E_MAXC, :ne] >= 0).any())
         bcap = 4 * nb + 1024 if nb else 1
         self.S += [np.zeros(rcap), RI, np.zeros(bcap), np.zeros(bcap, dtype=np.int64), IF]
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from

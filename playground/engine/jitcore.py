@@ -152,6 +152,7 @@ from playground.engine.compiled import (
     M_FLAG,
     M_FLAT,
     M_FREE,
+    M_GUARD,
     M_HCNT,
     M_HN,
     M_LATER_S,
@@ -834,9 +835,10 @@ def guard(S, p, e, t):
 @jit
 def call(S, p, e, t):
     """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
-    r = guard(S, p, e, t)
-    if r:
-        return r
+    if unpack(S)[24][M_GUARD]:
+        r = guard(S, p, e, t)
+        if r:
+            return r
     c = dial(S, p, e, t)
     if c < 0:
         return 0
@@ -849,9 +851,10 @@ def call(S, p, e, t):
 @jit
 def state_call(S, p, e, t):
     """``call`` along an owner's state edge (see ``arrive_state``)."""
-    r = guard(S, p, e, t)
-    if r:
-        return r
+    if unpack(S)[24][M_GUARD]:
+        r = guard(S, p, e, t)
+        if r:
+            return r
     c = dial(S, p, e, t)
     if c < 0:
         return 0
