@@ -351,8 +351,9 @@ class OperationsMixin:
 
     def _end_deploys(self: Any, n: int, t: float) -> None:
         """A deploy (or rollback) starts on ``n``: a canary under way is cancelled (drained and
-        stopped), a blue-green fleet that does not serve yet is stopped, a rolling deploy under
-        way starts no further batch."""
+        stopped), a blue-green fleet that does not serve yet is stopped and an old one kept idle
+        after a switch is drained and stopped, a rolling deploy under way starts no further
+        batch."""
         self.deploys.pop(n, None)
         c = self.canaries.pop(n, None)
         if c is not None:
@@ -361,11 +362,12 @@ class OperationsMixin:
             self._note({"t": t, "action": "canary_cancelled", "node": self.ids[n],
                         "instance": self.i_num[c["inst"]]})
             self._retire(c["inst"], t)
-        bg = self.bluegreens.get(n)
-        if bg is not None and not bg["switched"]:
-            del self.bluegreens[n]
-            for g in bg["green"]:
-                self._retire(g, t)
+        bg = self.bluegreens.pop(n, None)
+        if bg is not None:
+            # A new fleet that does not serve yet stops; an old one kept idle after a switch goes
+            # too: a rollback now returns to the version before the new deploy, not to it.
+            for i in bg["blue"] if bg["switched"] else bg["green"]:
+                self._retire(i, t)
 
     def _instance_errors(self: Any, n: int, args: dict[str, Any], t: float,
                          note: dict[str, Any]) -> None:

@@ -207,6 +207,17 @@ def test_a_canary_then_blue_green_switches_to_a_fleet_around_the_canary():
 # ---------------------------------------------------------------------------- blue-green
 
 
+def test_a_new_deploy_stops_the_fleet_a_blue_green_kept_so_fleets_never_pile_up():
+    # Ten blue-greens 3 s apart, each keeping the old fleet for 300 s: each new one drains and
+    # stops the fleet the last one kept, so at most two fleets run (and are billed) at a time.
+    doc = fleet([{"at_s": 3 + 3 * k, "action": "blue_green", "node": "api", "keep_s": 300}
+                 for k in range(10)], instances=2, duration_s=40)
+    _, frames = run(doc)
+    assert max(f["cost_per_hour"] for f in frames) <= 6  # serving, kept or new, and draining
+    assert frames[-1]["cost_per_hour"] == 4              # the last switch's kept fleet, idle
+    assert len(events(frames, "blue_green_switched")) == 10
+
+
 def test_blue_green_launches_a_fleet_switches_at_once_and_keeps_the_old_idle_for_keep_s():
     doc = fleet([{"at_s": 5, "action": "blue_green", "node": "api", "keep_s": 10,
                   "release": {"slowdown": 2}}], instances=2, duration_s=30)
