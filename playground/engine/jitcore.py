@@ -978,22 +978,26 @@ def window_tail(RT, RI, M, A, head, tail, j, t):
 
 
 @jit
-def throttle_drop(S, n, until):
-    """Give back to the pool the records of client ``n``'s window of time at most ``until``."""
-    U = unpack(S)
-    NI, M, RT, RI = U[3], U[24], U[34], U[35]
-    h = NI[N_ATHEAD, n]
+def window_drop(RT, RI, M, A, head, tail, j, until, ok_row, fail_row, all_row):
+    """Give back to the pool the records of the window of column ``j`` of ``A`` (first and last
+    records in rows ``head`` and ``tail``) whose time is at most ``until``, taking their counts
+    off its totals: their OKs from row ``ok_row``, failures from ``fail_row``, both from
+    ``all_row`` (each -1 when the window keeps no such total)."""
+    h = A[head, j]
     while h >= 0 and RT[h] <= until:
-        NI[N_ATREQ, n] -= RI[R_FAIL, h]
-        NI[N_ATACC, n] -= RI[R_OK, h]
+        if ok_row >= 0:
+            A[ok_row, j] -= RI[R_OK, h]
+        A[fail_row, j] -= RI[R_FAIL, h]
+        if all_row >= 0:
+            A[all_row, j] -= RI[R_OK, h] + RI[R_FAIL, h]
         nxt = RI[R_NEXT, h]
         RI[R_NEXT, h] = M[M_RFREE]
         M[M_RFREE] = h
         M[M_RNFREE] += 1
         h = nxt
-    NI[N_ATHEAD, n] = h
+    A[head, j] = h
     if h < 0:
-        NI[N_ATTAIL, n] = -1
+        A[tail, j] = -1
 
 
 @jit
@@ -1002,7 +1006,8 @@ def throttle_admit(S, n, t):
     probability max(0, (requests - k accepts) / (requests + 1)) over its last window_s."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
-    throttle_drop(S, n, t - NF[F_ATWIN, n])
+    # Its records: requests as failures (R_FAIL), accepts as OKs (R_OK).
+    window_drop(RT, RI, M, NI, N_ATHEAD, N_ATTAIL, n, t - NF[F_ATWIN, n], N_ATACC, N_ATREQ, -1)
     req = NI[N_ATREQ, n]
     reject = (req - NF[F_ATK, n] * NI[N_ATACC, n]) / (req + 1.0)
     r = window_tail(RT, RI, M, NI, N_ATHEAD, N_ATTAIL, n, t)
@@ -1034,18 +1039,7 @@ def breaker_drop(S, e, until):
     (every record with ``until`` infinite)."""
     U = unpack(S)
     EI, M, RT, RI = U[7], U[24], U[34], U[35]
-    h = EI[E_CBHEAD, e]
-    while h >= 0 and RT[h] <= until:
-        EI[E_CBN, e] -= RI[R_OK, h] + RI[R_FAIL, h]
-        EI[E_CBF, e] -= RI[R_FAIL, h]
-        nxt = RI[R_NEXT, h]
-        RI[R_NEXT, h] = M[M_RFREE]
-        M[M_RFREE] = h
-        M[M_RNFREE] += 1
-        h = nxt
-    EI[E_CBHEAD, e] = h
-    if h < 0:
-        EI[E_CBTAIL, e] = -1
+    window_drop(RT, RI, M, EI, E_CBHEAD, E_CBTAIL, e, until, -1, E_CBF, E_CBN)
 
 
 @jit
