@@ -35,8 +35,9 @@ def wait_for(run: Run, statuses: tuple[str, ...], timeout: float) -> Run:
         time.sleep(0.05)
 
 
-def long_tick(duration_s: float = 30) -> dict:
-    """One tick of about 3.3 M requests at 110,000 rps: several seconds of CPU in one step."""
+def long_tick(duration_s: float = 60) -> dict:
+    """One tick of 110,000 rps for ``duration_s``: 60 s is 6.6M requests, about 4 s of CPU in
+    one step on a quiet machine (30 s once took under 2 s, shorter than the tests' lease)."""
     doc = web_fleet(rps=110_000, duration_s=duration_s, instances=200)
     doc["scenario"]["tick_s"] = duration_s
     return doc
@@ -78,14 +79,14 @@ def test_a_tick_longer_than_the_lease_keeps_it_and_is_simulated_once(tmp_path, s
     assert run.status == "done", run.reason
     assert requeued == 0 and run.attempts == 1
     assert log.count("runs.simulate") >= 1 and "lease lost" not in log
-    # One tick that took longer than the 2 s lease (30 s of traffic at 110,000 rps).
+    # One tick that took longer than the 2 s lease (60 s of traffic at 110,000 rps).
     assert (run.finished_at - run.started_at).total_seconds() > 2
 
 
 def test_cancel_during_a_long_tick_frees_the_worker_within_two_seconds(tmp_path):
     worker = start_celery_worker(tmp_path / "worker.log", concurrency=1)
     try:
-        long, _ = service.create_run(long_tick(duration_s=60), owner=owner("cancel"))
+        long, _ = service.create_run(long_tick(), owner=owner("cancel"))
         wait_for(long, ("running",), 60)
         time.sleep(1.0)  # well inside its one tick
         cancelled_at = timezone.now()
@@ -190,11 +191,13 @@ def test_a_worker_that_lost_its_run_to_another_stops_within_two_seconds(tmp_path
     first = start_celery_worker(tmp_path / "first.log", RUN_LEASE_TTL_S="2")
     second = None
     try:
+        # The first worker must still be inside its one tick when it is frozen, after the second
+        # worker has started.
         run, _ = service.create_run(long_tick(), owner=owner("fenced"))
         wait_for(run, ("running",), 60)
         # The second worker's lease outlasts its own longest stretch without a renewal (making
-        # the one 30 s frame of 3.3M requests took over 2 s on a loaded machine, and it lost
-        # the run in turn); the first's 2 s lease is what lets the reaper requeue quickly.
+        # the one frame took over 2 s on a loaded machine, and it lost the run in turn); the
+        # first's 2 s lease is what lets the reaper requeue quickly.
         second = start_celery_worker(tmp_path / "second.log", purge=False, RUN_LEASE_TTL_S="10")
         frozen = _pool_child(first)
         os.kill(frozen, signal.SIGSTOP)
