@@ -91,7 +91,15 @@ _V_ROWS = 17
 # Faults and deploys (SCHEMA.md's extensions): a service's canary under watch (-1: none), its
 # streams (the canary's weight, instance_errors, a release's errors) and the canary's counts.
 N_CANARY, N_CAN_S, N_FAULT_S, N_REL_S, N_CREQ, N_CERR = range(65, 71)
-_N_ROWS = 71
+# Which of the rarer checks a node's hot paths must make (bits XF_*), kept by
+# Core._sync_instances from its parameters and its instances' faults and releases: designs that
+# use none of them pay one test per arrival, work and completion.
+N_XF = 71
+_N_ROWS = 72
+#: XF_ARR: an arrival may be rate limited, go to a canary or meet instance_errors; XF_WORK: a
+#: work may be shared by cores or slowed by a release; XF_REL: a completion may fail by a
+#: release's errors.
+XF_ARR, XF_WORK, XF_REL = 1, 2, 4
 F_SLOW, F_ERROR, F_BACC, F_QACC, F_XACC, F_SS, F_RPS, F_BACKOFF, F_HIT, F_KEEP = range(10)
 # A service's rate limit (token bucket), its max queue wait (-1: none), a client's retry budget.
 (F_RL_RATE, F_RL_BURST, F_RL_TOK, F_RL_T, F_MAXWAIT) = range(10, 15)
@@ -323,6 +331,7 @@ class Core:
         IF[IF_FAIL, :ni] = sim.i_fail
         IF[IF_RERR, :ni] = sim.i_rerr
         IF[IF_SLOW, :ni] = sim.i_slow
+        _extras(NI, IF, sim.i_node, nn)
         ns = max(len(self.streams), 1)
         SB = np.zeros((ns, _SCAP), dtype=np.float64)
         SI = np.zeros((3, ns), dtype=np.int64)
@@ -384,14 +393,31 @@ class Core:
         self.S += [np.zeros(rcap), RI, np.zeros(bcap), np.zeros(bcap, dtype=np.int64), IF]
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
         self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
+        self._pack_full = self._pack.view(np.uint64)  # the same words, typed for ``full``
+        self.full = True
+        self._set_full()
         self._packed_of: list[Any] = [None] * len(self.S)
         self._serverless = [n for n in range(nn) if sim.n_kind[n] == SERVERLESS]
         self._refill()
 
+    def _set_full(self) -> None:
+        """Whether the core runs its full functions: the design (or, since a live control or an
+        event, one of its instances) may use one of the rarer features, the resilience
+        extensions and faults and deploys (jitcore.full). Plain designs run the functions
+        compiled without their code."""
+        sim, S = self.sim, self.S
+        NI, NF, EI, EF, M = S[3], S[4], S[7], S[8], S[24]
+        nn, ne = len(sim.ids), len(sim.e_dst)
+        self.full = bool(
+            M[M_GUARD] or M[M_CBRES] or NI[N_XF, :nn].any() or NI[N_CBUD, :nn].any()
+            or NI[N_LIFO, :nn].any() or (NF[F_MAXWAIT, :nn] >= 0.0).any()
+            or EI[E_BUD, :ne].any() or (EF[EF_BOFF, :ne] > 0.0).any())
+
     def _packed(self) -> Any:
         """``S`` as the jitted functions take it (jitcore.PACKED): one int64 array of the arrays'
         addresses and shapes, redone for those replaced since the last call (the arrays stay
-        alive in ``S``); or the tuple itself without the JIT."""
+        alive in ``S``), typed uint64 when the core runs its full functions (``full``); or the
+        tuple itself without the JIT."""
         S = self.S
         jit = _jit()
         if not jit.PACKED:
@@ -406,7 +432,7 @@ class Core:
                 P[3 * k + 1] = a.shape[0]
                 P[3 * k + 2] = a.shape[1] if ndim == 2 else 0
                 seen[k] = a
-        return P
+        return self._pack_full if self.full else P
 
     # -- streams and buffers
 
@@ -703,6 +729,8 @@ class Core:
         IF[IF_FAIL, :ni] = sim.i_fail
         IF[IF_RERR, :ni] = sim.i_rerr
         IF[IF_SLOW, :ni] = sim.i_slow
+        _extras(NI, IF, sim.i_node, len(sim.ids))
+        self._set_full()
         II[I_CAP, :ni] = sim.i_cap
         II[I_QCAP, :ni] = sim.i_qcap
         II[I_HASQ, :ni] = [q is not None for q in sim.i_q]
@@ -808,6 +836,24 @@ def _breaker(EI: np.ndarray, EF: np.ndarray, e: int, cb: Any) -> None:
 _CB_ACTIONS = ("breaker_closed", "breaker_open", "breaker_half_open")
 
 
+def _extras(NI: np.ndarray, IF: np.ndarray, i_node: list[int], nn: int) -> None:
+    """Set each node's N_XF bits from its parameters (rate limit, cores), its canary and its
+    instances' floats (instance_errors, a release's errors and slowdown)."""
+    if not nn:
+        return
+    ni = len(i_node)
+    nodes = np.asarray(i_node, dtype=np.int64)
+    xf = np.where((NI[N_RLIM, :nn] != 0) | (NI[N_CANARY, :nn] >= 0), XF_ARR, 0)
+    xf |= np.where(NI[N_CORES, :nn] != 0, XF_WORK, 0)
+    if ni:
+        for bit, flagged in ((XF_ARR, IF[IF_FAIL, :ni] > 0.0), (XF_WORK, IF[IF_SLOW, :ni] != 1.0),
+                             (XF_REL, IF[IF_RERR, :ni] > 0.0)):
+            hit = np.zeros(nn, dtype=bool)
+            hit[nodes[flagged]] = True
+            xf |= np.where(hit, bit, 0)
+    NI[N_XF, :nn] = xf
+
+
 def _resilience(NI: np.ndarray, NF: np.ndarray, n: int, node: Any) -> None:
     """Node ``n``'s parameters of SCHEMA.md's resilience extensions: a client's retry budget; a
     service's queue policy, max queue wait and rate limit (a bucket that starts full)."""
@@ -851,20 +897,24 @@ def _peek(counter: itertools.count) -> int:
 def warm() -> None:
     """Compile the core, or load it from numba's cache, now rather than in the first run: a
     design whose run reaches every compiled function Python calls (a workflow table that
-    grows, a stopped instance, a drained one, a live traffic control)."""
+    grows, a stopped instance, a drained one, a live traffic control), run plain and then with
+    a queue wait limit, which makes it take the full functions (Core.full)."""
     from playground.engine.schema import load
     from playground.engine.simulation import Simulation
 
-    sim = Simulation(load({"schema_version": 1, "nodes": [
-        {"id": "c", "kind": "client", "params": {"rps": 3000, "users": 100000,
-                                                 "workflow": "session"}},
-        {"id": "lb", "kind": "load_balancer", "params": {}},
-        {"id": "s", "kind": "service", "params": {"instances": 2, "state": "local",
-                                                  "startup_s": 0}}],
-        "edges": [{"from": "c", "to": "lb"}, {"from": "lb", "to": "s"}],
-        "scenario": {"duration_s": 3, "events": [
-            {"at_s": 1, "action": "kill_instance", "node": "s"},
-            {"at_s": 1.5, "action": "rolling_deploy", "node": "s", "interval_s": 0}]}}))
-    sim.step()
-    sim.apply({"kind": "traffic", "multiplier": 0.5, "ramp_s": 0})
-    sim.run()
+    for extra in ({}, {"max_queue_wait_ms": 1000}):
+        sim = Simulation(load({"schema_version": 1, "nodes": [
+            {"id": "c", "kind": "client", "params": {"rps": 3000, "users": 100000,
+                                                     "workflow": "session"}},
+            {"id": "lb", "kind": "load_balancer", "params": {}},
+            {"id": "s", "kind": "service", "params": {"instances": 2, "state": "local",
+                                                      "startup_s": 0, **extra}}],
+            "edges": [{"from": "c", "to": "lb"}, {"from": "lb", "to": "s"}],
+            "scenario": {"duration_s": 3, "events": [
+                {"at_s": 1, "action": "kill_instance", "node": "s"},
+                {"at_s": 1.5, "action": "rolling_deploy", "node": "s", "interval_s": 0}]}}))
+        sim.step()
+        if sim.core.full != bool(extra):
+            raise RuntimeError("compiled.warm: its design no longer takes the functions it warms")
+        sim.apply({"kind": "traffic", "multiplier": 0.5, "ramp_s": 0})
+        sim.run()

@@ -247,6 +247,7 @@ from playground.engine.compiled import (
     N_WORK_S,
     N_WZ,
     N_X,
+    N_XF,
     R_BROKEN,
     R_DONE,
     R_DRAINED,
@@ -285,6 +286,9 @@ from playground.engine.compiled import (
     V_TRY,
     V_WAIT,
     V_WE,
+    XF_ARR,
+    XF_REL,
+    XF_WORK,
 )
 from playground.engine.workflows import (
     EXTERNAL_STATE,
@@ -386,9 +390,25 @@ if PACKED:
         tys = types.Tuple([types.Array(numba.from_dtype(np.dtype(dt)), nd, "C")
                            for dt, nd in LAYOUT])
         return tys(S), _unpack_codegen
+
+    @intrinsic
+    def full(typingctx: Any, S: Any) -> Any:
+        """Whether the design may use the rarer features (compiled.Core.full): a constant of
+        the type ``S`` is packed in, uint64 for full and int64 for plain, so that numba
+        compiles every function twice and the plain versions carry none of their code (each
+        test of them in the hot paths, though never true, cost plain designs 10-15%)."""
+        flag = not (isinstance(S, types.Array) and S.dtype == types.int64)
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            return context.get_constant(types.boolean, flag)
+
+        return types.boolean(S), codegen
 else:
     def unpack(S: Any) -> Any:
         return S
+
+    def full(S: Any) -> bool:
+        return True
 
 # The state tuple ``S`` each function unpacks (compiled.Core builds it):
 # VI visit ints [row, slot], VT visit start times, FR free slots (a stack), NI node ints
@@ -490,9 +510,9 @@ def alloc(VI, VT, FR, M, n, par, ptok, t, req):
         M[M_SLOTS] = c + 1
         for row in range(_V_ROWS):
             VI[row, c] = 0
+        VI[V_WE, c] = -1  # as ``release`` leaves a slot it frees
     VI[V_NODE, c] = n
     VI[V_INST, c] = -1
-    VI[V_WE, c] = -1
     VI[V_PAR, c] = par
     VI[V_PTOK, c] = ptok
     VT[c] = t
@@ -613,11 +633,14 @@ def arrive(S, c, t):
         return fail_at(S, c, n, UNAVAILABLE)
     mode = NI[N_AMODE, n]
     if mode == A_SERVICE:
-        if NI[N_RLIM, n] and not rate_token(NF, n, t):
+        # The checks of XF_ARR: a rate limit, a canary, instance_errors.
+        extras = full(S) and (NI[N_XF, n] & XF_ARR) != 0
+        if extras and NI[N_RLIM, n] and not rate_token(NF, n, t):
             return fail_at(S, c, n, RATE_LIMITED)
         i = VI[V_INST, c]
         if i < 0:
-            if NI[N_CANARY, n] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, n]) < NF[F_CWEIGHT, n]:
+            if extras and NI[N_CANARY, n] >= 0 \
+                    and draw(SB, SI, SV, M, NI[N_CAN_S, n]) < NF[F_CWEIGHT, n]:
                 i = NI[N_CANARY, n]
             else:
                 nup = NI[N_UPN, n]
@@ -628,7 +651,8 @@ def arrive(S, c, t):
                 i = UPS[NI[N_UP0, n] + r % nup]
         elif II[I_STATE, i] == DEAD:  # a balancer that has not noticed yet
             return fail_at(S, c, n, UNAVAILABLE)
-        if IF[IF_FAIL, i] > 0.0 and draw(SB, SI, SV, M, NI[N_FAULT_S, n]) < IF[IF_FAIL, i]:
+        if extras and IF[IF_FAIL, i] > 0.0 \
+                and draw(SB, SI, SV, M, NI[N_FAULT_S, n]) < IF[IF_FAIL, i]:
             # instance_errors: answered at once with error, no work, no calls
             if i == NI[N_CANARY, n]:
                 canary_note(S, n, 0.0, ERROR)
@@ -637,7 +661,7 @@ def arrive(S, c, t):
         if r == HOOKED:
             owner_start(S, c, n, i, t)
             return 0
-        if r and i == NI[N_CANARY, n]:
+        if extras and r and i == NI[N_CANARY, n]:
             canary_note(S, n, 0.0, r)
         return r
     elif mode == A_POOL:
@@ -703,16 +727,16 @@ def seat(S, c, n, i, t):
             NI[N_WZ, n] += 1
         if NI[N_HOOK, n]:
             return HOOKED
-        work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n] * IF[IF_SLOW, i]
-        if NI[N_CORES, n]:
-            ps_add(S, c, i, n, t, work)
+        work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+        if full(S) and NI[N_XF, n] & XF_WORK:
+            work_extras(S, c, i, n, t, work, 0.0)
             return 0
         s = token(M)
         VI[V_TOK, c] = s
         hpush(HT, HI, M, t + work, s, EV_DONE, c)
         return 0
     if II[I_HASQ, i] and II[I_QLEN, i] < II[I_QCAP, i]:
-        if NI[N_LIFO, n]:
+        if full(S) and NI[N_LIFO, n]:
             lifo_push(VI, II, i, c)
         else:
             fifo_push(VI, II, i, c)
@@ -731,7 +755,7 @@ def pick(S, n, c):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     tgt = NI[N_LBTGT, n]
-    if NI[N_CANARY, tgt] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, tgt]) < NF[F_CWEIGHT, tgt]:
+    if full(S) and NI[N_CANARY, tgt] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, tgt]) < NF[F_CWEIGHT, tgt]:
         return NI[N_CANARY, tgt]
     nv = NI[N_VIEWN, n]
     if nv == 0:
@@ -784,16 +808,8 @@ def dial(S, p, e, t):
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     s = token(M)
     VI[V_WAIT, p] = s
-    if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
-        budget_deposit(EF, EF_BUD, e, t)
-    if EI[E_MAXC, e] >= 0:
-        EI[E_INFL, e] += 1
-        VI[V_WE, p] = e
-    if EI[E_CB, e]:
-        VI[V_WE, p] = e
-        VI[V_CBG, p] = EI[E_CBGEN, e]
-    if NI[N_AT, VI[V_NODE, p]]:
-        VI[V_WE, p] = e
+    if full(S) and (M[M_GUARD] or EI[E_BUD, e]):
+        dial_guarded(S, p, e, t)
     tmo = EF[EF_TMO, e]
     if tmo != 0.0:
         hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
@@ -808,6 +824,26 @@ def dial(S, p, e, t):
     VI[V_HOLD, c] = IN_TRANSIT
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, lat), token(M), EV_ARRIVE, c)
     return -1
+
+
+@jit
+def dial_guarded(S, p, e, t):
+    """``dial``'s part for an edge with a retry budget, or in a design with guards (M_GUARD):
+    a first attempt deposits in the budget; the call is counted in the bulkhead, and the edge
+    remembered (V_WE) for ``unwait`` when a bulkhead, breaker or the caller's throttle counts
+    its outcome."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
+        budget_deposit(EF, EF_BUD, e, t)
+    if EI[E_MAXC, e] >= 0:
+        EI[E_INFL, e] += 1
+        VI[V_WE, p] = e
+    if EI[E_CB, e]:
+        VI[V_WE, p] = e
+        VI[V_CBG, p] = EI[E_CBGEN, e]
+    if NI[N_AT, VI[V_NODE, p]]:
+        VI[V_WE, p] = e
 
 
 @jit
@@ -835,7 +871,7 @@ def guard(S, p, e, t):
 @jit
 def call(S, p, e, t):
     """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
-    if unpack(S)[24][M_GUARD]:
+    if full(S) and unpack(S)[24][M_GUARD]:
         r = guard(S, p, e, t)
         if r:
             return r
@@ -851,7 +887,7 @@ def call(S, p, e, t):
 @jit
 def state_call(S, p, e, t):
     """``call`` along an owner's state edge (see ``arrive_state``)."""
-    if unpack(S)[24][M_GUARD]:
+    if full(S) and unpack(S)[24][M_GUARD]:
         r = guard(S, p, e, t)
         if r:
             return r
@@ -873,9 +909,18 @@ def unwait(S, p, t, cause):
     """``p`` no longer waits on its call at ``t``: answered (``cause`` OK), failed or timed out
     (the cause), or abandoned because ``p`` itself stopped (-1). The call leaves its edge's
     bulkhead count, and its breaker counts its outcome."""
+    VI = unpack(S)[0]
+    VI[V_WAIT, p] = 0
+    if full(S) and VI[V_WE, p] >= 0:
+        unwait_edge(S, p, t, cause)
+
+
+@jit
+def unwait_edge(S, p, t, cause):
+    """``unwait`` of a call whose edge counts it (V_WE): its bulkhead, breaker or the caller's
+    throttle."""
     U = unpack(S)
     VI, NI, EI = U[0], U[3], U[7]
-    VI[V_WAIT, p] = 0
     e = VI[V_WE, p]
     if e >= 0:
         VI[V_WE, p] = -1
@@ -1140,7 +1185,7 @@ def may_retry(S, c, e, cause, t):
     VI, EI, EF = U[0], U[7], U[8]
     if not retryable[cause] or VI[V_TRY, c] >= EI[E_RETRIES, e]:
         return False
-    if EI[E_BUD, e] and not budget_retry(EF, EF_BUD, e, t):
+    if full(S) and EI[E_BUD, e] and not budget_retry(EF, EF_BUD, e, t):
         return False
     VI[V_TRY, c] += 1
     return True
@@ -1152,7 +1197,7 @@ def backoff(S, c, e, t):
     time (EV_ERETRY) and True is returned; without, False (it is made at once)."""
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
-    if EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
+    if not full(S) or EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
         return False
     cap = EF[EF_BOFF, e] * float(1 << (VI[V_TRY, c] - 1))
     s = token(M)
@@ -1309,9 +1354,25 @@ def own_work(S, c, n, t):
     (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
      LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
-    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n] * IF[IF_SLOW, VI[V_INST, c]]
+    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+    if full(S) and NI[N_XF, n] & XF_WORK:
+        work_extras(S, c, VI[V_INST, c], n, t, work, extra)
+        return
+    s = token(M)
+    VI[V_TOK, c] = s
+    hpush(HT, HI, M, t + extra + work, s, EV_DONE, c)
+
+
+@jit
+def work_extras(S, c, i, n, t, work, extra):
+    """``c`` starts its own ``work`` at instance ``i`` of a node with cores or a release's
+    slowdown (XF_WORK): slowed by its instance's factor, then shared by the cores, or done at
+    ``t + extra + work``."""
+    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
+     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    work = work * IF[IF_SLOW, i]
     if NI[N_CORES, n]:
-        ps_add(S, c, VI[V_INST, c], n, t, work)
+        ps_add(S, c, i, n, t, work)
         return
     s = token(M)
     VI[V_TOK, c] = s
@@ -1526,7 +1587,7 @@ def client_answer(S, p, n, t, cause):
             cause = attempt(S, p, n, t)
             continue
         if RON[n, cause] and VI[V_AUX, p] < NI[N_CRETRIES, n] and (
-                not NI[N_CBUD, n] or budget_retry(NF, F_CBUD, n, t)):
+                not full(S) or not NI[N_CBUD, n] or budget_retry(NF, F_CBUD, n, t)):
             VI[V_AUX, p] += 1
             cap = NF[F_BACKOFF, n] * float(1 << (VI[V_AUX, p] - 1))
             s = token(M)
@@ -1560,9 +1621,9 @@ def start(S, c, i, n, t):
     if NI[N_HOOK, n]:
         owner_start(S, c, n, i, t)
         return
-    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n] * IF[IF_SLOW, i]
-    if NI[N_CORES, n]:
-        ps_add(S, c, i, n, t, work)
+    work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
+    if full(S) and NI[N_XF, n] & XF_WORK:
+        work_extras(S, c, i, n, t, work, 0.0)
         return
     s = token(M)
     VI[V_TOK, c] = s
@@ -1585,7 +1646,7 @@ def next_queued(S, i, n, t):
         if VI[V_NODE, c] != n:
             pick_up(S, c, i, n, t)
             return
-        if NF[F_MAXWAIT, n] < 0.0 or t - VT[c] <= NF[F_MAXWAIT, n]:
+        if not full(S) or NF[F_MAXWAIT, n] < 0.0 or t - VT[c] <= NF[F_MAXWAIT, n]:
             start(S, c, i, n, t)
             return
         # Waited too long: dropped, failing shed, with no work (carried on by the loop).
@@ -1937,7 +1998,7 @@ def proceed(S, c, t, cause, fin):
         if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
             NI[N_SN, n] += 1
             NF[F_SS, n] += t - t0
-        if NI[N_CANARY, n] >= 0 and VI[V_INST, c] == NI[N_CANARY, n]:
+        if full(S) and NI[N_CANARY, n] >= 0 and VI[V_INST, c] == NI[N_CANARY, n]:
             canary_note(S, n, (t - t0) * 1e3, cause)
         p = VI[V_PAR, c]
         tok = VI[V_PTOK, c]
@@ -2064,7 +2125,7 @@ def start_request(S, n, t, req):
     NF[F_XACC, n] -= t
     if M[M_WFLOWS]:
         request_started(S, p, n, t, req)
-    if NI[N_CBUD, n]:
+    if full(S) and NI[N_CBUD, n]:
         budget_deposit(NF, F_CBUD, n, t)
     cause = call(S, p, OUT[NI[N_OUT0, n]], t)
     if cause:
@@ -2086,7 +2147,8 @@ def advance(S, until):
         if (M[M_FLAG] or M[M_SLOTS] + _VRES > vcap or M[M_HN] + _HRES > hcap
                 or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
                 or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > HK.shape[0]
-                or M[M_RNFREE] < M[M_CBRES] or M[M_NBE] + M[M_CBRES] > BT.shape[0]):
+                or (full(S) and M[M_CBRES] and (M[M_RNFREE] < M[M_CBRES]
+                                    or M[M_NBE] + M[M_CBRES] > BT.shape[0]))):
             return R_YIELD
         if M[M_LEFT] <= 0:
             return R_SLICE
@@ -2101,7 +2163,8 @@ def advance(S, until):
                 n = VI[V_NODE, a]
                 if NI[N_PLAIN, n]:
                     i = VI[V_INST, a]
-                    if i >= 0 and IF[IF_RERR, i] > 0.0 and NI[N_KIND, n] == SERVICE \
+                    if full(S) and NI[N_XF, n] & XF_REL and i >= 0 and IF[IF_RERR, i] > 0.0 \
+                            and NI[N_KIND, n] == SERVICE \
                             and draw(SB, SI, SV, M, NI[N_REL_S, n]) < IF[IF_RERR, i]:
                         # a release's error after the work: no calls
                         NERR[n, ERROR] += 1

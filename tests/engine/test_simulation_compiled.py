@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
+from playground.engine import compiled
 from playground.engine.limits import Limits
 from playground.engine.schema import load
 from playground.engine.simulation import Simulation
-from tests.engine.helpers import design, node, same_as_reference
+from tests.engine.helpers import design, node, output_on, same_as_reference
 from tests.engine.helpers import station as station_design
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +129,80 @@ def test_a_live_control_on_a_single_station_gives_the_general_loops_bytes(contro
     doc = station_design(700, 1, 2, queue=5, duration_s=15, warmup_s=2)
     doc["nodes"][1]["params"]["startup_s"] = 2
     _same(doc, controls=[(6, control)])
+
+
+def _plain(doc: dict[str, Any], limits: Limits | None = None) -> bool:
+    return not Simulation(load(doc), limits=limits).core.full
+
+
+def _forced_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every core run its full functions (compiled.Core.full), whatever its design."""
+    def set_full(core: compiled.Core) -> None:
+        core.full = True
+    monkeypatch.setattr(compiled.Core, "_set_full", set_full)
+
+
+PLAIN = sorted(name for name, (doc, limits) in CASES.items() if _plain(doc, limits))
+
+
+def test_most_cases_run_the_plain_functions():
+    assert len(PLAIN) >= len(CASES) // 2, PLAIN
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_a_plain_design_gives_the_same_bytes_on_the_full_functions(name, monkeypatch):
+    """The plain functions are the full ones with the rarer features' code left out: a design
+    that uses none of them gives the same bytes on either."""
+    doc, limits = CASES[name]
+    plain = output_on(doc, limits)
+    _forced_full(monkeypatch)
+    assert not _plain(doc, limits)
+    assert output_on(doc, limits) == plain
+
+
+@pytest.mark.parametrize("feature", [
+    ("api", {"queue_policy": "lifo"}), ("api", {"max_queue_wait_ms": 100}),
+    ("api", {"rate_limit": {"rps": 100}}), ("api", {"cores": 2}),
+    ("c", {"retry_budget": {"ratio": 0.1}}),
+    ("c", {"adaptive_throttle": {"k": 2}}),
+    ("edge", {"retry_budget": {"ratio": 0.1}}), ("edge", {"backoff_ms": 10}),
+    ("edge", {"max_concurrent": 5}), ("edge", {"circuit_breaker": {}}),
+], ids=lambda f: next(iter(f[1])))
+def test_a_design_using_a_rarer_feature_runs_the_full_functions(feature):
+    where, params = feature
+    doc = design([node("c", "client", rps=50), node("api", "service", instances=2)],
+                 [("c", "api")], 2)
+    assert _plain(doc)
+    if where == "edge":
+        doc["edges"][0].update(params)
+    else:
+        next(n for n in doc["nodes"] if n["id"] == where)["params"].update(params)
+    assert not _plain(doc)
+
+
+@pytest.mark.parametrize("control", [
+    {"kind": "event", "action": "instance_errors", "node": "api", "instance": 0},
+    {"kind": "event", "action": "canary", "node": "api", "weight": 0.5, "watch_s": 2,
+     "release": {"error_rate": 0.5}},
+    {"kind": "event", "action": "rolling_deploy", "node": "api", "interval_s": 0,
+     "release": {"slowdown": 2}},
+], ids=lambda c: c["action"])
+def test_a_live_fault_or_release_switches_a_plain_run_to_the_full_functions(control):
+    """Faults and releases come at run time: the core takes the full functions from then on,
+    and the run gives the bytes it gives when it takes them from the start."""
+    doc = design([node("c", "client", rps=200), node("api", "service", instances=3,
+                                                     startup_s=0)], [("c", "api")], 8)
+    sim = Simulation(load(doc))
+    sim.step()
+    assert not sim.core.full
+    sim.apply(control)
+    sim.step()
+    sim.step()
+    assert sim.core.full
+    switched = output_on(doc, controls=[(1, control)])
+    with pytest.MonkeyPatch.context() as mp:
+        _forced_full(mp)
+        assert output_on(doc, controls=[(1, control)]) == switched
 
 
 def test_the_cases_exercise_what_they_name():

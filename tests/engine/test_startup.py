@@ -57,6 +57,16 @@ SESSIONS: dict[str, Any] = {
               {"from": "api", "to": "sessions"}],
 }
 
+#: DESIGN with a retry budget and a circuit breaker: it takes the core's full functions
+#: (compiled.Core.full), which numba compiles apart from the plain ones DESIGN takes.
+RESILIENT: dict[str, Any] = {
+    **DESIGN,
+    "edges": [{"from": "users", "to": "lb"},
+              {"from": "lb", "to": "api", "retry_budget": {"ratio": 0.1},
+               "circuit_breaker": {"window_s": 5}},
+              {"from": "api", "to": "cache"}, {"from": "api", "to": "db", "calls": 0.3}],
+}
+
 #: Python for a child: ``numba_stats()`` sums, over every numba function of the engine's
 #: modules imported so far, the signatures loaded from the cache (hits), compiled (misses) and
 #: held in memory, by name.
@@ -112,8 +122,9 @@ def warm(env: dict[str, str] | None = None) -> None:
     python("from playground.engine import compiled; compiled.warm()", env=env)
 
 
-def second_process(env: dict[str, str] | None = None) -> dict[str, Any]:
-    return json.loads(python(SECOND, json.dumps(DESIGN), env=env).strip().splitlines()[-1])
+def second_process(env: dict[str, str] | None = None, design: dict[str, Any] = DESIGN
+                   ) -> dict[str, Any]:
+    return json.loads(python(SECOND, json.dumps(design), env=env).strip().splitlines()[-1])
 
 
 def compiled_in(report: dict[str, Any]) -> list[str]:
@@ -121,14 +132,18 @@ def compiled_in(report: dict[str, Any]) -> list[str]:
     return sorted(name for name, (_, misses, _) in report.items() if misses)
 
 
-def test_a_second_process_compiles_nothing() -> None:
+@pytest.mark.parametrize("design", [
+    pytest.param(DESIGN, id="plain"),
+    pytest.param(RESILIENT, id="full"),
+])
+def test_a_second_process_compiles_nothing(design: dict[str, Any]) -> None:
     """Once the set-up has compiled the core (``make engine-core``: ``compiled.warm()``), a
     fresh process running a design on the core loads every compiled function from numba's
     cache and compiles none. (Run with NUMBA_CACHE_DIR set to an empty directory for the second
     process only, or with jitcore.py edited after the set-up, this fails naming the functions
     compiled.)"""
     warm()
-    report = second_process()
+    report = second_process(design=design)
     assert report["on_core"], "the design no longer takes the compiled core: pick one that does"
     stats = report["numba"]
     assert stats, "no numba function was used"
@@ -169,6 +184,7 @@ print(json.dumps({"before": before, "pool_started": pool_started,
 @pytest.mark.parametrize("design", [
     pytest.param(DESIGN, id="call-tree"),
     pytest.param(SESSIONS, id="sessions"),
+    pytest.param(RESILIENT, id="full"),
 ])
 def test_a_worker_loads_the_core_once_before_forking(design: dict[str, Any]) -> None:
     """playground/celery.py's worker_init hook: by the time Celery has built a worker (before
