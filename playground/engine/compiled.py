@@ -15,6 +15,10 @@ core
 workflow table
     Sessions, logins, uploads, idempotency keys, charges and sticky pins, in one
     open-addressing hash table of int64 keys tagged by map (``T_*``).
+state
+    The arrays the core works on, declared once, by name, in state.py (``Core.S``, a
+    ``state.Arrays``; the jitted functions see them as the named tuple ``state.State``). This
+    module declares their rows (``V_*``, ``N_*``, ...) and scalars (``M_*``, ``MF_*``).
 stream buffer
     The core cannot call Python, so each random stream's next draws are copied from its
     sampler into a row of ``SB`` (the sampler is then the core's: ``_owned``); the core yields
@@ -44,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from playground.engine import rng
+from playground.engine import rng, state
 from playground.engine.codes import (
     DRAINING,
     EXTERNAL,
@@ -193,96 +197,87 @@ class Core:
     def __init__(self, sim: Any) -> None:
         self.sim = sim
         self.advance = _jit().advance
-        nn, ne, ni = len(sim.ids), len(sim.e_dst), len(sim.i_node)
-        nnz = max(nn, 1)
         # Streams: every sampler the core may draw from, once each, taken apart (rng.split):
-        # the core draws from their blocks from now on.
+        # the core draws from their blocks from now on (``_stream``).
         self.streams: list[tuple[list[float], rng.Blocks] | float] = []
         self.holders: list[list[tuple[Any, Any]]] = []   # (container, key) of each stream
-        seen: dict[int, int] = {}
+        self._stream_of: dict[int, int] = {}
+        self.S = self._arrays()
+        self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
+        self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
+        self._pack_full = self._pack.view(np.uint64)  # the same words, typed for ``full``
+        self.full = True
+        self._set_full()
+        self._packed_of: list[Any] = [None] * len(self.S)
+        self._serverless = [n for n in range(len(sim.ids)) if sim.n_kind[n] == SERVERLESS]
+        self._refill()
 
-        def stream(container: Any, key: Any) -> int:
-            fn = container[key]
-            if fn is None:
-                return -1
-            k = seen.get(id(fn))
-            if k is None:
-                k = seen[id(fn)] = len(self.streams)
-                self.streams.append(rng.split(fn))
-                self.holders.append([])
-            self.holders[k].append((container, key))
-            container[key] = _owned
-            return k
+    # -- the arrays from the simulation's lists
 
-        NI = np.zeros((_N_ROWS, nnz), dtype=np.int64)
-        NF = np.zeros((_F_ROWS, nnz), dtype=np.float64)
-        out: list[int] = []
-        view: list[int] = []
-        ups: list[int] = []
-        keys_seen: list[np.ndarray] = []
-        offset = 0
-        idle_size = 0
+    def _stream(self, container: Any, key: Any) -> int:
+        """The core's stream for the sampler ``container[key]`` (-1 for none), which is the
+        core's from now on: one stream per sampler, however many places hold it."""
+        fn = container[key]
+        if fn is None:
+            return -1
+        k = self._stream_of.get(id(fn))
+        if k is None:
+            k = self._stream_of[id(fn)] = len(self.streams)
+            self.streams.append(rng.split(fn))
+            self.holders.append([])
+        self.holders[k].append((container, key))
+        container[key] = _owned
+        return k
+
+    def _arrays(self) -> state.Arrays:
+        """The state (state.py) of the simulation as it stands: its nodes, edges, instances,
+        streams, heap and scalars."""
+        sim = self.sim
+        nnz = max(len(sim.ids), 1)
+        NI, NF, lists = self._node_arrays()
+        RON = np.zeros((nnz, N_CAUSES), dtype=np.int64)
+        for n, causes in enumerate(sim.c_retry_on):
+            for cause in causes:
+                RON[n, cause] = 1
+        EI, EF = self._edge_arrays()
+        II, IF = self._instance_arrays(NI)
+        SB, SI, SV = self._stream_arrays()
+        HT, HI, M, MF, PT = self._heap_and_scalars()
+        RI, rcap, bcap = self._window_pool(NI, EI, M)
+        vcap = 1 << max(12, _VRES.bit_length())
+        empty = state.empty
+        return state.Arrays(
+            VI=empty("VI", _V_ROWS, vcap), VT=empty("VT", 0, vcap), FR=empty("FR", 0, vcap),
+            NI=NI, NF=NF, NERR=np.zeros((nnz, N_CAUSES), dtype=np.int64), RON=RON, EI=EI, EF=EF,
+            II=II, OUT=np.array(lists["out"] or [0], dtype=np.int64),
+            VIEW=np.array(lists["view"] or [0], dtype=np.int64),
+            UPS=np.array(lists["ups"] or [0], dtype=np.int64),
+            HT=HT, HI=HI, SB=SB, SI=SI, SV=SV, LT=empty("LT", 0, _BCAP), LW=empty("LW", 0, _BCAP),
+            WB=empty("WB", 0, _BCAP), WN=empty("WN", 0, _BCAP), F=empty("F", 0, N_COUNTERS),
+            W=empty("W", 0, N_COUNTERS), M=M, MF=MF, PT=PT,
+            SEEN=(np.concatenate(lists["keys_seen"]) if lists["keys_seen"]
+                  else empty("SEEN", 0, 1)),
+            HK=empty("HK", 0, _TCAP), HV=empty("HV", 0, _TCAP), VA=empty("VA", 0, vcap),
+            IDL=empty("IDL", 0, max(lists["idle_size"], 1)), PD=empty("PD", 2, _PDCAP),
+            PDT=empty("PDT", 0, _PDCAP), RT=empty("RT", 0, rcap), RI=RI, BT=empty("BT", 0, bcap),
+            BI=empty("BI", 0, bcap), IF=IF)
+
+    def _node_arrays(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """NI and NF, and the lists the nodes index into (out edges, balancer views, instances
+        up, cache keys seen) with the size of the serverless idle rings."""
+        sim = self.sim
+        nn = len(sim.ids)
+        NI = np.zeros((_N_ROWS, max(nn, 1)), dtype=np.int64)
+        NF = np.zeros((_F_ROWS, max(nn, 1)), dtype=np.float64)
+        lists: dict[str, Any] = {"out": [], "view": [], "ups": [], "keys_seen": [],
+                                 "keys_offset": 0, "idle_size": 0}
         for n in range(nn):
-            kind = sim.n_kind[n]
-            NI[N_KIND, n] = kind
-            NI[N_AMODE, n] = sim.n_amode[n]
-            NI[N_PLAIN, n] = sim.n_plain[n]
-            NI[N_LBOF, n] = sim.lb_of[n]
-            NI[N_INST0, n] = sim.n_inst0[n]
-            NI[N_OUT0, n], NI[N_OUTN, n] = len(out), len(sim.n_out[n])
-            out.extend(sim.n_out[n])
-            NI[N_WORK_S, n] = stream(sim.n_work, n)
-            NI[N_OK_S, n] = stream(sim.n_ok_u, n) if kind == EXTERNAL else -1
-            NI[N_RR, n] = sim.n_rr[n]
-            NI[N_ALGO, n] = _ALGOS.get(sim.lb_algo[n], 0)
-            NI[N_LB_S, n] = stream(sim.lb_u, n) if kind == LB and sim.lb_algo[n] == "random" \
-                else -1
-            NI[N_VIEW0, n], NI[N_VIEWN, n] = len(view), len(sim.lb_view[n])
-            view.extend(sim.lb_view[n])
-            NI[N_UP0, n], NI[N_UPN, n] = len(ups), len(sim.n_up[n])
-            ups.extend(sim.n_up[n])
-            NF[F_SLOW, n] = sim.n_slow[n]
-            NF[F_ERROR, n] = sim.n_error[n]
-            NF[F_RPS, n] = sim.c_rps[n]
-            NF[F_BACKOFF, n] = sim.c_backoff[n]
-            NI[N_CRETRIES, n] = sim.c_retries[n]
-            NI[N_CTOK, n] = sim.c_tok[n]
-            NI[N_CSEG, n] = sim.c_seg[n]
-            NI[N_CEXP_S, n] = NI[N_CTHIN_S, n] = NI[N_CJIT_S, n] = -1
-            NI[N_KEY_S, n] = -1
-            NI[N_DOWN, n] = sim.n_down[n]
-            if sim.n_cache[n]:
-                NI[N_OK_S, n] = stream(sim.n_ok_u, n)
-                NI[N_KEY_S, n] = stream(sim.n_key_u, n)
-                NI[N_KEYS, n] = sim.n_keys[n]
-                NI[N_NSEEN, n] = sim.n_nseen[n]
-                NI[N_DRAWS, n] = sim.n_draws[n]
-                NF[F_HIT, n] = sim.n_hit[n]
-                NI[N_SEEN0, n] = -1  # beyond 2**24 keys: the expected share seen
-                if sim.n_seen[n] is not None:
-                    NI[N_SEEN0, n] = offset
-                    keys_seen.append(np.frombuffer(sim.n_seen[n], dtype=np.uint8))
-                    offset += sim.n_keys[n]
-            # Queues and workers; serverless containers (their idle times in a ring each).
-            NI[N_QINST, n] = sim.n_qinst[n]
-            NI[N_MAXDEPTH, n] = sim.n_maxdepth[n]
-            NI[N_COLD_S, n] = stream(sim.n_cold, n)
-            NF[F_KEEP, n] = sim.n_keep[n]
-            _resilience(NI, NF, n, sim.document.nodes[n])
-            NI[N_CANARY, n] = sim.n_canary[n]
-            NF[F_CWEIGHT, n] = sim.n_cweight[n]
-            NI[N_CAN_S, n] = stream(sim.n_can_u, n)
-            NI[N_FAULT_S, n] = stream(sim.n_fault_u, n)
-            NI[N_REL_S, n] = stream(sim.n_rel_u, n)
-            if kind == SERVERLESS:
-                NI[N_IDL0, n] = idle_size
-                NI[N_IDLCAP, n] = sim.i_cap[sim.n_inst0[n]]
-                idle_size += int(NI[N_IDLCAP, n])
+            self._node_row(NI, NF, n, lists)
         for n in sim.clients:
-            NI[N_AT_S, n] = stream(sim.c_throttle, n) if NI[N_AT, n] else -1
-            NI[N_CEXP_S, n] = stream(sim.c_exp, n)
-            NI[N_CTHIN_S, n] = stream(sim.c_thin, n)
-            NI[N_CJIT_S, n] = stream(sim.c_jitter, n)
+            NI[N_AT_S, n] = self._stream(sim.c_throttle, n) if NI[N_AT, n] else -1
+            NI[N_CEXP_S, n] = self._stream(sim.c_exp, n)
+            NI[N_CTHIN_S, n] = self._stream(sim.c_thin, n)
+            NI[N_CJIT_S, n] = self._stream(sim.c_jitter, n)
         # Workflows (workflows.py) and sticky balancers: per-node lists the core only reads.
         if nn:
             for row, name in self._WORKFLOW_LISTS:
@@ -294,20 +289,80 @@ class Core:
             NI[N_DRAINTOK, n] = 1 + sum(1 for lb in sim.n_lbs[n] if sim.lb_hc[lb] > 0)
         if sim.workflows:
             for n in sim.clients:
-                NI[N_USER_S, n] = stream(sim.user_u, n)
-        RON = np.zeros((nnz, N_CAUSES), dtype=np.int64)
-        for n in range(nn):
-            for cause in sim.c_retry_on[n]:
-                RON[n, cause] = 1
-        nez = max(ne, 1)
-        EI = np.zeros((_E_ROWS, nez), dtype=np.int64)
-        EF = np.zeros((_EF_ROWS, nez), dtype=np.float64)
+                NI[N_USER_S, n] = self._stream(sim.user_u, n)
+        return NI, NF, lists
+
+    def _node_row(self, NI: np.ndarray, NF: np.ndarray, n: int, lists: dict[str, Any]) -> None:
+        """Node ``n``'s column of NI and NF; its entries appended to ``lists``."""
+        sim = self.sim
+        out, view, ups = lists["out"], lists["view"], lists["ups"]
+        kind = sim.n_kind[n]
+        NI[N_KIND, n] = kind
+        NI[N_AMODE, n] = sim.n_amode[n]
+        NI[N_PLAIN, n] = sim.n_plain[n]
+        NI[N_LBOF, n] = sim.lb_of[n]
+        NI[N_INST0, n] = sim.n_inst0[n]
+        NI[N_OUT0, n], NI[N_OUTN, n] = len(out), len(sim.n_out[n])
+        out.extend(sim.n_out[n])
+        NI[N_WORK_S, n] = self._stream(sim.n_work, n)
+        NI[N_OK_S, n] = self._stream(sim.n_ok_u, n) if kind == EXTERNAL else -1
+        NI[N_RR, n] = sim.n_rr[n]
+        NI[N_ALGO, n] = _ALGOS.get(sim.lb_algo[n], 0)
+        NI[N_LB_S, n] = self._stream(sim.lb_u, n) if kind == LB and sim.lb_algo[n] == "random" \
+            else -1
+        NI[N_VIEW0, n], NI[N_VIEWN, n] = len(view), len(sim.lb_view[n])
+        view.extend(sim.lb_view[n])
+        NI[N_UP0, n], NI[N_UPN, n] = len(ups), len(sim.n_up[n])
+        ups.extend(sim.n_up[n])
+        NF[F_SLOW, n] = sim.n_slow[n]
+        NF[F_ERROR, n] = sim.n_error[n]
+        NF[F_RPS, n] = sim.c_rps[n]
+        NF[F_BACKOFF, n] = sim.c_backoff[n]
+        NI[N_CRETRIES, n] = sim.c_retries[n]
+        NI[N_CTOK, n] = sim.c_tok[n]
+        NI[N_CSEG, n] = sim.c_seg[n]
+        NI[N_CEXP_S, n] = NI[N_CTHIN_S, n] = NI[N_CJIT_S, n] = -1
+        NI[N_KEY_S, n] = -1
+        NI[N_DOWN, n] = sim.n_down[n]
+        if sim.n_cache[n]:
+            NI[N_OK_S, n] = self._stream(sim.n_ok_u, n)
+            NI[N_KEY_S, n] = self._stream(sim.n_key_u, n)
+            NI[N_KEYS, n] = sim.n_keys[n]
+            NI[N_NSEEN, n] = sim.n_nseen[n]
+            NI[N_DRAWS, n] = sim.n_draws[n]
+            NF[F_HIT, n] = sim.n_hit[n]
+            NI[N_SEEN0, n] = -1  # beyond 2**24 keys: the expected share seen
+            if sim.n_seen[n] is not None:
+                NI[N_SEEN0, n] = lists["keys_offset"]
+                lists["keys_seen"].append(np.frombuffer(sim.n_seen[n], dtype=np.uint8))
+                lists["keys_offset"] += sim.n_keys[n]
+        # Queues and workers; serverless containers (their idle times in a ring each).
+        NI[N_QINST, n] = sim.n_qinst[n]
+        NI[N_MAXDEPTH, n] = sim.n_maxdepth[n]
+        NI[N_COLD_S, n] = self._stream(sim.n_cold, n)
+        NF[F_KEEP, n] = sim.n_keep[n]
+        _resilience(NI, NF, n, sim.document.nodes[n])
+        NI[N_CANARY, n] = sim.n_canary[n]
+        NF[F_CWEIGHT, n] = sim.n_cweight[n]
+        NI[N_CAN_S, n] = self._stream(sim.n_can_u, n)
+        NI[N_FAULT_S, n] = self._stream(sim.n_fault_u, n)
+        NI[N_REL_S, n] = self._stream(sim.n_rel_u, n)
+        if kind == SERVERLESS:
+            NI[N_IDL0, n] = lists["idle_size"]
+            NI[N_IDLCAP, n] = sim.i_cap[sim.n_inst0[n]]
+            lists["idle_size"] += int(NI[N_IDLCAP, n])
+
+    def _edge_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        sim = self.sim
+        ne = len(sim.e_dst)
+        EI = np.zeros((_E_ROWS, max(ne, 1)), dtype=np.int64)
+        EF = np.zeros((_EF_ROWS, max(ne, 1)), dtype=np.float64)
         for e in range(ne):
             EI[E_DST, e] = sim.e_dst[e]
             EI[E_WHOLE, e] = sim.e_whole[e]
             EI[E_RETRIES, e] = sim.e_retries[e]
-            EI[E_LAT_S, e] = stream(sim.e_lat, e)
-            EI[E_U_S, e] = stream(sim.e_u, e)
+            EI[E_LAT_S, e] = self._stream(sim.e_lat, e)
+            EI[E_U_S, e] = self._stream(sim.e_u, e)
             EI[E_ASYNC, e] = sim.e_async[e]
             EF[EF_FRAC, e] = sim.e_frac[e]
             EF[EF_TMO, e] = sim.e_tmo[e]
@@ -315,10 +370,16 @@ class Core:
             # bulkhead (calls in flight on the edge, counted at the caller).
             edge = sim.document.edges[e]
             EF[EF_BOFF, e] = edge.backoff_ms / 1e3
-            EI[E_BOFF_S, e] = stream(sim.e_jitter, e)
+            EI[E_BOFF_S, e] = self._stream(sim.e_jitter, e)
             EI[E_MAXC, e] = -1 if edge.max_concurrent is None else edge.max_concurrent
             EI[E_BUD, e] = _budget(EF, EF_BUD, e, edge.retry_budget)
             _breaker(EI, EF, e, edge.circuit_breaker)
+        return EI, EF
+
+    def _instance_arrays(self, NI: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """II and IF; NI's N_XF bits, which depend on the instances' floats."""
+        sim = self.sim
+        ni = len(sim.i_node)
         II = np.zeros((_I_ROWS, max(ni, 1)), dtype=np.int64)
         for i in range(ni):
             II[I_CAP, i] = sim.i_cap[i]
@@ -331,7 +392,11 @@ class Core:
         IF[IF_FAIL, :ni] = sim.i_fail
         IF[IF_RERR, :ni] = sim.i_rerr
         IF[IF_SLOW, :ni] = sim.i_slow
-        _extras(NI, IF, sim.i_node, nn)
+        _extras(NI, IF, sim.i_node, len(sim.ids))
+        return II, IF
+
+    def _stream_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """SB, SI and SV: each stream's first draws, or its constant."""
         ns = max(len(self.streams), 1)
         SB = np.zeros((ns, _SCAP), dtype=np.float64)
         SI = np.zeros((3, ns), dtype=np.int64)
@@ -344,7 +409,12 @@ class Core:
                 rest = parts[0][:_SCAP]
                 SB[k, :len(rest)] = rest
                 SI[S_LEN, k] = len(rest)
-        # The heap as it stands (emissions and traffic notes), and the token counter.
+        return SB, SI, SV
+
+    def _heap_and_scalars(self) -> tuple[np.ndarray, ...]:
+        """The heap as it stands (emissions and traffic notes, now the core's), the token
+        counter and the other scalars, and the traffic profile."""
+        sim = self.sim
         hcap = 1 << max(15, (2 * len(sim.heap) + _HRES).bit_length())
         HT = np.zeros(hcap, dtype=np.float64)
         HI = np.zeros((3, hcap), dtype=np.int64)
@@ -363,22 +433,15 @@ class Core:
         MF[MF_W0], MF[MF_W1] = sim.w0, sim.w1
         M[M_WFLOWS] = sim.workflows
         M[M_WFSER] = sim.wf_serial
-        vcap = 1 << max(12, _VRES.bit_length())
-        self.S = [np.zeros((_V_ROWS, vcap), dtype=np.int64), np.zeros(vcap, dtype=np.float64),
-                  np.zeros(vcap, dtype=np.int64), NI, NF,
-                  np.zeros((nnz, N_CAUSES), dtype=np.int64), RON, EI, EF, II,
-                  np.array(out or [0], dtype=np.int64), np.array(view or [0], dtype=np.int64),
-                  np.array(ups or [0], dtype=np.int64), HT, HI, SB, SI, SV,
-                  np.zeros(_BCAP), np.zeros(_BCAP), np.zeros(_BCAP),
-                  np.zeros(_BCAP, dtype=np.int64), np.zeros(N_COUNTERS, dtype=np.int64),
-                  np.zeros(N_COUNTERS, dtype=np.int64), M, MF, PT,
-                  np.concatenate(keys_seen) if keys_seen else np.zeros(1, dtype=np.uint8),
-                  np.full(_TCAP, EMPTY, dtype=np.int64), np.zeros(_TCAP, dtype=np.int64),
-                  np.zeros(vcap, dtype=np.float64), np.zeros(max(idle_size, 1)),
-                  np.zeros((2, _PDCAP), dtype=np.int64), np.zeros(_PDCAP)]
-        # Circuit breakers: their window records (a pool, every record free) and the changes
-        # of state the core reports (times; edge x 4 + new state), drained by _flush.
-        # A client's adaptive throttle keeps its window in the same pool.
+        return HT, HI, M, MF, PT
+
+    def _window_pool(self, NI: np.ndarray, EI: np.ndarray, M: np.ndarray
+                     ) -> tuple[np.ndarray, int, int]:
+        """The circuit breakers' and adaptive throttles' window records (a pool, every record
+        free: RI and the capacity of RT) and the room for the breakers' changes of state the
+        core reports (BT, BI: times; edge x 4 + new state), drained by _flush. Sets M's guard
+        and reserve."""
+        sim = self.sim
         nb = len(sim.breakers) + sum(1 for n in sim.clients if NI[N_AT, n])
         rcap = max(1024, 4 * nb) if nb else 1
         RI = np.zeros((3, rcap), dtype=np.int64)
@@ -388,17 +451,8 @@ class Core:
         M[M_CBRES] = 2 * nb
         # Whether any call has a guard to pass (a breaker, a bulkhead, a client's throttle):
         # without one, calls skip it.
-        M[M_GUARD] = bool(nb) or bool((EI[E_MAXC, :ne] >= 0).any())
-        bcap = 4 * nb + 1024 if nb else 1
-        self.S += [np.zeros(rcap), RI, np.zeros(bcap), np.zeros(bcap, dtype=np.int64), IF]
-        self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
-        self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
-        self._pack_full = self._pack.view(np.uint64)  # the same words, typed for ``full``
-        self.full = True
-        self._set_full()
-        self._packed_of: list[Any] = [None] * len(self.S)
-        self._serverless = [n for n in range(nn) if sim.n_kind[n] == SERVERLESS]
-        self._refill()
+        M[M_GUARD] = bool(nb) or bool((EI[E_MAXC, :len(sim.e_dst)] >= 0).any())
+        return RI, rcap, 4 * nb + 1024 if nb else 1
 
     def _set_full(self) -> None:
         """Whether the core runs its full functions: the design (or, since a live control or an
@@ -406,7 +460,7 @@ class Core:
         extensions and faults and deploys (jitcore.full). Plain designs run the functions
         compiled without their code."""
         sim, S = self.sim, self.S
-        NI, NF, EI, EF, M = S[3], S[4], S[7], S[8], S[24]
+        NI, NF, EI, EF, M = S.NI, S.NF, S.EI, S.EF, S.M
         nn, ne = len(sim.ids), len(sim.e_dst)
         self.full = bool(
             M[M_GUARD] or M[M_CBRES] or NI[N_XF, :nn].any() or NI[N_CBUD, :nn].any()
@@ -421,7 +475,7 @@ class Core:
         S = self.S
         jit = _jit()
         if not jit.PACKED:
-            return tuple(S)
+            return S.as_state()
         P, seen = self._pack, self._packed_of
         for k, a in enumerate(S):
             if a is not seen[k]:
@@ -438,7 +492,7 @@ class Core:
 
     def _refill(self) -> None:
         """Top up every stream with fewer than ``_SRES`` draws left by whole blocks."""
-        SB, SI = self.S[15], self.S[16]
+        SB, SI = self.S.SB, self.S.SI
         low = np.flatnonzero((SI[S_LEN] - SI[S_POS] < _SRES) & (SI[S_CONST] == 0))
         for k in low.tolist():
             pos, n = int(SI[S_POS, k]), int(SI[S_LEN, k])
@@ -449,17 +503,17 @@ class Core:
                 SB[k, rest:rest + rng.BLOCK] = source.array()
                 rest += rng.BLOCK
             SI[S_POS, k], SI[S_LEN, k] = 0, rest
-        self.S[24][M_FLAG] = 0
+        self.S.M[M_FLAG] = 0
 
     def _flush(self) -> None:
         """Move the core's result buffers into the simulation's lists. A tick's latencies are
         only ever sorted (``summarize``), so they go in sorted runs, which Python's sort merges
         in linear time; the window's keep their order (the histogram sums them)."""
         sim, S = self.sim, self.S
-        LT, LW, WB, WN, M = S[18], S[19], S[20], S[21], S[24]
+        LT, LW, WB, WN, M = S.LT, S.LW, S.WB, S.WN, S.M
         k = int(M[M_NBE])
         if k:  # the breakers' changes of state, in order, into the frames' events
-            for t, code in zip(S[36][:k].tolist(), S[37][:k].tolist(), strict=True):
+            for t, code in zip(S.BT[:k].tolist(), S.BI[:k].tolist(), strict=True):
                 sim._note({"t": t, "action": _CB_ACTIONS[code & 3],
                            "edge": sim.edge_names[code >> 2]})
             M[M_NBE] = 0
@@ -502,61 +556,35 @@ class Core:
             M[M_WB] = 0
 
     def _grow(self) -> None:
-        S, M = self.S, self.S[24]
-        vcap = S[1].shape[0]
+        S, M = self.S, self.S.M
+        vcap = S.VT.shape[0]
         if M[M_SLOTS] + _VRES > vcap:
-            VI = np.zeros((_V_ROWS, 2 * vcap), dtype=np.int64)
-            VI[:, :vcap] = S[0]
-            VT = np.zeros(2 * vcap)
-            VT[:vcap] = S[1]
-            FR = np.zeros(2 * vcap, dtype=np.int64)
-            FR[:vcap] = S[2]
-            VA = np.zeros(2 * vcap)
-            VA[:vcap] = S[30]
-            S[0], S[1], S[2], S[30] = VI, VT, FR, VA
-        tcap = S[28].shape[0]
-        if 2 * (M[M_HCNT] + _TRES) > tcap:
-            from playground.engine import jitcore
-
-            HK = np.full(2 * tcap, EMPTY, dtype=np.int64)
-            HV = np.zeros(2 * tcap, dtype=np.int64)
-            jitcore.rehash(S[28], S[29], HK, HV)
-            S[28], S[29] = HK, HV
+            S.grow("visits", 2 * vcap)
+        tcap = S.HK.shape[0]
+        if 2 * (M[M_HCNT] + _TRES) > tcap:  # a hash table: rehashed, not copied
+            HK, HV = state.empty("HK", 0, 2 * tcap), state.empty("HV", 0, 2 * tcap)
+            _jit().rehash(S.HK, S.HV, HK, HV)
+            S.HK, S.HV = HK, HV
         if M[M_CBRES]:
             self._grow_breakers()
-        hcap = S[13].shape[0]
-        if M[M_HN] + _HRES > hcap:
-            HT = np.zeros(2 * hcap)
-            HT[:hcap] = S[13]
-            HI = np.zeros((3, 2 * hcap), dtype=np.int64)
-            HI[:, :hcap] = S[14]
-            S[13], S[14] = HT, HI
+        if M[M_HN] + _HRES > S.HT.shape[0]:
+            S.grow("heap", 2 * S.HT.shape[0])
 
     def _grow_breakers(self) -> None:
         """Room for one event's breaker records (at most one new per breaker: an edge's
         completions at one time share a record) and changes of state (at most two per breaker
         at one time), with a wide margin."""
-        S, M = self.S, self.S[24]
+        S, M = self.S, self.S.M
         res = int(M[M_CBRES])
         if M[M_RNFREE] < 2 * res:
-            RT, RI = S[34], S[35]
-            cap = RT.shape[0]
-            RT2 = np.zeros(2 * cap)
-            RT2[:cap] = RT
-            RI2 = np.zeros((3, 2 * cap), dtype=np.int64)
-            RI2[:, :cap] = RI
-            RI2[R_NEXT, cap:] = np.arange(cap + 1, 2 * cap + 1)  # the new records, then the
-            RI2[R_NEXT, 2 * cap - 1] = M[M_RFREE]                 # free ones before them
+            cap = S.RT.shape[0]
+            S.grow("records", 2 * cap)
+            S.RI[R_NEXT, cap:] = np.arange(cap + 1, 2 * cap + 1)  # the new records, then the
+            S.RI[R_NEXT, 2 * cap - 1] = M[M_RFREE]                 # free ones before them
             M[M_RFREE] = cap
             M[M_RNFREE] += cap
-            S[34], S[35] = RT2, RI2
-        cap = S[36].shape[0]
-        if M[M_NBE] + 2 * res > cap:
-            BT = np.zeros(2 * cap)
-            BT[:cap] = S[36]
-            BI = np.zeros(2 * cap, dtype=np.int64)
-            BI[:cap] = S[37]
-            S[36], S[37] = BT, BI
+        if M[M_NBE] + 2 * res > S.BT.shape[0]:
+            S.grow("changes", 2 * S.BT.shape[0])
 
     # -- the simulation's lists, both ways
 
@@ -574,37 +602,37 @@ class Core:
         """The simulation's counters (frames reset some of them) into the arrays."""
         sim, S = self.sim, self.S
         nn = len(sim.ids)
-        NI, NF = S[3], S[4]
+        NI, NF = S.NI, S.NF
         for row, name in self._NODE_INTS:
             NI[row, :nn] = getattr(sim, name)
         for row, name in self._NODE_FLOATS:
             NF[row, :nn] = getattr(sim, name)
         if nn:
-            S[5][:nn] = sim.n_err
-        S[22][:] = sim.F
-        S[23][:] = sim.W
+            S.NERR[:nn] = sim.n_err
+        S.F[:] = sim.F
+        S.W[:] = sim.W
         for n in self._serverless:
             idle = sim.n_idle[n]
             off = int(NI[N_IDL0, n])
-            S[31][off:off + len(idle)] = list(idle)
+            S.IDL[off:off + len(idle)] = list(idle)
             NI[N_IDLH, n], NI[N_IDLN, n] = 0, len(idle)
 
     def _store(self) -> None:
         """The arrays into the simulation's lists (in place: the closures hold them)."""
         sim, S = self.sim, self.S
         nn = len(sim.ids)
-        NI, NF = S[3], S[4]
+        NI, NF = S.NI, S.NF
         for row, name in self._NODE_INTS:
             getattr(sim, name)[:] = NI[row, :nn].tolist()
         for row, name in self._NODE_FLOATS:
             getattr(sim, name)[:] = NF[row, :nn].tolist()
-        for n, errs in enumerate(S[5][:nn].tolist()):
+        for n, errs in enumerate(S.NERR[:nn].tolist()):
             sim.n_err[n][:] = errs
-        sim.F[:] = S[22].tolist()
-        sim.W[:] = S[23].tolist()
-        k = min(len(sim.i_busy), S[9].shape[1])  # instances launched since the last sync: idle
-        sim.i_busy[:k] = S[9][I_BUSY, :k].tolist()
-        IDL = S[31]
+        sim.F[:] = S.F.tolist()
+        sim.W[:] = S.W.tolist()
+        k = min(len(sim.i_busy), S.II.shape[1])  # instances launched since the last sync: idle
+        sim.i_busy[:k] = S.II[I_BUSY, :k].tolist()
+        IDL = S.IDL
         for n in self._serverless:
             off, cap = int(NI[N_IDL0, n]), int(NI[N_IDLCAP, n])
             head, size = int(NI[N_IDLH, n]), int(NI[N_IDLN, n])
@@ -617,7 +645,7 @@ class Core:
         sim = self.sim
         self._load()
         S = self.S
-        M = S[24]
+        M = S.M
         M[M_LEFT] = sim._left
         while True:
             status = self.advance(self._packed(), until)
@@ -632,7 +660,7 @@ class Core:
                 token = int(M[M_LATER_S])
                 fn = sim.later.pop(token, None)
                 if fn is not None:
-                    self.python(fn, float(S[25][MF_LATER_T]))
+                    self.python(fn, float(S.MF[MF_LATER_T]))
                 continue
             if status == R_DRAINED:
                 self.python(lambda t: None, 0.0)
@@ -666,7 +694,7 @@ class Core:
     def _tokens(self, base: int | None = None) -> Iterator[None]:
         """Python's token counter continues the core's (or takes the tokens from ``base`` that
         the core reserved) for the duration; after it the core's continues Python's."""
-        sim, M = self.sim, self.S[24]
+        sim, M = self.sim, self.S.M
         counter = sim.cnt
         sim.cnt = itertools.count(int(M[M_TOK]) if base is None else base)
         try:
@@ -678,7 +706,7 @@ class Core:
 
     def _take_back(self) -> None:
         sim, S = self.sim, self.S
-        NI, NF, M, SEEN = S[3], S[4], S[24], S[27]
+        NI, NF, M, SEEN = S.NI, S.NF, S.M, S.SEEN
         nn = len(sim.ids)
         NI[N_DOWN, :nn] = sim.n_down
         NF[F_SLOW, :nn] = sim.n_slow
@@ -693,7 +721,7 @@ class Core:
         self._sync_instances()
         self._grow()
         for t2, s2, code, a in sim.heap:
-            _jit().hpush(S[13], S[14], M, t2, s2, code, a)
+            _jit().hpush(S.HT, S.HI, M, t2, s2, code, a)
         sim.heap.clear()
         self._load()
 
@@ -702,7 +730,7 @@ class Core:
         draining), each with the tokens the core set aside for it at that moment, so that what
         the stop schedules falls where it would at that moment."""
         sim, S = self.sim, self.S
-        M, PD, PDT = S[24], S[32], S[33]
+        M, PD, PDT = S.M, S.PD, S.PDT
         while M[M_NPD]:
             pending = [(int(PD[0, j]), int(PD[1, j]), float(PDT[j])) for j in range(int(M[M_NPD]))]
             M[M_NPD] = 0
@@ -718,14 +746,12 @@ class Core:
         """Instances and balancer views from the simulation's lists (Python launched, stopped,
         drained or readied some): II's columns, the ranges of UPS and VIEW."""
         sim, S = self.sim, self.S
-        NI, II = S[3], S[9]
+        NI, II = S.NI, S.II
         ni = len(sim.i_node)
         if II.shape[1] < ni:
-            grown = np.zeros((II.shape[0], 2 * ni), dtype=np.int64)
-            grown[:, :II.shape[1]] = II
-            S[9] = II = grown
-            S[38] = np.zeros((_IF_ROWS, 2 * ni), dtype=np.float64)
-        IF = S[38]
+            S.grow("instances", 2 * ni)  # IF's values are set from the lists just below
+            II = S.II
+        IF = S.IF
         IF[IF_FAIL, :ni] = sim.i_fail
         IF[IF_RERR, :ni] = sim.i_rerr
         IF[IF_SLOW, :ni] = sim.i_slow
@@ -744,22 +770,22 @@ class Core:
             view.extend(sim.lb_view[n])
             NI[N_UP0, n], NI[N_UPN, n] = len(ups), len(sim.n_up[n])
             ups.extend(sim.n_up[n])
-        S[11] = np.array(view or [0], dtype=np.int64)
-        S[12] = np.array(ups or [0], dtype=np.int64)
+        S.VIEW = np.array(view or [0], dtype=np.int64)
+        S.UPS = np.array(ups or [0], dtype=np.int64)
 
     def canary_counts(self, n: int) -> tuple[int, int]:
         """Requests node ``n``'s canaries answered so far, and how many of them failed."""
-        NI = self.S[3]
+        NI = self.S.NI
         return int(NI[N_CREQ, n]), int(NI[N_CERR, n])
 
     def queue_len(self, i: int) -> int:
-        return int(self.S[9][I_QLEN, i])
+        return int(self.S.II[I_QLEN, i])
 
     def stop_visits(self, n: int, i: int, t: float) -> None:
         """Instance ``i`` of node ``n`` stops (operations._stop, inside ``python``): what it
         holds or queues fails ``unavailable``, in slot order."""
         sim, S = self.sim, self.S
-        VI, M = S[0], S[24]
+        VI, M = S.VI, S.M
         slots = int(M[M_SLOTS])
         victims = np.flatnonzero((VI[V_NODE, :slots] == n) & (VI[V_INST, :slots] == i)
                                  & (VI[V_HOLD, :slots] != IN_TRANSIT))
@@ -787,8 +813,8 @@ class Core:
         self.python(lambda t2: sim._apply_traffic(control, t2, emissions=False), t,
                     between_ticks=True)
         pts = sim._profile
-        S[26] = np.array([[p[0] for p in pts], [p[1] for p in pts]], dtype=np.float64)
-        M, NI = S[24], S[3]
+        S.PT = np.array([[p[0] for p in pts], [p[1] for p in pts]], dtype=np.float64)
+        M, NI = S.M, S.NI
         M[M_NPTS], M[M_FLAT] = len(pts), 0
         jit = _jit()
         for n in sim.clients:
@@ -800,11 +826,11 @@ class Core:
 
     def breaker_states(self) -> dict[str, str]:
         """Each circuit breaker's state, by its edge's name (a frame's ``breakers``)."""
-        sim, EI = self.sim, self.S[7]
+        sim, EI = self.sim, self.S.EI
         return {sim.edge_names[e]: CB_NAMES[int(EI[E_CBST, e])] for e in sim.breakers}
 
     def live(self) -> int:
-        M = self.S[24]
+        M = self.S.M
         return int(M[M_SLOTS] - M[M_FREE])
 
 def _budget(A: np.ndarray, base: int, j: int, budget: Any) -> int:

@@ -290,6 +290,7 @@ from playground.engine.compiled import (
     XF_REL,
     XF_WORK,
 )
+from playground.engine.state import LAYOUT, State
 from playground.engine.workflows import (
     EXTERNAL_STATE,
     LOCAL,
@@ -328,24 +329,11 @@ jit = numba.njit(cache=True, error_model="numpy", boundscheck=False, _nrt=False,
 retryable = np.array(RETRYABLE, dtype=np.int64)
 inf = math.inf
 
-#: The arrays of the state ``S`` (below), in order: (dtype, dimensions). Every one is
-#: C-contiguous.
-LAYOUT = (
-    (np.int64, 2), (np.float64, 1), (np.int64, 1), (np.int64, 2), (np.float64, 2),  # VI-NF
-    (np.int64, 2), (np.int64, 2), (np.int64, 2), (np.float64, 2), (np.int64, 2),  # NERR-II
-    (np.int64, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.int64, 2),  # OUT-HI
-    (np.float64, 2), (np.int64, 2), (np.float64, 1),  # SB SI SV
-    (np.float64, 1), (np.float64, 1), (np.float64, 1), (np.int64, 1),  # LT LW WB WN
-    (np.int64, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 2),  # F-PT
-    (np.uint8, 1), (np.int64, 1), (np.int64, 1), (np.float64, 1), (np.float64, 1),  # SEEN-IDL
-    (np.int64, 2), (np.float64, 1),  # PD PDT
-    (np.float64, 1), (np.int64, 2), (np.float64, 1), (np.int64, 1),  # RT RI BT BI
-    (np.float64, 2))  # IF
 #: Compiled, the functions get ``S`` packed into one int64 array (compiled.Core._packed): for
 #: array k, its data's address at 3k and its shape at 3k+1 and 3k+2; ``unpack`` makes the
 #: arrays again, in registers. Passing the tuple itself cost numba about 270 words pushed on the
 #: stack for every call between these functions (it flattens a tuple of arrays into scalars).
-#: Without the JIT, ``S`` is the tuple.
+#: Without the JIT, ``S`` is the named tuple state.State itself.
 PACKED = not numba.config.DISABLE_JIT
 
 
@@ -386,9 +374,9 @@ if PACKED:
 
     @intrinsic
     def unpack(typingctx: Any, S: Any) -> Any:
-        """The arrays of ``S`` packed (see PACKED), as the tuple."""
-        tys = types.Tuple([types.Array(numba.from_dtype(np.dtype(dt)), nd, "C")
-                           for dt, nd in LAYOUT])
+        """The arrays of ``S`` packed (see PACKED), as the named tuple state.State."""
+        tys = types.NamedTuple([types.Array(numba.from_dtype(np.dtype(dt)), nd, "C")
+                                for dt, nd in LAYOUT], State)
         return tys(S), _unpack_codegen
 
     @intrinsic
@@ -410,20 +398,8 @@ else:
     def full(S: Any) -> bool:
         return True
 
-# The state tuple ``S`` each function unpacks (compiled.Core builds it):
-# VI visit ints [row, slot], VT visit start times, FR free slots (a stack), NI node ints
-# [row, node], NF node floats, NERR failures started [node, cause], RON client retry_on
-# [node, cause], EI/EF edge ints/floats, II instance ints, OUT/VIEW/UPS out edges, balancer
-# views and instances up (ranges given in NI), HT/HI the heap's times and (token, code,
-# slot), SB/SI/SV streams (buffered draws, position/length/constant, constant value),
-# LT/LW/WB/WN result buffers (tick latencies, window latencies, waits and their nodes),
-# F/W tick and window counters, M/MF scalars, PT the traffic profile (times, multipliers), SEEN
-# the caches' keys seen since the last flush (one byte per key, each cache's from N_SEEN0), HK/HV
-# the workflow table (compiled.py's T_* maps: sessions, logins, uploads, keys, charges, pins),
-# VA a serverless visit's cold start, IDL the containers' idle times, PD/PDT instances found
-# drained, RT/RI the circuit breakers' window records (compiled.py's R_* rows), BT/BI the
-# breakers' changes of state for the frames' events (times; edge x 4 + new state).
-# IF instance floats (instance_errors, a release's error rate and slowdown).
+# Each function takes the state ``S`` (state.py declares its arrays) and reads the arrays it
+# uses by name: ``U = unpack(S)``, then ``VI, M = U.VI, U.M``.
 
 
 @jit
@@ -608,8 +584,8 @@ def rehash(HK, HV, HK2, HV2):
 
 @jit
 def fail_at(S, c, n, cause):
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, FR, NI, NERR, M, MF = U.VI, U.VT, U.FR, U.NI, U.NERR, U.M, U.MF
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -625,8 +601,9 @@ HOOKED = -1
 @jit
 def arrive(S, c, t):
     """``c`` reaches its node: 0, or the cause it failed with at once."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, II, UPS, SB, SI, SV, M = U.VI, U.NI, U.NF, U.II, U.UPS, U.SB, U.SI, U.SV, U.M
+    IF = U.IF
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -684,8 +661,8 @@ def arrive_state(S, c, t):
     """``arrive`` for a state edge's callee (a state store's pool or object storage's delay),
     where no owner hook can run: kept apart so that the owner's state call does not make the
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI = U.VI, U.NI
     n = VI[V_NODE, c]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
@@ -698,8 +675,9 @@ def arrive_state(S, c, t):
 @jit
 def delay(S, c, n, t):
     """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, HT, HI, SB, SI, SV, M = U.VI, U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
+    MF = U.MF
     VI[V_HOLD, c] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
@@ -715,8 +693,9 @@ def delay(S, c, n, t):
 def seat(S, c, n, i, t):
     """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
     starts it), or waits in its queue (0), or fails overload."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, II, HT, HI, SB, SI, SV = U.VI, U.NI, U.NF, U.II, U.HT, U.HI, U.SB, U.SI, U.SV
+    M, MF = U.M, U.MF
     if II[I_BUSY, i] < II[I_CAP, i]:
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
@@ -752,8 +731,9 @@ def seat(S, c, n, i, t):
 @jit
 def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, II, VIEW, UPS, SB, SI, SV = U.VI, U.NI, U.NF, U.II, U.VIEW, U.UPS, U.SB, U.SI, U.SV
+    M, HK, HV = U.M, U.HK, U.HV
     tgt = NI[N_LBTGT, n]
     if full(S) and NI[N_CANARY, tgt] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, tgt]) < NF[F_CWEIGHT, tgt]:
         return NI[N_CANARY, tgt]
@@ -804,8 +784,9 @@ def pick(S, n, c):
 def dial(S, p, e, t):
     """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
     (returned). With network latency the arrival is scheduled and -1 returned."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, FR, NI, EI, EF, HT, HI, SB = U.VI, U.VT, U.FR, U.NI, U.EI, U.EF, U.HT, U.HI, U.SB
+    SI, SV, M = U.SI, U.SV, U.M
     s = token(M)
     VI[V_WAIT, p] = s
     if full(S) and (M[M_GUARD] or EI[E_BUD, e]):
@@ -832,8 +813,8 @@ def dial_guarded(S, p, e, t):
     a first attempt deposits in the budget; the call is counted in the bulkhead, and the edge
     remembered (V_WE) for ``unwait`` when a bulkhead, breaker or the caller's throttle counts
     its outcome."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, EI, EF = U.VI, U.NI, U.EI, U.EF
     if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
         budget_deposit(EF, EF_BUD, e, t)
     if EI[E_MAXC, e] >= 0:
@@ -852,7 +833,7 @@ def guard(S, p, e, t):
     the cause it fails with at once, counted at the caller. A call the bulkhead refuses was let
     through by the breaker: it counts there as a call that failed."""
     U = unpack(S)
-    VI, NI, EI = U[0], U[3], U[7]
+    VI, NI, EI = U.VI, U.NI, U.EI
     n = VI[V_NODE, p]
     if NI[N_AT, n] and not throttle_admit(S, n, t):
         return RATE_LIMITED
@@ -871,7 +852,7 @@ def guard(S, p, e, t):
 @jit
 def call(S, p, e, t):
     """``p`` calls along edge ``e`` and waits: 0, or the cause it failed with at once."""
-    if full(S) and unpack(S)[24][M_GUARD]:
+    if full(S) and unpack(S).M[M_GUARD]:
         r = guard(S, p, e, t)
         if r:
             return r
@@ -887,7 +868,7 @@ def call(S, p, e, t):
 @jit
 def state_call(S, p, e, t):
     """``call`` along an owner's state edge (see ``arrive_state``)."""
-    if full(S) and unpack(S)[24][M_GUARD]:
+    if full(S) and unpack(S).M[M_GUARD]:
         r = guard(S, p, e, t)
         if r:
             return r
@@ -909,7 +890,7 @@ def unwait(S, p, t, cause):
     """``p`` no longer waits on its call at ``t``: answered (``cause`` OK), failed or timed out
     (the cause), or abandoned because ``p`` itself stopped (-1). The call leaves its edge's
     bulkhead count, and its breaker counts its outcome."""
-    VI = unpack(S)[0]
+    VI = unpack(S).VI
     VI[V_WAIT, p] = 0
     if full(S) and VI[V_WE, p] >= 0:
         unwait_edge(S, p, t, cause)
@@ -920,7 +901,7 @@ def unwait_edge(S, p, t, cause):
     """``unwait`` of a call whose edge counts it (V_WE): its bulkhead, breaker or the caller's
     throttle."""
     U = unpack(S)
-    VI, NI, EI = U[0], U[3], U[7]
+    VI, NI, EI = U.VI, U.NI, U.EI
     e = VI[V_WE, p]
     if e >= 0:
         VI[V_WE, p] = -1
@@ -944,7 +925,7 @@ def breaker_admit(S, p, e, t):
     window and may open on what remains; half-open, it lets probes through up to
     half_open_calls."""
     U = unpack(S)
-    VI, NERR, EI = U[0], U[5], U[7]
+    VI, NERR, EI = U.VI, U.NERR, U.EI
     st = EI[E_CBST, e]
     if st == CB_CLOSED:
         if not breaker_check(S, e, t):
@@ -964,7 +945,7 @@ def breaker_done(S, p, e, t, cause):
     success closes it once every probe succeeded, a failure opens it again at once, and an
     abandoned probe gives its place to the next call."""
     U = unpack(S)
-    VI, EI = U[0], U[7]
+    VI, EI = U.VI, U.EI
     st = EI[E_CBST, e]
     if st == CB_CLOSED:
         if cause >= 0:
@@ -986,7 +967,7 @@ def breaker_record(S, e, t, failed):
     """A call along ``e`` completed at ``t``: into the window's last record if it is of ``t``,
     else a new record from the pool (compiled.Core keeps room for one per breaker and event)."""
     U = unpack(S)
-    EI, M, RT, RI = U[7], U[24], U[34], U[35]
+    EI, M, RT, RI = U.EI, U.M, U.RT, U.RI
     tail = window_tail(RT, RI, M, EI, E_CBHEAD, E_CBTAIL, e, t)
     EI[E_CBN, e] += 1
     if failed:
@@ -1049,8 +1030,8 @@ def window_drop(RT, RI, M, A, head, tail, j, until, ok_row, fail_row, all_row):
 def throttle_admit(S, n, t):
     """Client ``n`` makes an attempt at ``t``: counted, then rejected locally (False) with
     probability max(0, (requests - k accepts) / (requests + 1)) over its last window_s."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    NI, NF, NERR, SB, SI, SV, M, RT, RI = U.NI, U.NF, U.NERR, U.SB, U.SI, U.SV, U.M, U.RT, U.RI
     # Its records: requests as failures (R_FAIL), accepts as OKs (R_OK).
     window_drop(RT, RI, M, NI, N_ATHEAD, N_ATTAIL, n, t - NF[F_ATWIN, n], N_ATACC, N_ATREQ, -1)
     req = NI[N_ATREQ, n]
@@ -1069,7 +1050,7 @@ def throttle_accept(S, n, t, cause):
     """Client ``n``'s attempt completed at ``t`` with ``cause``: an accept unless it failed
     overload, unavailable, timeout, rate_limited or shed (or was abandoned, -1)."""
     U = unpack(S)
-    NI, M, RT, RI = U[3], U[24], U[34], U[35]
+    NI, M, RT, RI = U.NI, U.M, U.RT, U.RI
     if cause < 0 or cause == OVERLOAD or cause == UNAVAILABLE or cause == TIMEOUT \
             or cause == RATE_LIMITED or cause == SHED:
         return
@@ -1083,7 +1064,7 @@ def breaker_drop(S, e, until):
     """Give back to the pool the records of ``e``'s window whose time is at most ``until``
     (every record with ``until`` infinite)."""
     U = unpack(S)
-    EI, M, RT, RI = U[7], U[24], U[34], U[35]
+    EI, M, RT, RI = U.EI, U.M, U.RT, U.RI
     window_drop(RT, RI, M, EI, E_CBHEAD, E_CBTAIL, e, until, -1, E_CBF, E_CBN)
 
 
@@ -1093,7 +1074,7 @@ def breaker_check(S, e, t):
     (t - window_s, t]; with at least min_calls of them and a failed share of failure_ratio or
     more, it opens (True)."""
     U = unpack(S)
-    EI, EF = U[7], U[8]
+    EI, EF = U.EI, U.EF
     breaker_drop(S, e, t - EF[EF_CBWIN, e])
     n = EI[E_CBN, e]
     if n >= EI[E_CBMIN, e] and EI[E_CBF, e] / n >= EF[EF_CBRATIO, e]:
@@ -1107,7 +1088,7 @@ def breaker_open(S, e, t):
     """The breaker of ``e`` opens at ``t``: its window empties, and it turns half-open
     open_s later (EV_BREAKER)."""
     U = unpack(S)
-    EI, EF, HT, HI, M = U[7], U[8], U[13], U[14], U[24]
+    EI, EF, HT, HI, M = U.EI, U.EF, U.HT, U.HI, U.M
     breaker_set(S, e, t, CB_OPEN)
     s = token(M)
     EI[E_CBTOK, e] = s
@@ -1120,7 +1101,7 @@ def breaker_set(S, e, t, state):
     before it no longer count as probes), an empty window, no probes yet, and the change
     reported for the frame's events."""
     U = unpack(S)
-    EI, M, BT, BI = U[7], U[24], U[36], U[37]
+    EI, M, BT, BI = U.EI, U.M, U.BT, U.BI
     breaker_drop(S, e, inf)
     EI[E_CBST, e] = state
     EI[E_CBGEN, e] += 1
@@ -1137,7 +1118,7 @@ def bulkhead_full(S, p, e):
     """A call of ``p`` along ``e`` finds the edge's bulkhead full: it fails overload at once,
     counted at the caller."""
     U = unpack(S)
-    VI, NERR, EI = U[0], U[5], U[7]
+    VI, NERR, EI = U.VI, U.NERR, U.EI
     if EI[E_MAXC, e] >= 0 and EI[E_INFL, e] >= EI[E_MAXC, e]:
         NERR[VI[V_NODE, p], OVERLOAD] += 1
         return True
@@ -1182,7 +1163,7 @@ def may_retry(S, c, e, cause, t):
     """Whether visit ``c``'s failed call along ``e`` (with ``cause``) is retried: a retryable
     cause, a try left, and a token of the edge's budget if it has one. Counts the try."""
     U = unpack(S)
-    VI, EI, EF = U[0], U[7], U[8]
+    VI, EI, EF = U.VI, U.EI, U.EF
     if not retryable[cause] or VI[V_TRY, c] >= EI[E_RETRIES, e]:
         return False
     if full(S) and EI[E_BUD, e] and not budget_retry(EF, EF_BUD, e, t):
@@ -1195,8 +1176,8 @@ def may_retry(S, c, e, cause, t):
 def backoff(S, c, e, t):
     """With the edge's ``backoff_ms``, ``c``'s retry along ``e`` waits a full-jitter exponential
     time (EV_ERETRY) and True is returned; without, False (it is made at once)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, EI, EF, HT, HI, SB, SI, SV, M = U.VI, U.EI, U.EF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     if not full(S) or EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
         return False
     cap = EF[EF_BOFF, e] * float(1 << (VI[V_TRY, c] - 1))
@@ -1217,8 +1198,8 @@ def ps_rate(NI, II, i, n):
 @jit
 def ps_catch_up(S, i, n, t):
     """Bring the remaining work (VA) of every request in its own work at ``i`` up to ``t``."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, II, VA = U.VI, U.NI, U.II, U.VA
     IIF = II.view(np.float64)
     done = (t - IIF[I_PST, i]) * ps_rate(NI, II, i, n)
     IIF[I_PST, i] = t
@@ -1232,8 +1213,8 @@ def ps_catch_up(S, i, n, t):
 def ps_schedule(S, i, n, t):
     """The next completion at ``i``: the request with the least work left, when it is done at
     the current rate (a token of the instance's; the last one scheduled is stale)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, II, HT, HI, M, VA = U.VI, U.NI, U.II, U.HT, U.HI, U.M, U.VA
     if II[I_PSN, i] == 0:
         II[I_PSTOK, i] = 0
         return
@@ -1251,8 +1232,8 @@ def ps_schedule(S, i, n, t):
 @jit
 def ps_add(S, c, i, n, t, work):
     """``c`` starts ``work`` seconds of its own work at ``i``, shared with the others there."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, II, VA = U.VI, U.II, U.VA
     ps_catch_up(S, i, n, t)
     VI[V_TOK, c] = -1  # its completion is the instance's event (EV_PSDONE)
     VA[c] = work
@@ -1266,8 +1247,8 @@ def ps_add(S, c, i, n, t, work):
 def ps_done(S, i, t):
     """The next completion at ``i`` is due: the request with the least work left leaves its own
     work (returned, -1 if none), and the next completion is scheduled."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, II, VA = U.VI, U.II, U.VA
     n = II[I_NODE, i]
     ps_catch_up(S, i, n, t)
     best = -1
@@ -1309,8 +1290,8 @@ def rate_token(NF, n, t):
 
 @jit
 def attempt(S, p, n, t):
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VT, NI, OUT, F, W, MF = U.VT, U.NI, U.OUT, U.F, U.W, U.MF
     F[C_ATTEMPTS] += 1
     if VT[p] >= MF[MF_W0]:
         W[C_ATTEMPTS] += 1
@@ -1331,7 +1312,7 @@ def canary_note(S, n, ms, cause):
     """Node ``n``'s canary under watch answered one of its requests: counted, and its stay at
     the node (ms) handed to Python with the mark CANARY - n (the gate's p99)."""
     U = unpack(S)
-    NI, WB, WN, M = U[3], U[20], U[21], U[24]
+    NI, WB, WN, M = U.NI, U.WB, U.WN, U.M
     NI[N_CREQ, n] += 1
     if cause:
         NI[N_CERR, n] += 1
@@ -1351,8 +1332,9 @@ def count(F, W, MF, counter, t):
 
 @jit
 def own_work(S, c, n, t):
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, HT, HI, SB, SI, SV, M = U.VI, U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
+    VA = U.VA
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
     work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
     if full(S) and NI[N_XF, n] & XF_WORK:
@@ -1368,8 +1350,8 @@ def work_extras(S, c, i, n, t, work, extra):
     """``c`` starts its own ``work`` at instance ``i`` of a node with cores or a release's
     slowdown (XF_WORK): slowed by its instance's factor, then shared by the cores, or done at
     ``t + extra + work``."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, HT, HI, M, IF = U.VI, U.NI, U.HT, U.HI, U.M, U.IF
     work = work * IF[IF_SLOW, i]
     if NI[N_CORES, n]:
         ps_add(S, c, i, n, t, work)
@@ -1382,8 +1364,8 @@ def work_extras(S, c, i, n, t, work, extra):
 @jit
 def defer(S, c, t, cause, fin):
     """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, HT, HI, M = U.VI, U.HT, U.HI, U.M
     s = token(M)
     VI[V_TOK, c] = s
     VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
@@ -1393,8 +1375,9 @@ def defer(S, c, t, cause, fin):
 @jit
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, SB, SI, SV, F, W, M, MF, HK = U.VI, U.NI, U.SB, U.SI, U.SV, U.F, U.W, U.M, U.MF, U.HK
+    HV = U.HV
     if req >= 0:
         VI[V_REQ, p] = req
         return
@@ -1419,8 +1402,8 @@ def request_started(S, p, n, t, req):
 def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, F, W, M, MF, HK, HV = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV
     rid = VI[V_REQ, p]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
@@ -1443,8 +1426,8 @@ def request_done(S, p, t, cause):
 @jit
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, F, W, M, MF, HK, HV = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -1507,8 +1490,8 @@ def take_up(S, c, n, i, st, t):
 def owner_start(S, c, n, i, t):
     """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NERR = U.VI, U.NI, U.NERR
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
@@ -1534,8 +1517,7 @@ def owner_start(S, c, n, i, t):
 def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    VI = unpack(S).VI
     cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
     if cause:
         return cause
@@ -1546,8 +1528,9 @@ def state_accessed(S, c, n, t):
 
 @jit
 def client_done(S, p, n, t, cause):
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, FR, NI, NF, LT, LW, WB, WN = U.VI, U.VT, U.FR, U.NI, U.NF, U.LT, U.LW, U.WB, U.WN
+    F, W, M, MF = U.F, U.W, U.M, U.MF
     t0 = VT[p]
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
@@ -1577,8 +1560,9 @@ def client_done(S, p, n, t, cause):
 @jit
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, RON, OUT, HT, HI, SB, SI = U.VI, U.NI, U.NF, U.RON, U.OUT, U.HT, U.HI, U.SB, U.SI
+    SV, M = U.SV, U.M
     while cause:
         e = OUT[NI[N_OUT0, n]]
         if may_retry(S, p, e, cause, t):
@@ -1603,8 +1587,9 @@ def client_answer(S, p, n, t, cause):
 @jit
 def start(S, c, i, n, t):
     """``c`` takes a server at instance ``i`` of node ``n`` and does its own work."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, NI, NF, II, HT, HI, SB, SI = U.VI, U.VT, U.NI, U.NF, U.II, U.HT, U.HI, U.SB, U.SI
+    SV, WB, WN, M, MF = U.SV, U.WB, U.WN, U.M, U.MF
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
@@ -1634,8 +1619,8 @@ def start(S, c, i, n, t):
 def next_queued(S, i, n, t):
     """A server of instance ``i`` (of node ``n``) is free: the first queued visit takes it (a
     worker's: the first message of its queue node)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, NI, NF, NERR, II = U.VI, U.VT, U.NI, U.NF, U.NERR, U.II
     while II[I_QLEN, i] > 0:
         c = II[I_QHEAD, i]
         II[I_QHEAD, i] = VI[V_QNEXT, c]
@@ -1683,8 +1668,8 @@ def fifo_push(VI, II, i, c):
 def pick_up(S, m, i, n, t):
     """A worker takes message ``m`` from its queue node: the message leaves the queue node and
     starts a visit at the worker."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, NI, NF, WB, WN, M, MF = U.VI, U.VT, U.NI, U.NF, U.WB, U.WN, U.M, U.MF
     qn = VI[V_NODE, m]
     NI[N_DEPTH, qn] -= 1
     t0 = VT[m]
@@ -1708,8 +1693,8 @@ def pick_up(S, m, i, n, t):
 @jit
 def enqueue_arrive(S, c, n, t):
     """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, HT, HI, SB, SI, SV, M = U.VI, U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
         return fail_at(S, c, n, OVERLOAD)
     NI[N_DEPTH, n] += 1
@@ -1725,8 +1710,9 @@ def enqueue_arrive(S, c, n, t):
 @jit
 def send_async(S, p, e, t):
     """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, FR, NI, NF, NERR, EI, HT, HI = U.VI, U.VT, U.FR, U.NI, U.NF, U.NERR, U.EI, U.HT, U.HI
+    SB, SI, SV, M, MF = U.SB, U.SI, U.SV, U.M, U.MF
     n = EI[E_DST, e]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n] or NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
@@ -1753,8 +1739,8 @@ def send_async(S, p, e, t):
 def queued_message(S, m, n, t):
     """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
     synchronous enqueue gets its answer; a free worker takes it at once, else it waits."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, II = U.VI, U.NI, U.NF, U.II
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
     p = VI[V_PAR, m]
@@ -1785,8 +1771,9 @@ def queued_message(S, m, n, t):
 def arrive_serverless(S, c, n, t):
     """A request takes the most recently idle warm container, else starts one (cold start)
     while under ``max_concurrency``, else fails overload (operations.py)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, II, SB, SI, SV, M, MF = U.VI, U.NI, U.NF, U.II, U.SB, U.SI, U.SV, U.M, U.MF
+    VA = U.VA
     i = NI[N_INST0, n]
     idle_expire(S, n, t)
     if NI[N_IDLN, n]:
@@ -1815,8 +1802,8 @@ def arrive_serverless(S, c, n, t):
 @jit
 def idle_expire(S, n, t):
     """Containers idle for ``keep_warm_s`` are gone (the oldest first)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    NI, NF, IDL = U.NI, U.NF, U.IDL
     off = NI[N_IDL0, n]
     cap = NI[N_IDLCAP, n]
     keep = NF[F_KEEP, n]
@@ -1827,8 +1814,8 @@ def idle_expire(S, n, t):
 
 @jit
 def idle_push(S, n, t):
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    NI, IDL = U.NI, U.IDL
     cap = NI[N_IDLCAP, n]
     IDL[NI[N_IDL0, n] + (NI[N_IDLH, n] + NI[N_IDLN, n]) % cap] = t
     NI[N_IDLN, n] += 1
@@ -1839,8 +1826,8 @@ def drained(S, i, n, t):
     """Instance ``i`` of ``n`` is draining and its last request left: Python stops it after
     this event (compiled.Core._drained_stops) with tokens set aside now, so that what the stop
     schedules keeps its place among the events."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    NI, M, PD, PDT = U.NI, U.M, U.PD, U.PDT
     j = M[M_NPD]
     PD[0, j] = i
     PD[1, j] = M[M_TOK]
@@ -1853,8 +1840,8 @@ def drained(S, i, n, t):
 def stop_prepare(S, n, i, t, victims):
     """Instance ``i`` of ``n`` stops: its visits let go of their servers and queue places
     (operations._stop's first loop; ``stop_fail`` then fails them)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, II = U.VI, U.NI, U.NF, U.II
     for c in victims:
         h = VI[V_HOLD, c]
         if h == 1:
@@ -1878,8 +1865,8 @@ def stop_prepare(S, n, i, t, victims):
 
 @jit
 def stop_fail(S, n, t, victims):
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    NERR, M = U.NERR, U.M
     for c in victims:
         NERR[n, UNAVAILABLE] += 1
         proceed(S, c, t, UNAVAILABLE, True)
@@ -1891,8 +1878,8 @@ def stop_fail(S, n, t, victims):
 @jit
 def schedule_emission(S, n, t):
     """simulation.py's ``_schedule_emission`` after a live traffic control."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    NI, NF, HT, HI, SB, SI, SV, M, MF = U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M, U.MF
     if M[M_FLAT] and NF[F_RPS, n] > 0:
         nt = t + draw(SB, SI, SV, M, NI[N_CEXP_S, n]) / NF[F_RPS, n]
     else:
@@ -1905,10 +1892,15 @@ def schedule_emission(S, n, t):
 
 @jit
 def proceed(S, c, t, cause, fin):
-    """Carry visit ``c`` on (simulation.py's ``proceed``, without workflow state, async
-    calls or instance life)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    """Carry visit ``c`` on: its next call, its retry, or its answer to its caller, up the
+    chain of callers as far as the answers go at ``t``.
+
+    Long on purpose: one loop that climbs the chain of callers without recursion (numba cannot
+    cache recursive functions) and keeps the common path (a call answered, the next call made)
+    inside one function the compiler can optimise as a whole."""
+    U = unpack(S)
+    VI, VT, FR, NI, NF, NERR, EI, EF, II = U.VI, U.VT, U.FR, U.NI, U.NF, U.NERR, U.EI, U.EF, U.II
+    OUT, SB, SI, SV, M, MF = U.OUT, U.SB, U.SI, U.SV, U.M, U.MF
     while True:
         n = VI[V_NODE, c]
         if not fin:
@@ -2017,8 +2009,8 @@ def cache_done(S, c, n, t):
     """``c``'s own work at a cache store or cdn is over: a hit answers; a miss frees the
     store's slot and goes on along the node's edges (simulation.py's ``done_other`` and
     ``cache_hit``, for a cache with a bitmap of keys)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, NI, NF, II, SB, SI, SV, M, SEEN = U.VI, U.NI, U.NF, U.II, U.SB, U.SI, U.SV, U.M, U.SEEN
     u = draw(SB, SI, SV, M, NI[N_KEY_S, n])
     if NI[N_SEEN0, n] >= 0:
         j = NI[N_SEEN0, n] + int(u * NI[N_KEYS, n])
@@ -2051,8 +2043,8 @@ def cache_done(S, c, n, t):
 @jit
 def next_emission(S, n, t):
     """simulation.py's ``_next_emission``: thinning under the piecewise-linear multiplier."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    NI, NF, SB, SI, SV, M, MF, PT = U.NI, U.NF, U.SB, U.SI, U.SV, U.M, U.MF, U.PT
     rate = NF[F_RPS, n]
     if rate <= 0:
         return inf
@@ -2097,8 +2089,9 @@ def next_emission(S, n, t):
 
 @jit
 def start_request(S, n, t, req):
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    U = unpack(S)
+    VI, VT, FR, NI, NF, NERR, OUT, WB, WN = U.VI, U.VT, U.FR, U.NI, U.NF, U.NERR, U.OUT, U.WB, U.WN
+    F, W, M, MF = U.F, U.W, U.M, U.MF
     F[C_REQUESTS] += 1
     F[C_ATTEMPTS] += 1
     NI[N_ARR, n] += 1
@@ -2135,9 +2128,15 @@ def start_request(S, n, t, req):
 @jit
 def advance(S, until):
     """Process events before ``until``; R_DONE when there, else why it stopped (R_SLICE: the
-    slice of events in M_LEFT is used up, and the simulation's checkpoint is due)."""
-    (VI, VT, FR, NI, NF, NERR, RON, EI, EF, II, OUT, VIEW, UPS, HT, HI, SB, SI, SV,
-     LT, LW, WB, WN, F, W, M, MF, PT, SEEN, HK, HV, VA, IDL, PD, PDT, RT, RI, BT, BI, IF) = unpack(S)
+    slice of events in M_LEFT is used up, and the simulation's checkpoint is due).
+
+    Long on purpose: the event loop dispatches on the event's code in one place, so that each
+    kind of event is a branch of one compiled loop rather than a call through a table; each
+    branch is a few lines that hand over to the function of its kind."""
+    U = unpack(S)
+    VI, VT, NI, NF, NERR, EI, II, OUT, HT = U.VI, U.VT, U.NI, U.NF, U.NERR, U.EI, U.II, U.OUT, U.HT
+    HI, SB, SI, SV, LT, M, MF, HK, BT = U.HI, U.SB, U.SI, U.SV, U.LT, U.M, U.MF, U.HK, U.BT
+    IF = U.IF
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]

@@ -246,7 +246,7 @@ def _window_invariants(sim) -> tuple[int, int]:
     from playground.engine import compiled as cc
 
     S = sim.core.S
-    EI, M, RT, RI = S[7], S[24], S[34], S[35]
+    EI, M, RT, RI = S.EI, S.M, S.RT, S.RI
     seen: set[int] = set()
     for e in sim.breakers:
         r, last_t, n, failed = int(EI[cc.E_CBHEAD, e]), -1.0, 0, 0

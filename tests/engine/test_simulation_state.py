@@ -311,7 +311,7 @@ def test_no_slot_is_ever_freed_twice_through_kills_deploys_and_scaling(sink):
     sim = Simulation(load(sink))
 
     def free() -> list[int]:
-        VI, FR, M = sim.core.S[0], sim.core.S[2], sim.core.S[24]
+        VI, FR, M = sim.core.S.VI, sim.core.S.FR, sim.core.S.M
         slots = [int(c) for c in FR[:M[M_FREE]]]
         assert all(0 <= c < M[M_SLOTS] and VI[V_NODE, c] == -1 for c in slots)
         return slots

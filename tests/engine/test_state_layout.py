@@ -1,0 +1,69 @@
+"""The core's state is declared once (playground/engine/state.py): the arrays a run holds are the
+declared ones, by name, type and dimensions, before and after they grow; a group grows together
+and keeps what it held."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.engine import state
+from playground.engine.schema import load
+from playground.engine.simulation import Simulation
+from tests.engine.helpers import design, node
+
+
+def _check(arrays: state.Arrays) -> None:
+    assert len(arrays) == len(state.FIELDS)
+    for field, a in zip(state.FIELDS, arrays, strict=True):
+        assert a is getattr(arrays, field.name)
+        assert a.dtype == field.dtype and a.ndim == field.ndim, field.name
+        assert a.flags.c_contiguous, field.name
+    for group, fields in state.GROUPS.items():
+        caps = {getattr(arrays, f.name).shape[-1] for f in fields}
+        assert len(caps) == 1, f"group {group} has capacities {caps}"
+
+
+def _grown(doc: dict) -> list[str]:
+    """Run ``doc``, checking its arrays against the declaration at the start and the end: the
+    names of those that grew."""
+    sim = Simulation(load(doc))
+    _check(sim.core.S)
+    first = {f.name: getattr(sim.core.S, f.name).shape for f in state.FIELDS}
+    sim.run()
+    _check(sim.core.S)
+    return [f.name for f in state.FIELDS if getattr(sim.core.S, f.name).shape != first[f.name]]
+
+
+def test_a_run_holds_the_declared_arrays_before_and_after_they_grow():
+    """Logins of many users grow the workflow table; 20,000 requests in flight grow the visit
+    arrays and the heap; a breaker and a throttle fill the window records."""
+    doc = design([node("c", "client", rps=100000, users=200000, workflow="session"),
+                  node("api", "service", instances=3, workers=8000, queue=None,
+                       service_ms={"dist": "const", "mean": 200}, state="local")],
+                 [("c", "api")], 1)
+    grown = _grown(doc)
+    for name in ("VI", "VT", "FR", "VA", "HK", "HV", "HT", "HI"):
+        assert name in grown, grown
+    doc = design([node("c", "client", rps=3000, adaptive_throttle={"k": 2}),
+                  node("api", "service", instances=2, workers=64, service_ms=5)],
+                 [{"from": "c", "to": "api", "circuit_breaker": {"window_s": 5}}], 3)
+    assert "RT" in _grown(doc)
+
+
+def test_grow_doubles_a_group_keeping_what_it_held_and_filling_the_rest():
+    arrays = state.Arrays(**{f.name: state.empty(f.name, 3, 4) for f in state.FIELDS})
+    arrays.VI[:] = 7
+    arrays.HK[:] = 5
+    arrays.grow("visits", 8)
+    arrays.grow("table", 8)
+    _check(arrays)
+    assert arrays.VI.shape == (3, 8) and arrays.VT.shape == (8,)
+    assert (arrays.VI[:, :4] == 7).all() and (arrays.VI[:, 4:] == 0).all()
+    assert (arrays.HK[:4] == 5).all() and (arrays.HK[4:] == -1).all()  # EMPTY, not 0
+    assert arrays.NI.shape == (3, 4)  # not in the group
+
+
+def test_the_state_must_be_whole():
+    with pytest.raises(TypeError, match="lacks"):
+        state.Arrays(VI=np.zeros((1, 1), dtype=np.int64))
