@@ -78,20 +78,10 @@ from playground.engine.codes import (
     A_OTHER,
     A_POOL,
     A_SERVICE,
-    C_ATTEMPTS,
-    C_CHARGES,
-    C_DUPLICATES,
-    C_LOGGED_OUT,
-    C_LOGINS,
-    C_OK,
-    C_REQUESTS,
-    C_UPLOADS,
-    C_UPLOADS_FAILED,
     CAUSE_CODE,
     CDN,
     CLIENT,
     DATABASE,
-    DRAINING,
     EV_EMIT,
     EV_LATER,
     EXTERNAL,
@@ -101,15 +91,12 @@ from playground.engine.codes import (
     N_COUNTERS,
     OBJECT,
     QUEUE,
-    SERVERLESS,
     SERVICE,
-    STARTING,
     STORE,
     UP,
     WORKER,
 )
 from playground.engine.document import (
-    ERROR_CAUSES,
     Dist,
     Document,
     Event,
@@ -117,10 +104,10 @@ from playground.engine.document import (
     TrafficStep,
     causes_listed,
 )
-from playground.engine.histogram import Histogram, summarize
+from playground.engine.frames import FramesMixin, _r
+from playground.engine.histogram import Histogram
 from playground.engine.limits import DEFAULT_LIMITS, Limits
 from playground.engine.operations import OperationsMixin
-from playground.engine.version import ENGINE_VERSION
 from playground.engine.work import WorkBudgetExceeded
 from playground.engine.workflows import WorkflowsMixin
 
@@ -133,29 +120,8 @@ _NO_QUEUE = -1
 _UNBOUNDED = 1 << 62
 #: Caches with more keys than this track the expected share of keys seen instead of each key.
 _MAX_TRACKED_KEYS = 1 << 24
-_LATENCY_QS = (0.5, 0.95, 0.99)
-_SUMMARY_QS = (0.5, 0.9, 0.95, 0.99, 0.999)
 _UNIT_EXP = Dist("exp", 1.0)
-
-
-def _r(x: float, digits: int = 4) -> float:
-    """A finite, rounded float for output (rounding keeps frames small and stable to read);
-    ``x - x`` is 0 for every finite ``x`` and NaN for NaN and infinities."""
-    return round(x, digits) + 0.0 if x - x == 0.0 else 0.0
-
-
-def _rn(x: float | None, digits: int = 4) -> float | None:
-    return None if x is None else _r(x, digits)
-
-
-def _latency(h: Histogram) -> dict[str, float | None]:
-    """The summary's latency figures of a histogram (mean, percentiles, exact maximum)."""
-    qs = h.quantiles(_SUMMARY_QS)
-    return {"mean": _rn(h.mean(), 6), "p50": _rn(qs[0], 6), "p90": _rn(qs[1], 6), "p95": _rn(qs[2], 6),
-            "p99": _rn(qs[3], 6), "p999": _rn(qs[4], 6), "max": _rn(h.hi if h.n else None, 6)}
-
-
-class Simulation(WorkflowsMixin, OperationsMixin):
+class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
     """One run of a document: ``step()`` frame by frame, then ``summary()``.
 
     ``Simulation(document, seed=None, limits=None)``: ``document`` is a ``Document`` (or data for
@@ -203,16 +169,29 @@ class Simulation(WorkflowsMixin, OperationsMixin):
     # ------------------------------------------------------------------ compile the design
 
     def _compile(self) -> None:
-        doc, seed = self.document, self.seed
-        nodes = doc.nodes
+        """The document as the lists the engine works on (the core's arrays are made from
+        them: compiled.Core), part by part."""
+        nodes = self.document.nodes
         self.ids = [n.id for n in nodes]
-        index = {nid: i for i, nid in enumerate(self.ids)}
-        self.index = index
-        nn = len(nodes)
+        self.index = {nid: i for i, nid in enumerate(self.ids)}
         self.n_kind = [KIND_CODES[n.kind] for n in nodes]
         self.n_params = [n.params for n in nodes]
-        # Edges, in document order (call order).
-        edges = doc.edges
+        self._compile_edges()
+        self._compile_work()
+        self._compile_statistics()
+        self._compile_pools()
+        self._compile_routing()
+        self._compile_clients()
+        self.causes = self._causes()
+        # Instance life and balancer views (operations.py), then workflow owners (workflows.py).
+        self._compile_ops()
+        self._compile_workflows()
+
+    def _compile_edges(self) -> None:
+        """Edges, in document order (call order): their lists, names and timeouts."""
+        seed, nodes, index = self.seed, self.document.nodes, self.index
+        nn = len(nodes)
+        edges = self.document.edges
         self.e_src = [index[e.src] for e in edges]
         self.e_dst = [index[e.dst] for e in edges]
         self.e_whole = [int(math.floor(e.calls)) for e in edges]
@@ -247,6 +226,12 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 j = self.n_out[i][0]
                 ct = n.params["timeout_ms"] / 1e3
                 self.e_tmo[j] = min(self.e_tmo[j], ct) if self.e_tmo[j] else ct
+
+    def _compile_work(self) -> None:
+        """Each node's own work, failures, and the key model of caches."""
+        seed = self.seed
+        nodes = self.document.nodes
+        nn = len(self.document.nodes)
         # Own work (service time, pure delay, operation time) per node, in seconds.
         self.n_work: list[rng.Sampler] = []
         for i, n in enumerate(nodes):
@@ -283,6 +268,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                 self.n_key_u[i] = rng.uniform(seed, n.id, "key")
         self.n_error = [float(n.params.get("error_rate", 0.0)) if self.n_kind[i] == EXTERNAL
                         else 0.0 for i, n in enumerate(nodes)]
+
+    def _compile_statistics(self) -> None:
+        """Per-node counters and integrals, for frames and the summary (frames.py)."""
+        nodes = self.document.nodes
+        nn = len(self.document.nodes)
         # Per-node statistics. Integrals: busy servers (b), queued (q), elsewhere (x), capacity.
         z = [0] * nn
         zf = [0.0] * nn
@@ -301,6 +291,13 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         # Queue nodes: messages in transit or waiting.
         self.n_depth = list(z)
         self.n_maxdepth = [int(n.params.get("max_depth", 0)) for n in nodes]
+
+    def _compile_pools(self) -> None:
+        """Pools: every instance of a service, database, store or worker."""
+        nodes = self.document.nodes
+        nn = len(self.document.nodes)
+        edges = self.document.edges
+        z = [0] * len(self.document.nodes)
         # Pools (instances); a queue node's pool is its worker's.
         self.n_qinst = [-1] * nn
         self.i_node: list[int] = []
@@ -345,6 +342,11 @@ class Simulation(WorkflowsMixin, OperationsMixin):
                                           qnode=qnode)
                 for f in feeders:
                     self.n_qinst[f] = inst
+
+    def _compile_routing(self) -> None:
+        """How each node takes arrivals and ends its own work; load balancers."""
+        seed = self.seed
+        nodes = self.document.nodes
         # How each node takes arrivals, and whether the end of its own work needs a rule of its
         # kind (caches, external services, queues) or just carries the visit on.
         self.n_inst0 = [insts[0] if insts else -1 for insts in self.n_insts]
@@ -362,6 +364,14 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self.lb_u: list[rng.Sampler | None] = [
             rng.uniform(seed, n.id, "pick") if self.n_kind[i] == LB else None
             for i, n in enumerate(nodes)]
+
+    def _compile_clients(self) -> None:
+        """Clients: rates, arrival streams, retries, the traffic profile."""
+        doc = self.document
+        seed = self.seed
+        nodes = self.document.nodes
+        nn = len(self.document.nodes)
+        z = [0] * len(self.document.nodes)
         # Clients.
         self.c_rps = [float(n.params.get("rps", 0.0)) if self.n_kind[i] == CLIENT else 0.0
                       for i, n in enumerate(nodes)]
@@ -383,10 +393,6 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._steps = [(s.at_s, s.multiplier, s.ramp_s) for s in doc.scenario.traffic]
         self._profile = traffic.profile(self._steps)
         self._flat = len(self._profile) == 1
-        self.causes = self._causes()
-        # Instance life and balancer views (operations.py), then workflow owners (workflows.py).
-        self._compile_ops()
-        self._compile_workflows()
 
     def _causes(self) -> tuple[tuple[int, str], ...]:
         """The error causes frames and summary list, as (code, name) (``causes_listed``)."""
@@ -620,106 +626,6 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         self._advance_to(end)
         return self._close_tick(end)
 
-    def _close_tick(self, end: float) -> dict[str, Any]:
-        tick = self.tick_s
-        inwin = self.k > self.warm_ticks
-        nodes: dict[str, Any] = {}
-        for n, nid in enumerate(self.ids):
-            b = self.b_acc[n] + self.n_busy[n] * end
-            self.b_acc[n] = -self.n_busy[n] * end
-            q = self.q_acc[n] + self.n_q[n] * end
-            self.q_acc[n] = -self.n_q[n] * end
-            x = self.x_acc[n] + self.n_x[n] * end
-            self.x_acc[n] = -self.n_x[n] * end
-            cap = self.cap_acc[n] + self.n_cap[n] * end
-            self.cap_acc[n] = -self.n_cap[n] * end
-            arr = self.n_arr[n]
-            self.n_arr[n] = 0
-            errs = self.n_err[n]
-            self.cum_b[n] += b
-            self.cum_cap[n] += cap
-            if inwin:
-                self.s_arr[n] += arr
-                self.s_b[n] += b
-                self.s_q[n] += q
-                self.s_x[n] += x
-                self.s_cap[n] += cap
-            wbuf = self.n_wbuf[n]
-            if len(wbuf) > 4096:
-                self.n_whist[n].add_many(wbuf)
-                wbuf.clear()
-            up, starting = self._counts(n)
-            nodes[nid] = {
-                "utilization": _r(self._utilization(n, b, q, x, cap, tick)),
-                "queue": _r(q / tick),
-                "up": up,
-                "starting": starting,
-                "rps": _r(arr / tick),
-                "errors": {ERROR_CAUSES[c - 1]: _r(errs[c] / tick)
-                           for c in range(1, N_CAUSES) if errs[c]},
-            }
-            for c in range(1, N_CAUSES):
-                errs[c] = 0
-        F = self.F
-        _, mean, top, (p50, p95, p99) = summarize(self.lat_tick, _LATENCY_QS)
-        self.lat_tick.clear()
-        frame = {
-            "seq": self.k,
-            "t": _r(end, 6),
-            "offered_rps": _r(F[C_REQUESTS] / tick),
-            "ok_rps": _r(F[C_OK] / tick),
-            "attempts_rps": _r(F[C_ATTEMPTS] / tick),
-            "errors": {name: _r(F[2 + c] / tick) if F[2 + c] else 0.0
-                       for c, name in self.causes},
-            "latency_ms": {"p50": _rn(p50), "p95": _rn(p95), "p99": _rn(p99),
-                           "max": _rn(top), "mean": _rn(mean)},
-            "users": {"logins": _r(F[C_LOGINS] / tick),
-                      "logged_out": _r(F[C_LOGGED_OUT] / tick)},
-            "charges": {"total": _r(F[C_CHARGES] / tick),
-                        "duplicate": _r(F[C_DUPLICATES] / tick)},
-            "uploads": {"started": _r(F[C_UPLOADS] / tick),
-                        "failed": _r(F[C_UPLOADS_FAILED] / tick)},
-            "cost_per_hour": _r(self._cost_per_hour(end)),
-            "events": self._tick_events,
-            "nodes": nodes,
-        }
-        if self.breakers:
-            frame["breakers"] = self.core.breaker_states()
-        self._tick_events = []
-        for j in range(N_COUNTERS):
-            F[j] = 0
-        if self.lat_win:
-            self._lat_hist.stage_many(self.lat_win)
-            self.lat_win.clear()
-        if self.fail_win:
-            self._fail_hist.stage_many(self.fail_win)
-            self.fail_win.clear()
-        return frame
-
-    def _utilization(self, n: int, b: float, q: float, x: float, cap: float,
-                     span: float) -> float:
-        """Busy servers over servers available; for a queue node, its fill."""
-        if self.n_kind[n] == QUEUE:
-            depth = self.n_maxdepth[n]
-            return (q + x) / (depth * span) if depth else 0.0
-        return b / cap if cap > 0 else 0.0
-
-    def _counts(self, n: int) -> tuple[int, int]:
-        """Instances up (serving) and starting; 1 and 0 for a node without instances (0 while
-        it is out)."""
-        if self.n_kind[n] == SERVICE:
-            up = starting = 0
-            for i in self.n_insts[n]:
-                s = self.i_state[i]
-                if s == UP or s == DRAINING:
-                    up += 1
-                elif s == STARTING:
-                    starting += 1
-            return up, starting
-        if self.n_kind[n] == SERVERLESS:
-            return (0 if self.n_down[n] else self.containers(n, self.clock)), 0
-        return (0 if self.n_down[n] else 1), 0
-
     def summary(self) -> dict[str, Any]:
         """The run's summary (SCHEMA "Output"); makes the remaining frames first if needed."""
         if self._summary is not None:
@@ -741,87 +647,6 @@ class Simulation(WorkflowsMixin, OperationsMixin):
         if frames:
             out["frames"] = made
         return out
-
-    def _make_summary(self) -> dict[str, Any]:
-        W = self.W
-        span = self.w1 - self.w0
-        lat = self._lat_hist
-        lat.add_many(self.lat_win)
-        self.lat_win.clear()
-        qs = lat.quantiles(_SUMMARY_QS)
-        every = lat.copy()
-        self._fail_hist.add_many(self.fail_win)
-        self.fail_win.clear()
-        every.merge(self._fail_hist)
-        errors = {name: W[2 + c] for c, name in self.causes}
-        incomplete = W[C_REQUESTS] - W[C_OK] - sum(errors.values())
-        nodes: dict[str, Any] = {}
-        for n, nid in enumerate(self.ids):
-            wh = self.node_wait_histogram(n)
-            wq = wh.quantiles((0.5, 0.99))
-            arrivals = self.s_arr[n]
-            nodes[nid] = {
-                "utilization": _r(self._utilization(n, self.s_b[n], self.s_q[n], self.s_x[n],
-                                                    self.s_cap[n], span) if span else 0.0, 6),
-                "mean_queue": _r(self.s_q[n] / span if span else 0.0, 6),
-                "mean_present": _r((self.s_b[n] + self.s_q[n] + self.s_x[n]) / span
-                                   if span else 0.0, 6),
-                "arrivals": arrivals,
-                "mean_sojourn_ms": _rn(self.n_ss[n] / self.n_sn[n] * 1e3
-                                       if self.n_sn[n] else None, 6),
-                "wait_ms": {"mean": _rn(wh.mean(), 6), "p50": _rn(wq[0], 6),
-                            "p99": _rn(wq[1], 6)},
-            }
-        cost_per_hour, cost_total = self._cost_totals()
-        return {
-            "engine_version": ENGINE_VERSION,
-            "seed": self.seed,
-            "requests": W[C_REQUESTS],
-            "attempts": W[C_ATTEMPTS],
-            "ok": W[C_OK],
-            "incomplete": incomplete,
-            "errors": errors,
-            "latency_ms": {"mean": _rn(lat.mean(), 6), "p50": _rn(qs[0], 6),
-                           "p90": _rn(qs[1], 6), "p95": _rn(qs[2], 6), "p99": _rn(qs[3], 6),
-                           "p999": _rn(qs[4], 6), "max": _rn(lat.hi if lat.n else None, 6)},
-            "latency_all_ms": _latency(every),
-            "throughput_rps": _r(W[C_OK] / span if span else 0.0, 6),
-            "nodes": nodes,
-            "users": {"logins": W[C_LOGINS], "logged_out": W[C_LOGGED_OUT]},
-            "charges": {"total": W[C_CHARGES], "duplicate": W[C_DUPLICATES]},
-            "uploads": {"started": W[C_UPLOADS], "failed": W[C_UPLOADS_FAILED]},
-            "cost": {"per_hour": _r(cost_per_hour, 6), "total": _r(cost_total, 6)},
-        }
-
-    # ------------------------------------------------------------------ probes (tests, tools)
-
-    def node_wait_histogram(self, node: int | str) -> Histogram:
-        """The waits (ms) of the node's window arrivals so far (a live object; do not keep)."""
-        n = self.index[node] if isinstance(node, str) else node
-        h = self.n_whist[n]
-        if self.n_wbuf[n]:
-            h.add_many(self.n_wbuf[n])
-            self.n_wbuf[n].clear()
-        if self.n_wz[n]:
-            h.add_zeros(self.n_wz[n])
-            self.n_wz[n] = 0
-        return h
-
-    def latency_histogram(self) -> Histogram:
-        """Latencies (ms) of successful client requests emitted in the window, so far."""
-        if self.lat_win:
-            self._lat_hist.add_many(self.lat_win)
-            self.lat_win.clear()
-        return self._lat_hist
-
-    def probe(self, node: str) -> dict[str, float]:
-        """Cumulative window figures of a node, for batch means between ticks: ``arrivals``
-        (window ticks closed so far), ``departed`` and ``sojourn_s`` (window arrivals that have
-        left), ``area_present`` (integral of requests present, closed window ticks)."""
-        n = self.index[node]
-        return {"arrivals": self.s_arr[n], "departed": self.n_sn[n], "sojourn_s": self.n_ss[n],
-                "area_present": self.s_b[n] + self.s_q[n] + self.s_x[n],
-                "area_busy": self.s_b[n], "area_queue": self.s_q[n]}
 
     def live_visits(self) -> int:
         """Visits in flight now (client requests, calls, messages)."""
