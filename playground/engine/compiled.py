@@ -191,6 +191,17 @@ def _owned() -> float:
     raise RuntimeError("this stream belongs to the compiled core")
 
 
+#: The node counters copied between the simulation's lists and the arrays (Core._load, _store):
+#: their rows of NI and NF, and the lists' names.
+_NODE_INTS = ((N_BUSY, "n_busy"), (N_Q, "n_q"), (N_X, "n_x"), (N_ARR, "n_arr"),
+              (N_SN, "n_sn"), (N_WZ, "n_wz"), (N_RR, "n_rr"), (N_CTOK, "c_tok"),
+              (N_CSEG, "c_seg"), (N_DEPTH, "n_depth"), (N_CALLS, "n_calls"),
+              (N_DRAWS, "n_draws"))
+_NODE_FLOATS = ((F_BACC, "b_acc"), (F_QACC, "q_acc"), (F_XACC, "x_acc"), (F_SS, "n_ss"))
+_NODE_INT_ROWS = np.array([row for row, _ in _NODE_INTS])
+_NODE_FLOAT_ROWS = np.array([row for row, _ in _NODE_FLOATS])
+
+
 class Core:
     """The core's arrays for one simulation, and the glue to its lists and heap."""
 
@@ -209,6 +220,7 @@ class Core:
         self.full = True
         self._set_full()
         self._packed_of: list[Any] = [None] * len(self.S)
+        self._packed_version = -1
         self._serverless = [n for n in range(len(sim.ids)) if sim.n_kind[n] == SERVERLESS]
         self._refill()
 
@@ -477,6 +489,9 @@ class Core:
         if not jit.PACKED:
             return S.as_state()
         P, seen = self._pack, self._packed_of
+        if S.version == self._packed_version:
+            return self._pack_full if self.full else P
+        self._packed_version = S.version
         for k, a in enumerate(S):
             if a is not seen[k]:
                 dtype, ndim = jit.LAYOUT[k]
@@ -519,15 +534,15 @@ class Core:
             M[M_NBE] = 0
         k = int(M[M_LT])
         if k:
-            sim.lat_tick.extend(np.sort(LT[:k]).tolist())
+            sim.lat_tick.append(np.sort(LT[:k]))
             M[M_LT] = 0
         k = int(M[M_LW])
         if k:
-            sim.lat_win.extend(LW[:k].tolist())
+            sim.lat_win.append(LW[:k].copy())
             M[M_LW] = 0
         k = int(M[M_WB])
         if k:
-            values, nodes = WB[:k], WN[:k]
+            values, nodes = WB[:k].copy(), WN[:k]
             lo, hi = int(nodes.min()), int(nodes.max())
             if lo < FAILED:  # a canary's latencies (jitcore.canary_note)
                 canary = nodes < FAILED
@@ -539,21 +554,29 @@ class Core:
                     return
                 lo, hi = int(nodes.min()), int(nodes.max())
             if lo == hi:  # one node's waits (the usual case), or failed latencies only
-                (sim.fail_win if lo == FAILED else sim.n_wbuf[lo]).extend(values.tolist())
+                if lo == FAILED:
+                    sim.fail_win.append(values)
+                else:
+                    self._waits(lo, values)
                 M[M_WB] = 0
                 return
             failed = nodes == FAILED
             if failed.any():  # failed requests' latencies, in their order (jitcore.fail_latency)
-                sim.fail_win.extend(values[failed].tolist())
+                sim.fail_win.append(values[failed])
                 values, nodes = values[~failed], nodes[~failed]
             if nodes.size:
                 first = int(nodes[0])
                 if (nodes == first).all():
-                    sim.n_wbuf[first].extend(values.tolist())
+                    self._waits(first, values)
                 else:
                     for n in np.unique(nodes).tolist():
-                        sim.n_wbuf[n].extend(values[nodes == n].tolist())
+                        self._waits(n, values[nodes == n])
             M[M_WB] = 0
+
+    def _waits(self, n: int, values: np.ndarray) -> None:
+        """Node ``n``'s positive waits (ms), a chunk the simulation keeps as it is."""
+        self.sim.n_wbuf[n].append(values)
+        self.sim.n_wcount[n] += len(values)
 
     def _grow(self) -> None:
         S, M = self.S, self.S.M
@@ -592,22 +615,17 @@ class Core:
                        (N_WF, "c_wf"), (N_USERS, "c_users"), (N_PARTS, "c_parts"),
                        (N_CKEYS, "c_keys"), (N_OWNER, "c_owner"), (N_CHARGER, "c_charger"),
                        (N_LBTGT, "lb_target"))
-    _NODE_INTS = ((N_BUSY, "n_busy"), (N_Q, "n_q"), (N_X, "n_x"), (N_ARR, "n_arr"),
-                  (N_SN, "n_sn"), (N_WZ, "n_wz"), (N_RR, "n_rr"), (N_CTOK, "c_tok"),
-                  (N_CSEG, "c_seg"), (N_DEPTH, "n_depth"), (N_CALLS, "n_calls"),
-                  (N_DRAWS, "n_draws"))
-    _NODE_FLOATS = ((F_BACC, "b_acc"), (F_QACC, "q_acc"), (F_XACC, "x_acc"), (F_SS, "n_ss"))
+    _NODE_INTS = _NODE_INTS
+    _NODE_FLOATS = _NODE_FLOATS
 
     def _load(self) -> None:
         """The simulation's counters (frames reset some of them) into the arrays."""
         sim, S = self.sim, self.S
         nn = len(sim.ids)
         NI, NF = S.NI, S.NF
-        for row, name in self._NODE_INTS:
-            NI[row, :nn] = getattr(sim, name)
-        for row, name in self._NODE_FLOATS:
-            NF[row, :nn] = getattr(sim, name)
         if nn:
+            NI[_NODE_INT_ROWS, :nn] = [getattr(sim, name) for _, name in self._NODE_INTS]
+            NF[_NODE_FLOAT_ROWS, :nn] = [getattr(sim, name) for _, name in self._NODE_FLOATS]
             S.NERR[:nn] = sim.n_err
         S.F[:] = sim.F
         S.W[:] = sim.W
@@ -622,10 +640,12 @@ class Core:
         sim, S = self.sim, self.S
         nn = len(sim.ids)
         NI, NF = S.NI, S.NF
-        for row, name in self._NODE_INTS:
-            getattr(sim, name)[:] = NI[row, :nn].tolist()
-        for row, name in self._NODE_FLOATS:
-            getattr(sim, name)[:] = NF[row, :nn].tolist()
+        for (_, name), values in zip(self._NODE_INTS, NI[_NODE_INT_ROWS, :nn].tolist(),
+                                     strict=True):
+            getattr(sim, name)[:] = values
+        for (_, name), values in zip(self._NODE_FLOATS, NF[_NODE_FLOAT_ROWS, :nn].tolist(),
+                                     strict=True):
+            getattr(sim, name)[:] = values
         for n, errs in enumerate(S.NERR[:nn].tolist()):
             sim.n_err[n][:] = errs
         sim.F[:] = S.F.tolist()

@@ -90,10 +90,10 @@ class FramesMixin:
         for j in range(N_COUNTERS):
             F[j] = 0
         if self.lat_win:
-            self._lat_hist.stage_many(self.lat_win)
+            self._lat_hist.stage_chunks(self.lat_win)
             self.lat_win.clear()
         if self.fail_win:
-            self._fail_hist.stage_many(self.fail_win)
+            self._fail_hist.stage_chunks(self.fail_win)
             self.fail_win.clear()
         return frame
 
@@ -119,10 +119,10 @@ class FramesMixin:
             self.s_q[n] += q
             self.s_x[n] += x
             self.s_cap[n] += cap
-        wbuf = self.n_wbuf[n]
-        if len(wbuf) > 4096:
-            self.n_whist[n].add_many(wbuf)
-            wbuf.clear()
+        if self.n_wcount[n] > 4096:
+            self.n_whist[n].add_chunks(self.n_wbuf[n])
+            self.n_wbuf[n].clear()
+            self.n_wcount[n] = 0
         up, starting = self._counts(n)
         frame = {
             "utilization": _r(self._utilization(n, b, q, x, cap, tick)),
@@ -165,11 +165,11 @@ class FramesMixin:
         W = self.W
         span = self.w1 - self.w0
         lat = self._lat_hist
-        lat.add_many(self.lat_win)
+        lat.add_chunks(self.lat_win)
         self.lat_win.clear()
         qs = lat.quantiles(_SUMMARY_QS)
         every = lat.copy()
-        self._fail_hist.add_many(self.fail_win)
+        self._fail_hist.add_chunks(self.fail_win)
         self.fail_win.clear()
         every.merge(self._fail_hist)
         errors = {name: W[2 + c] for c, name in self.causes}
@@ -219,8 +219,9 @@ class FramesMixin:
         n = self.index[node] if isinstance(node, str) else node
         h = self.n_whist[n]
         if self.n_wbuf[n]:
-            h.add_many(self.n_wbuf[n])
+            h.add_chunks(self.n_wbuf[n])
             self.n_wbuf[n].clear()
+            self.n_wcount[n] = 0
         if self.n_wz[n]:
             h.add_zeros(self.n_wz[n])
             self.n_wz[n] = 0
@@ -229,7 +230,7 @@ class FramesMixin:
     def latency_histogram(self) -> Histogram:
         """Latencies (ms) of successful client requests emitted in the window, so far."""
         if self.lat_win:
-            self._lat_hist.add_many(self.lat_win)
+            self._lat_hist.add_chunks(self.lat_win)
             self.lat_win.clear()
         return self._lat_hist
 

@@ -8,9 +8,10 @@ bucket
     (1 ns) up to ``HI`` (about 31 simulated years) is reported within ``sqrt(G) - 1`` (0.95%) of
     itself: at most 1% relative error. Zeros are counted apart and reported as 0.
 staging
-    Values are appended to a plain list and binned with numpy when the list is long or the
-    histogram is read, which costs far less per value than binning one by one. The counts are a
-    fixed-size array, so a histogram's size never depends on how many values it has seen.
+    Values are staged (as lists, or numpy arrays the engine hands over whole) and binned with
+    numpy when many are staged or the histogram is read, which costs far less per value than
+    binning one by one. The counts are a fixed-size array, so a histogram's size never depends
+    on how many values it has seen.
 merge
     Adding the counts of two histograms gives the histogram of both sets of values; per-tick
     histograms merge into a run's.
@@ -22,7 +23,6 @@ quantile
 
 from __future__ import annotations
 
-import bisect
 import math
 
 import numpy as np
@@ -38,7 +38,7 @@ _STAGE_MAX = 1 << 16
 class Histogram:
     """Counts of durations (ms) in fixed log buckets, plus exact count, sum, minimum, maximum."""
 
-    __slots__ = ("counts", "zeros", "n", "total", "lo", "hi", "staged")
+    __slots__ = ("counts", "zeros", "n", "total", "lo", "hi", "staged", "nstaged")
 
     def __init__(self) -> None:
         self.counts = np.zeros(NBUCKETS, dtype=np.int64)
@@ -47,24 +47,43 @@ class Histogram:
         self.total = 0.0
         self.lo = math.inf
         self.hi = -math.inf
-        self.staged: list[float] = []
+        self.staged: list[list[float] | np.ndarray] = []  # in order
+        self.nstaged = 0
 
     def add(self, value: float) -> None:
         staged = self.staged
-        staged.append(value)
-        if len(staged) >= _STAGE_MAX:
+        if staged and isinstance(staged[-1], list):
+            staged[-1].append(value)
+        else:
+            staged.append([value])
+        self.nstaged += 1
+        if self.nstaged >= _STAGE_MAX:
             self.flush()
 
-    def add_many(self, values: list[float]) -> None:
-        if values:
-            self.staged.extend(values)
+    def add_many(self, values: list[float] | np.ndarray) -> None:
+        if len(values):
+            self.stage_many(values)
             self.flush()
 
-    def stage_many(self, values: list[float]) -> None:
-        """Stage ``values``, binning them once the staging list is long (reads flush it)."""
-        staged = self.staged
-        staged.extend(values)
-        if len(staged) >= _STAGE_MAX:
+    def stage_many(self, values: list[float] | np.ndarray) -> None:
+        """Stage ``values`` (an array is kept as given: do not change it after), binning what
+        is staged once it is many (reads flush it)."""
+        self.staged.append(values if isinstance(values, np.ndarray) else list(values))
+        self.nstaged += len(values)
+        if self.nstaged >= _STAGE_MAX:
+            self.flush()
+
+    def add_chunks(self, chunks: list[np.ndarray]) -> None:
+        """``add_many`` of the values of ``chunks``, in order."""
+        if chunks:
+            self.stage_chunks(chunks)
+            self.flush()
+
+    def stage_chunks(self, chunks: list[np.ndarray]) -> None:
+        """``stage_many`` of the values of ``chunks``, in order, as one."""
+        self.staged.extend(chunks)
+        self.nstaged += sum(len(c) for c in chunks)
+        if self.nstaged >= _STAGE_MAX:
             self.flush()
 
     def add_zeros(self, count: int) -> None:
@@ -78,10 +97,15 @@ class Histogram:
     def flush(self) -> None:
         """Bin the staged values."""
         staged = self.staged
-        if not staged:
+        if not self.nstaged:
+            staged.clear()
             return
-        arr = np.fromiter(staged, dtype=np.float64, count=len(staged))
+        if len(staged) == 1:
+            arr = np.asarray(staged[0], dtype=np.float64)
+        else:
+            arr = np.concatenate([np.asarray(v, dtype=np.float64) for v in staged])
         self.staged = []
+        self.nstaged = 0
         self.n += arr.size
         self.total += float(arr.sum())
         self.lo = min(self.lo, float(arr.min()))
@@ -110,7 +134,7 @@ class Histogram:
         self.hi = max(self.hi, other.hi)
 
     def count(self) -> int:
-        return self.n + len(self.staged)
+        return self.n + self.nstaged
 
     def mean(self) -> float | None:
         self.flush()
@@ -168,18 +192,24 @@ def bucket(value: float) -> int:
     return min(max(int(math.floor(math.log(value / LO) / _LOG_G)), 0), NBUCKETS - 1)
 
 
-def summarize(values: list[float], qs: tuple[float, ...]
+def summarize(values: list[float] | list[np.ndarray], qs: tuple[float, ...]
               ) -> tuple[int, float | None, float | None, list[float | None]]:
-    """Count, mean, maximum and quantiles of the few values of one tick, as a histogram of them
-    would report them: the nearest-rank value's bucket midpoint, clamped to the exact minimum
-    and maximum (the bucket of the r-th smallest value is the r-th smallest bucket, so sorting
-    the values replaces counting them). The mean sums the sorted values in order."""
-    if not values:
+    """Count, mean, maximum and quantiles of the few values of one tick (floats, or chunks of
+    them as numpy arrays, each sorted, as the engine hands them over), as a histogram of them
+    would report them: the nearest-rank value's
+    bucket midpoint, clamped to the exact minimum and maximum (the bucket of the r-th smallest
+    value is the r-th smallest bucket, so sorting the values replaces counting them). The mean
+    sums the sorted values in order, one after another (a running sum, not numpy's pairwise
+    one)."""
+    if not len(values):
         return 0, None, None, [None for _ in qs]
-    vals = sorted(values)
+    if isinstance(values[0], np.ndarray):
+        vals = np.sort(np.concatenate(values)) if len(values) > 1 else values[0]
+    else:
+        vals = np.sort(np.asarray(values, dtype=np.float64))
     n = len(vals)
-    lo, hi = vals[0], vals[-1]
-    zeros = bisect.bisect_right(vals, 0.0)
+    lo, hi = float(vals[0]), float(vals[-1])
+    zeros = int(np.searchsorted(vals, 0.0, side="right"))
     out: list[float | None] = []
     for q in qs:
         rank = max(1, math.ceil(q * n - 1e-9))
@@ -188,5 +218,5 @@ def summarize(values: list[float], qs: tuple[float, ...]
         elif rank >= n:
             out.append(hi)
         else:
-            out.append(min(max(LO * G ** (bucket(vals[rank - 1]) + 0.5), lo), hi))
-    return n, sum(vals) / n, hi, out
+            out.append(min(max(LO * G ** (bucket(float(vals[rank - 1])) + 0.5), lo), hi))
+    return n, float(np.cumsum(vals)[-1]) / n, hi, out

@@ -72,6 +72,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from playground.engine import compiled, rng, traffic
 from playground.engine.codes import (
     A_DELAY,
@@ -284,7 +286,9 @@ class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
         self.n_err = [[0] * N_CAUSES for _ in range(nn)]         # failures started here this tick
         self.n_sn, self.n_ss = list(z), list(zf)          # window departures, sojourn sum (s)
         self.n_wz = list(z)                               # window zero waits
-        self.n_wbuf: list[list[float]] = [[] for _ in range(nn)]  # window positive waits (ms)
+        # Window positive waits (ms): chunks from the core, and how many values they hold.
+        self.n_wbuf: list[list[np.ndarray]] = [[] for _ in range(nn)]
+        self.n_wcount = list(z)
         self.n_whist = [Histogram() for _ in range(nn)]
         self.s_arr, self.s_b, self.s_q, self.s_x, self.s_cap = (
             list(z), list(zf), list(zf), list(zf), list(zf))
@@ -440,9 +444,11 @@ class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
         self.later: dict[int, Callable[[float], None]] = {}
         self.F = [0] * N_COUNTERS
         self.W = [0] * N_COUNTERS
-        self.lat_tick: list[float] = []
-        self.lat_win: list[float] = []
-        self.fail_win: list[float] = []
+        # Latencies (ms) from the core, in chunks (sorted ones for the tick): the tick's
+        # successful client requests, the window's, and the window's failed ones.
+        self.lat_tick: list[np.ndarray] = []
+        self.lat_win: list[np.ndarray] = []
+        self.fail_win: list[np.ndarray] = []
 
     # ------------------------------------------------------------------ emissions and events
 

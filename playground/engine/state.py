@@ -105,16 +105,23 @@ def empty(name: str, rows: int, cap: int) -> np.ndarray:
 
 
 class Arrays:
-    """The core's arrays, one attribute per field (``S.VI``); iterating gives them in order."""
+    """The core's arrays, one attribute per field (``S.VI``); iterating gives them in order.
+    ``version`` counts the arrays set (replaced) so far: what packs them need not look again
+    while it stays the same."""
 
-    __slots__ = NAMES
+    __slots__ = (*NAMES, "version")
 
     def __init__(self, **arrays: np.ndarray) -> None:
         missing = set(NAMES) - set(arrays)
         if missing:
             raise TypeError(f"the state lacks {sorted(missing)}")
+        object.__setattr__(self, "version", 0)
         for name in NAMES:
             setattr(self, name, arrays[name])
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        object.__setattr__(self, "version", self.version + 1)
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (getattr(self, name) for name in NAMES)
