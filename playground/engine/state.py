@@ -101,6 +101,8 @@ def empty(name: str, rows: int, cap: int) -> np.ndarray:
     holding its fill value."""
     f = _BY_NAME[name]
     shape = (cap,) if f.ndim == 1 else (rows, cap)
+    if f.fill == 0:  # zeroed pages from the system, touched only when used
+        return np.zeros(shape, dtype=f.dtype)
     return np.full(shape, f.fill, dtype=f.dtype)
 
 
