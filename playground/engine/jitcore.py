@@ -304,13 +304,13 @@ from playground.engine.workflows import (
 
 def _cache_dir() -> str:
     """Where numba caches the core: a directory named by a digest of the constants compiled into
-    it from compiled.py, codes.py and workflows.py (the rows of its arrays, its codes). numba
-    notices edits to this file only; a cache from before an edit to those constants would run
-    with the old layout."""
-    from playground.engine import codes, compiled, workflows
+    it from compiled.py, codes.py, workflows.py and state.py (the rows of its arrays, its codes,
+    the arrays themselves). numba notices edits to this file only; a cache from before an edit
+    to those constants would run with the old layout."""
+    from playground.engine import codes, compiled, state, workflows
 
     digest = hashlib.sha256()
-    for module in (compiled, codes, workflows):
+    for module in (compiled, codes, workflows, state):
         for name, value in sorted(vars(module).items()):
             if name.lstrip("_").isupper() and isinstance(value, (int, float, str, tuple)):
                 digest.update(f"{module.__name__}.{name}={value!r};".encode())

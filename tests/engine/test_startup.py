@@ -203,3 +203,24 @@ def test_a_worker_loads_the_core_once_before_forking(design: dict[str, Any]) -> 
     assert not compiled_in(before), f"the worker compiled: {compiled_in(before)}"
     assert report["fork"]["on_core"]
     assert after == before, "the forked process loaded or compiled numba functions again"
+
+
+@pytest.mark.parametrize("module, name", [
+    ("compiled", "_N_ROWS"), ("codes", "EV_DONE"), ("state", "LAYOUT"),
+])
+def test_the_cache_directory_changes_with_the_constants_compiled_into_the_core(
+        module: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """numba notices edits to jitcore.py only: a change to a constant the core is compiled
+    with, in another module (a row of an array, a code, the arrays' layout), must send it to
+    another cache directory rather than load code compiled for the old one."""
+    import importlib
+
+    from playground.engine import jitcore
+
+    before = jitcore._cache_dir()
+    mod = importlib.import_module(f"playground.engine.{module}")
+    value = getattr(mod, name)
+    monkeypatch.setattr(mod, name, value[::-1] if isinstance(value, tuple) else value + 1)
+    assert jitcore._cache_dir() != before
+    monkeypatch.undo()
+    assert jitcore._cache_dir() == before
