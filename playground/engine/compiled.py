@@ -75,7 +75,11 @@ EV_BREAKER = 9
 
 # The workflow table (HK keys, HV values): one open-addressing hash table for every map
 # the workflows and sticky balancers keep, each key tagged in bits 60-62 by its map.
-(T_PIN, T_SLOCAL, T_SEXT, T_LOGGED, T_UPLOAD, T_KLOCAL, T_KEXT, T_CHARGE) = range(8)
+(T_PIN, T_SLOCAL, T_SEXT, T_LOGGED, T_UPLOAD, T_KLOCAL) = range(6)
+#: A payment's idempotency key in the external store: a flag on its count of charges (CH), which
+#: is indexed by the payment's serial (a table of its own: serials only grow, so an array indexed
+#: by them is denser and faster than the hash table).
+CH_KEXT = 1 << 40
 T_SHIFT = 60
 #: An empty cell of HK.
 EMPTY = -1
@@ -182,6 +186,8 @@ _HRES = 1 << 14
 #: more than half full.
 _TCAP = 1 << 12
 _TRES = 64
+#: Room for one event's new request serials (uploads, payments: CH is indexed by them).
+_SERRES = 64
 
 
 # ---------------------------------------------------------------------- the Python side
@@ -272,7 +278,8 @@ class Core:
             HK=empty("HK", 0, _TCAP), HV=empty("HV", 0, _TCAP), VA=empty("VA", 0, vcap),
             IDL=empty("IDL", 0, max(lists["idle_size"], 1)), PD=empty("PD", 2, _PDCAP),
             PDT=empty("PDT", 0, _PDCAP), RT=empty("RT", 0, rcap), RI=RI, BT=empty("BT", 0, bcap),
-            BI=empty("BI", 0, bcap), IF=IF)
+            BI=empty("BI", 0, bcap), IF=IF,
+            CH=empty("CH", 0, 1 << max(10, (int(M[M_WFSER]) + _SERRES).bit_length())))
 
     def _node_arrays(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """NI and NF, and the lists the nodes index into (out edges, balancer views, instances
@@ -592,6 +599,8 @@ class Core:
             self._grow_breakers()
         if M[M_HN] + _HRES > S.HT.shape[0]:
             S.grow("heap", 2 * S.HT.shape[0])
+        if M[M_WFSER] + _SERRES > S.CH.shape[0]:
+            S.grow("serials", 2 * S.CH.shape[0])
 
     def _grow_breakers(self) -> None:
         """Room for one event's breaker records (at most one new per breaker: an edge's

@@ -59,6 +59,7 @@ from playground.engine.codes import (
 from playground.engine.compiled import (
     _BRES,
     _HRES,
+    _SERRES,
     _SRES,
     _TRES,
     _V_ROWS,
@@ -73,6 +74,7 @@ from playground.engine.compiled import (
     CB_CLOSED,
     CB_HALF,
     CB_OPEN,
+    CH_KEXT,
     E_ASYNC,
     E_BOFF_S,
     E_BUD,
@@ -260,8 +262,6 @@ from playground.engine.compiled import (
     S_CONST,
     S_LEN,
     S_POS,
-    T_CHARGE,
-    T_KEXT,
     T_KLOCAL,
     T_LOGGED,
     T_PIN,
@@ -1427,7 +1427,7 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     U = unpack(S)
-    VI, NI, F, W, M, MF, HK, HV = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV
+    VI, NI, F, W, M, MF, HK, HV, CH = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV, U.CH
     rid = VI[V_REQ, c]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -1468,18 +1468,18 @@ def take_up(S, c, n, i, st, t):
         return OK if HV[h] == i else UPLOAD_FAILED
     if wf == PAYMENT and NI[N_CHARGER, cli] == n:
         pid = rid >> 40
-        if NI[N_CKEYS, cli] and owner and (st == LOCAL or st == EXTERNAL_STATE):
-            if st == LOCAL:
-                kkey = (T_KLOCAL << T_SHIFT) | (i << 36) | pid
-            else:
-                kkey = (T_KEXT << T_SHIFT) | pid
+        if NI[N_CKEYS, cli] and owner and st == LOCAL:
+            kkey = (T_KLOCAL << T_SHIFT) | (i << 36) | pid
             h = hslot(HK, kkey)
             if HK[h] == kkey:
                 return OK
             hset(HK, HV, M, kkey, 1)
-        ckey = (T_CHARGE << T_SHIFT) | pid
-        done = hget(HK, HV, ckey, 0)
-        hset(HK, HV, M, ckey, done + 1)
+        elif NI[N_CKEYS, cli] and owner and st == EXTERNAL_STATE:
+            if CH[pid] & CH_KEXT:
+                return OK
+            CH[pid] |= CH_KEXT
+        done = CH[pid] & (CH_KEXT - 1)
+        CH[pid] += 1
         count(F, W, MF, C_CHARGES, t)
         if done:
             count(F, W, MF, C_DUPLICATES, t)
@@ -2136,7 +2136,7 @@ def advance(S, until):
     U = unpack(S)
     VI, VT, NI, NF, NERR, EI, II, OUT, HT = U.VI, U.VT, U.NI, U.NF, U.NERR, U.EI, U.II, U.OUT, U.HT
     HI, SB, SI, SV, LT, M, MF, HK, BT = U.HI, U.SB, U.SI, U.SV, U.LT, U.M, U.MF, U.HK, U.BT
-    IF = U.IF
+    IF, CH = U.IF, U.CH
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
@@ -2146,6 +2146,7 @@ def advance(S, until):
         if (M[M_FLAG] or M[M_SLOTS] + _VRES > vcap or M[M_HN] + _HRES > hcap
                 or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
                 or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > HK.shape[0]
+                or M[M_WFSER] + _SERRES > CH.shape[0]
                 or (full(S) and M[M_CBRES] and (M[M_RNFREE] < M[M_CBRES]
                                     or M[M_NBE] + M[M_CBRES] > BT.shape[0]))):
             return R_YIELD

@@ -37,7 +37,8 @@ def _grown(doc: dict) -> list[str]:
 
 def test_a_run_holds_the_declared_arrays_before_and_after_they_grow():
     """Logins of many users grow the workflow table; 20,000 requests in flight grow the visit
-    arrays and the heap; a breaker and a throttle fill the window records."""
+    arrays and the heap; a breaker and a throttle fill the window records; payments grow the
+    charges by serial."""
     doc = design([node("c", "client", rps=100000, users=200000, workflow="session"),
                   node("api", "service", instances=3, workers=8000, queue=None,
                        service_ms={"dist": "const", "mean": 200}, state="local")],
@@ -49,6 +50,11 @@ def test_a_run_holds_the_declared_arrays_before_and_after_they_grow():
                   node("api", "service", instances=2, workers=64, service_ms=5)],
                  [{"from": "c", "to": "api", "circuit_breaker": {"window_s": 5}}], 3)
     assert "RT" in _grown(doc)
+    doc = design([node("c", "client", rps=2000, workflow="payment", idempotency_keys=True),
+                  node("api", "service", instances=2, workers=64, service_ms=5, state="external"),
+                  node("keys", "store", role="state", latency_ms=1)],
+                 [("c", "api"), ("api", "keys")], 2)
+    assert "CH" in _grown(doc)  # 4,000 payments, each charge counted by its serial
 
 
 def test_grow_doubles_a_group_keeping_what_it_held_and_filling_the_rest():
