@@ -435,12 +435,11 @@ class Core:
         counter and the other scalars, and the traffic profile."""
         sim = self.sim
         hcap = 1 << max(15, (2 * len(sim.heap) + _HRES).bit_length())
-        HT = np.zeros(hcap, dtype=np.float64)
-        HI = np.zeros((3, hcap), dtype=np.int64)
+        HT, HI = state.empty("HT", 0, hcap), state.empty("HI", 3, hcap)
         M = np.zeros(_M_ROWS, dtype=np.int64)
         MF = np.zeros(3, dtype=np.float64)
         for j, (t, s, code, a) in enumerate(sim.heap):
-            HT[j], HI[H_S, j], HI[H_C, j], HI[H_A, j] = t, s, code, a
+            HT[j], HI[j, H_S], HI[j, H_C], HI[j, H_A] = t, s, code, a
         M[M_HN] = len(sim.heap)
         sim.heap.clear()  # the core's now; Python's callbacks may schedule more (_callback)
         M[M_TOK] = _peek(sim.cnt)
@@ -816,8 +815,8 @@ class Core:
         sim, S = self.sim, self.S
         VI, M = S.VI, S.M
         slots = int(M[M_SLOTS])
-        victims = np.flatnonzero((VI[V_NODE, :slots] == n) & (VI[V_INST, :slots] == i)
-                                 & (VI[V_HOLD, :slots] != IN_TRANSIT))
+        victims = np.flatnonzero((VI[:slots, V_NODE] == n) & (VI[:slots, V_INST] == i)
+                                 & (VI[:slots, V_HOLD] != IN_TRANSIT))
         if not len(victims):  # a drained instance: nothing to fail (and tokens to keep as they are)
             return
         self._sync_instances()  # the arrays hold the truth while the core works

@@ -431,17 +431,17 @@ def hpush(HT, HI, M, t, s, code, a):
     while j > 0:
         parent = (j - 1) >> 1
         pt = HT[parent]
-        if pt < t or (pt == t and HI[H_S, parent] < s):
+        if pt < t or (pt == t and HI[parent, H_S] < s):
             break
         HT[j] = pt
-        HI[H_S, j] = HI[H_S, parent]
-        HI[H_C, j] = HI[H_C, parent]
-        HI[H_A, j] = HI[H_A, parent]
+        HI[j, H_S] = HI[parent, H_S]
+        HI[j, H_C] = HI[parent, H_C]
+        HI[j, H_A] = HI[parent, H_A]
         j = parent
     HT[j] = t
-    HI[H_S, j] = s
-    HI[H_C, j] = code
-    HI[H_A, j] = a
+    HI[j, H_S] = s
+    HI[j, H_C] = code
+    HI[j, H_A] = a
 
 
 @jit
@@ -452,28 +452,28 @@ def hpop(HT, HI, M):
     if n == 0:
         return
     t = HT[n]
-    s = HI[H_S, n]
-    code = HI[H_C, n]
-    a = HI[H_A, n]
+    s = HI[n, H_S]
+    code = HI[n, H_C]
+    a = HI[n, H_A]
     j = 0
     while True:
         k = 2 * j + 1
         if k >= n:
             break
         r = k + 1
-        if r < n and (HT[r] < HT[k] or (HT[r] == HT[k] and HI[H_S, r] < HI[H_S, k])):
+        if r < n and (HT[r] < HT[k] or (HT[r] == HT[k] and HI[r, H_S] < HI[k, H_S])):
             k = r
-        if t < HT[k] or (t == HT[k] and s < HI[H_S, k]):
+        if t < HT[k] or (t == HT[k] and s < HI[k, H_S]):
             break
         HT[j] = HT[k]
-        HI[H_S, j] = HI[H_S, k]
-        HI[H_C, j] = HI[H_C, k]
-        HI[H_A, j] = HI[H_A, k]
+        HI[j, H_S] = HI[k, H_S]
+        HI[j, H_C] = HI[k, H_C]
+        HI[j, H_A] = HI[k, H_A]
         j = k
     HT[j] = t
-    HI[H_S, j] = s
-    HI[H_C, j] = code
-    HI[H_A, j] = a
+    HI[j, H_S] = s
+    HI[j, H_C] = code
+    HI[j, H_A] = a
 
 
 @jit
@@ -485,25 +485,25 @@ def alloc(VI, VT, FR, M, n, par, ptok, t, req):
         c = M[M_SLOTS]
         M[M_SLOTS] = c + 1
         for row in range(_V_ROWS):
-            VI[row, c] = 0
-        VI[V_WE, c] = -1  # as ``release`` leaves a slot it frees
-    VI[V_NODE, c] = n
-    VI[V_INST, c] = -1
-    VI[V_PAR, c] = par
-    VI[V_PTOK, c] = ptok
+            VI[c, row] = 0
+        VI[c, V_WE] = -1  # as ``release`` leaves a slot it frees
+    VI[c, V_NODE] = n
+    VI[c, V_INST] = -1
+    VI[c, V_PAR] = par
+    VI[c, V_PTOK] = ptok
     VT[c] = t
-    VI[V_EDGE, c] = -1
-    VI[V_LEFT, c] = 0
-    VI[V_REQ, c] = req
+    VI[c, V_EDGE] = -1
+    VI[c, V_LEFT] = 0
+    VI[c, V_REQ] = req
     return c
 
 
 @jit
 def release(VI, FR, M, c):
-    VI[V_NODE, c] = -1
-    VI[V_WE, c] = -1
-    VI[V_TOK, c] = 0
-    VI[V_WAIT, c] = 0
+    VI[c, V_NODE] = -1
+    VI[c, V_WE] = -1
+    VI[c, V_TOK] = 0
+    VI[c, V_WAIT] = 0
     FR[M[M_FREE]] = c
     M[M_FREE] += 1
 
@@ -604,7 +604,7 @@ def arrive(S, c, t):
     U = unpack(S)
     VI, NI, NF, II, UPS, SB, SI, SV, M = U.VI, U.NI, U.NF, U.II, U.UPS, U.SB, U.SI, U.SV, U.M
     IF = U.IF
-    n = VI[V_NODE, c]
+    n = VI[c, V_NODE]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
         return fail_at(S, c, n, UNAVAILABLE)
@@ -614,7 +614,7 @@ def arrive(S, c, t):
         extras = full(S) and (NI[N_XF, n] & XF_ARR) != 0
         if extras and NI[N_RLIM, n] and not rate_token(NF, n, t):
             return fail_at(S, c, n, RATE_LIMITED)
-        i = VI[V_INST, c]
+        i = VI[c, V_INST]
         if i < 0:
             if extras and NI[N_CANARY, n] >= 0 \
                     and draw(SB, SI, SV, M, NI[N_CAN_S, n]) < NF[F_CWEIGHT, n]:
@@ -663,7 +663,7 @@ def arrive_state(S, c, t):
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
     U = unpack(S)
     VI, NI = U.VI, U.NI
-    n = VI[V_NODE, c]
+    n = VI[c, V_NODE]
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
         return fail_at(S, c, n, UNAVAILABLE)
@@ -678,13 +678,13 @@ def delay(S, c, n, t):
     U = unpack(S)
     VI, NI, NF, HT, HI, SB, SI, SV, M = U.VI, U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     MF = U.MF
-    VI[V_HOLD, c] = 0
+    VI[c, V_HOLD] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
     if MF[MF_W0] <= t and t < MF[MF_W1]:
         NI[N_WZ, n] += 1
     s = token(M)
-    VI[V_TOK, c] = s
+    VI[c, V_TOK] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
     return 0
 
@@ -700,8 +700,8 @@ def seat(S, c, n, i, t):
         II[I_BUSY, i] += 1
         NI[N_BUSY, n] += 1
         NF[F_BACC, n] -= t
-        VI[V_HOLD, c] = 1
-        VI[V_INST, c] = i
+        VI[c, V_HOLD] = 1
+        VI[c, V_INST] = i
         if MF[MF_W0] <= t and t < MF[MF_W1]:
             NI[N_WZ, n] += 1
         if NI[N_HOOK, n]:
@@ -711,7 +711,7 @@ def seat(S, c, n, i, t):
             work_extras(S, c, i, n, t, work, 0.0)
             return 0
         s = token(M)
-        VI[V_TOK, c] = s
+        VI[c, V_TOK] = s
         hpush(HT, HI, M, t + work, s, EV_DONE, c)
         return 0
     if II[I_HASQ, i] and II[I_QLEN, i] < II[I_QCAP, i]:
@@ -719,8 +719,8 @@ def seat(S, c, n, i, t):
             lifo_push(VI, II, i, c)
         else:
             fifo_push(VI, II, i, c)
-        VI[V_HOLD, c] = 2
-        VI[V_INST, c] = i
+        VI[c, V_HOLD] = 2
+        VI[c, V_INST] = i
         qn = II[I_QNODE, i]  # a worker's queue is its queue node's
         NI[N_Q, qn] += 1
         NF[F_QACC, qn] -= t
@@ -760,7 +760,7 @@ def pick(S, n, c):
         return best
     # Sticky (operations.py's ``pick_sticky``): the user's pin, made round robin among the
     # instances up on its first request and remade when the pinned one is found dead or gone.
-    key = (T_PIN << T_SHIFT) | (n << 32) | (VI[V_REQ, c] & 0xFFFFFFFF)
+    key = (T_PIN << T_SHIFT) | (n << 32) | (VI[c, V_REQ] & 0xFFFFFFFF)
     inst = hget(HK, HV, key, -1)
     if inst >= 0:
         state = II[I_STATE, inst]
@@ -788,21 +788,21 @@ def dial(S, p, e, t):
     VI, VT, FR, NI, EI, EF, HT, HI, SB = U.VI, U.VT, U.FR, U.NI, U.EI, U.EF, U.HT, U.HI, U.SB
     SI, SV, M = U.SI, U.SV, U.M
     s = token(M)
-    VI[V_WAIT, p] = s
+    VI[p, V_WAIT] = s
     if full(S) and (M[M_GUARD] or EI[E_BUD, e]):
         dial_guarded(S, p, e, t)
     tmo = EF[EF_TMO, e]
     if tmo != 0.0:
         hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
     d = EI[E_DST, e]
-    c = alloc(VI, VT, FR, M, d, p, s, t, VI[V_REQ, p])
-    pn = VI[V_NODE, p]
+    c = alloc(VI, VT, FR, M, d, p, s, t, VI[p, V_REQ])
+    pn = VI[p, V_NODE]
     if NI[N_LBOF, pn]:
-        VI[V_INST, c] = pick(S, pn, c)
+        VI[c, V_INST] = pick(S, pn, c)
     lat = EI[E_LAT_S, e]
     if lat < 0:
         return c
-    VI[V_HOLD, c] = IN_TRANSIT
+    VI[c, V_HOLD] = IN_TRANSIT
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, lat), token(M), EV_ARRIVE, c)
     return -1
 
@@ -815,16 +815,16 @@ def dial_guarded(S, p, e, t):
     its outcome."""
     U = unpack(S)
     VI, NI, EI, EF = U.VI, U.NI, U.EI, U.EF
-    if EI[E_BUD, e] and VI[V_TRY, p] == 0:  # a first attempt deposits in the edge's budget
+    if EI[E_BUD, e] and VI[p, V_TRY] == 0:  # a first attempt deposits in the edge's budget
         budget_deposit(EF, EF_BUD, e, t)
     if EI[E_MAXC, e] >= 0:
         EI[E_INFL, e] += 1
-        VI[V_WE, p] = e
+        VI[p, V_WE] = e
     if EI[E_CB, e]:
-        VI[V_WE, p] = e
-        VI[V_CBG, p] = EI[E_CBGEN, e]
-    if NI[N_AT, VI[V_NODE, p]]:
-        VI[V_WE, p] = e
+        VI[p, V_WE] = e
+        VI[p, V_CBG] = EI[E_CBGEN, e]
+    if NI[N_AT, VI[p, V_NODE]]:
+        VI[p, V_WE] = e
 
 
 @jit
@@ -834,7 +834,7 @@ def guard(S, p, e, t):
     through by the breaker: it counts there as a call that failed."""
     U = unpack(S)
     VI, NI, EI = U.VI, U.NI, U.EI
-    n = VI[V_NODE, p]
+    n = VI[p, V_NODE]
     if NI[N_AT, n] and not throttle_admit(S, n, t):
         return RATE_LIMITED
     if EI[E_CB, e] and not breaker_admit(S, p, e, t):
@@ -843,7 +843,7 @@ def guard(S, p, e, t):
         return CIRCUIT_OPEN
     if bulkhead_full(S, p, e):
         if EI[E_CB, e]:
-            VI[V_CBG, p] = EI[E_CBGEN, e]
+            VI[p, V_CBG] = EI[E_CBGEN, e]
             breaker_done(S, p, e, t, OVERLOAD)
         return OVERLOAD
     return 0
@@ -891,8 +891,8 @@ def unwait(S, p, t, cause):
     (the cause), or abandoned because ``p`` itself stopped (-1). The call leaves its edge's
     bulkhead count, and its breaker counts its outcome."""
     VI = unpack(S).VI
-    VI[V_WAIT, p] = 0
-    if full(S) and VI[V_WE, p] >= 0:
+    VI[p, V_WAIT] = 0
+    if full(S) and VI[p, V_WE] >= 0:
         unwait_edge(S, p, t, cause)
 
 
@@ -902,15 +902,15 @@ def unwait_edge(S, p, t, cause):
     throttle."""
     U = unpack(S)
     VI, NI, EI = U.VI, U.NI, U.EI
-    e = VI[V_WE, p]
+    e = VI[p, V_WE]
     if e >= 0:
-        VI[V_WE, p] = -1
+        VI[p, V_WE] = -1
         if EI[E_MAXC, e] >= 0:
             EI[E_INFL, e] -= 1
         if EI[E_CB, e]:
             breaker_done(S, p, e, t, cause)
-        if NI[N_AT, VI[V_NODE, p]]:
-            throttle_accept(S, VI[V_NODE, p], t, cause)
+        if NI[N_AT, VI[p, V_NODE]]:
+            throttle_accept(S, VI[p, V_NODE], t, cause)
 
 
 # ---------------------------------------------------------------- circuit breakers: one per
@@ -933,7 +933,7 @@ def breaker_admit(S, p, e, t):
     elif st == CB_HALF and EI[E_CBADM, e] < EI[E_CBHALF, e]:
         EI[E_CBADM, e] += 1
         return True
-    NERR[VI[V_NODE, p], CIRCUIT_OPEN] += 1
+    NERR[VI[p, V_NODE], CIRCUIT_OPEN] += 1
     return False
 
 
@@ -951,7 +951,7 @@ def breaker_done(S, p, e, t, cause):
         if cause >= 0:
             breaker_record(S, e, t, cause != OK)
             breaker_check(S, e, t)
-    elif st == CB_HALF and VI[V_CBG, p] == EI[E_CBGEN, e]:
+    elif st == CB_HALF and VI[p, V_CBG] == EI[E_CBGEN, e]:
         if cause < 0:
             EI[E_CBADM, e] -= 1
         elif cause == OK:
@@ -1120,7 +1120,7 @@ def bulkhead_full(S, p, e):
     U = unpack(S)
     VI, NERR, EI = U.VI, U.NERR, U.EI
     if EI[E_MAXC, e] >= 0 and EI[E_INFL, e] >= EI[E_MAXC, e]:
-        NERR[VI[V_NODE, p], OVERLOAD] += 1
+        NERR[VI[p, V_NODE], OVERLOAD] += 1
         return True
     return False
 
@@ -1164,11 +1164,11 @@ def may_retry(S, c, e, cause, t):
     cause, a try left, and a token of the edge's budget if it has one. Counts the try."""
     U = unpack(S)
     VI, EI, EF = U.VI, U.EI, U.EF
-    if not retryable[cause] or VI[V_TRY, c] >= EI[E_RETRIES, e]:
+    if not retryable[cause] or VI[c, V_TRY] >= EI[E_RETRIES, e]:
         return False
     if full(S) and EI[E_BUD, e] and not budget_retry(EF, EF_BUD, e, t):
         return False
-    VI[V_TRY, c] += 1
+    VI[c, V_TRY] += 1
     return True
 
 
@@ -1180,9 +1180,9 @@ def backoff(S, c, e, t):
     VI, EI, EF, HT, HI, SB, SI, SV, M = U.VI, U.EI, U.EF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     if not full(S) or EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
         return False
-    cap = EF[EF_BOFF, e] * float(1 << (VI[V_TRY, c] - 1))
+    cap = EF[EF_BOFF, e] * float(1 << (VI[c, V_TRY] - 1))
     s = token(M)
-    VI[V_TOK, c] = s
+    VI[c, V_TOK] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, EI[E_BOFF_S, e]) * cap, s, EV_ERETRY, c)
     return True
 
@@ -1206,7 +1206,7 @@ def ps_catch_up(S, i, n, t):
     c = II[I_PSHEAD, i] - 1
     while c >= 0:
         VA[c] -= done
-        c = VI[V_PSNEXT, c]
+        c = VI[c, V_PSNEXT]
 
 
 @jit
@@ -1223,7 +1223,7 @@ def ps_schedule(S, i, n, t):
     while c >= 0:
         if VA[c] < least:
             least = VA[c]
-        c = VI[V_PSNEXT, c]
+        c = VI[c, V_PSNEXT]
     s = token(M)
     II[I_PSTOK, i] = s
     hpush(HT, HI, M, t + max(least, 0.0) / ps_rate(NI, II, i, n), s, EV_PSDONE, i)
@@ -1235,9 +1235,9 @@ def ps_add(S, c, i, n, t, work):
     U = unpack(S)
     VI, II, VA = U.VI, U.II, U.VA
     ps_catch_up(S, i, n, t)
-    VI[V_TOK, c] = -1  # its completion is the instance's event (EV_PSDONE)
+    VI[c, V_TOK] = -1  # its completion is the instance's event (EV_PSDONE)
     VA[c] = work
-    VI[V_PSNEXT, c] = II[I_PSHEAD, i] - 1
+    VI[c, V_PSNEXT] = II[I_PSHEAD, i] - 1
     II[I_PSHEAD, i] = c + 1
     II[I_PSN, i] += 1
     ps_schedule(S, i, n, t)
@@ -1260,15 +1260,15 @@ def ps_done(S, i, t):
             best = c
             prev_best = prev
         prev = c
-        c = VI[V_PSNEXT, c]
+        c = VI[c, V_PSNEXT]
     if best < 0:
         return -1
     if prev_best < 0:
-        II[I_PSHEAD, i] = VI[V_PSNEXT, best] + 1
+        II[I_PSHEAD, i] = VI[best, V_PSNEXT] + 1
     else:
-        VI[V_PSNEXT, prev_best] = VI[V_PSNEXT, best]
+        VI[prev_best, V_PSNEXT] = VI[best, V_PSNEXT]
     II[I_PSN, i] -= 1
-    VI[V_TOK, best] = 0
+    VI[best, V_TOK] = 0
     ps_schedule(S, i, n, t)
     return best
 
@@ -1338,10 +1338,10 @@ def own_work(S, c, n, t):
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
     work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
     if full(S) and NI[N_XF, n] & XF_WORK:
-        work_extras(S, c, VI[V_INST, c], n, t, work, extra)
+        work_extras(S, c, VI[c, V_INST], n, t, work, extra)
         return
     s = token(M)
-    VI[V_TOK, c] = s
+    VI[c, V_TOK] = s
     hpush(HT, HI, M, t + extra + work, s, EV_DONE, c)
 
 
@@ -1357,7 +1357,7 @@ def work_extras(S, c, i, n, t, work, extra):
         ps_add(S, c, i, n, t, work)
         return
     s = token(M)
-    VI[V_TOK, c] = s
+    VI[c, V_TOK] = s
     hpush(HT, HI, M, t + extra + work, s, EV_DONE, c)
 
 
@@ -1367,8 +1367,8 @@ def defer(S, c, t, cause, fin):
     U = unpack(S)
     VI, HT, HI, M = U.VI, U.HT, U.HI, U.M
     s = token(M)
-    VI[V_TOK, c] = s
-    VI[V_DEF, c] = 2 * cause + (1 if fin else 0)
+    VI[c, V_TOK] = s
+    VI[c, V_DEF] = 2 * cause + (1 if fin else 0)
     hpush(HT, HI, M, t, s, EV_DEFER, c)
 
 
@@ -1379,7 +1379,7 @@ def request_started(S, p, n, t, req):
     VI, NI, SB, SI, SV, F, W, M, MF, HK = U.VI, U.NI, U.SB, U.SI, U.SV, U.F, U.W, U.M, U.MF, U.HK
     HV = U.HV
     if req >= 0:
-        VI[V_REQ, p] = req
+        VI[p, V_REQ] = req
         return
     wf = NI[N_WF, n]
     user = int(draw(SB, SI, SV, M, NI[N_USER_S, n]) * NI[N_USERS, n]) & 0xFFFFFF
@@ -1395,7 +1395,7 @@ def request_started(S, p, n, t, req):
     elif wf == PAYMENT:
         M[M_WFSER] += 1
         rid |= M[M_WFSER] << 40
-    VI[V_REQ, p] = rid
+    VI[p, V_REQ] = rid
 
 
 @jit
@@ -1404,7 +1404,7 @@ def request_done(S, p, t, cause):
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     U = unpack(S)
     VI, NI, F, W, M, MF, HK, HV = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV
-    rid = VI[V_REQ, p]
+    rid = VI[p, V_REQ]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
     if wf == SESSION:
@@ -1428,7 +1428,7 @@ def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     U = unpack(S)
     VI, NI, F, W, M, MF, HK, HV, CH = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV, U.CH
-    rid = VI[V_REQ, c]
+    rid = VI[c, V_REQ]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
     owner = NI[N_OWNER, cli] == n
@@ -1492,15 +1492,15 @@ def owner_start(S, c, n, i, t):
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
     U = unpack(S)
     VI, NI, NERR = U.VI, U.NI, U.NERR
-    rid = VI[V_REQ, c]
+    rid = VI[c, V_REQ]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
         own_work(S, c, n, t)
         return
     st = NI[N_STATE, n] if NI[N_OWNER, cli] == n else NO_STATE
     if st == EXTERNAL_STATE and NI[N_SEDGE, n] >= 0:
-        VI[V_EDGE, c] = STATE_ACCESS
-        VI[V_TRY, c] = 0
+        VI[c, V_EDGE] = STATE_ACCESS
+        VI[c, V_TRY] = 0
         cause = state_call(S, c, NI[N_SEDGE, n], t)
         if cause:
             defer(S, c, t, cause, False)
@@ -1518,10 +1518,10 @@ def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
     VI = unpack(S).VI
-    cause = take_up(S, c, n, VI[V_INST, c], EXTERNAL_STATE, t)
+    cause = take_up(S, c, n, VI[c, V_INST], EXTERNAL_STATE, t)
     if cause:
         return cause
-    VI[V_EDGE, c] = -1
+    VI[c, V_EDGE] = -1
     own_work(S, c, n, t)
     return 0
 
@@ -1570,16 +1570,16 @@ def client_answer(S, p, n, t, cause):
                 return
             cause = attempt(S, p, n, t)
             continue
-        if RON[n, cause] and VI[V_AUX, p] < NI[N_CRETRIES, n] and (
+        if RON[n, cause] and VI[p, V_AUX] < NI[N_CRETRIES, n] and (
                 not full(S) or not NI[N_CBUD, n] or budget_retry(NF, F_CBUD, n, t)):
-            VI[V_AUX, p] += 1
-            cap = NF[F_BACKOFF, n] * float(1 << (VI[V_AUX, p] - 1))
+            VI[p, V_AUX] += 1
+            cap = NF[F_BACKOFF, n] * float(1 << (VI[p, V_AUX] - 1))
             s = token(M)
-            VI[V_TOK, p] = s
+            VI[p, V_TOK] = s
             hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_CJIT_S, n]) * cap, s, EV_RETRY, p)
             return
         break
-    if cause == 0 and VI[V_WAIT, p]:
+    if cause == 0 and VI[p, V_WAIT]:
         return
     client_done(S, p, n, t, cause)
 
@@ -1593,8 +1593,8 @@ def start(S, c, i, n, t):
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
-    VI[V_HOLD, c] = 1
-    VI[V_INST, c] = i
+    VI[c, V_HOLD] = 1
+    VI[c, V_INST] = i
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
         if t > t0:
@@ -1611,7 +1611,7 @@ def start(S, c, i, n, t):
         work_extras(S, c, i, n, t, work, 0.0)
         return
     s = token(M)
-    VI[V_TOK, c] = s
+    VI[c, V_TOK] = s
     hpush(HT, HI, M, t + work, s, EV_DONE, c)
 
 
@@ -1623,12 +1623,12 @@ def next_queued(S, i, n, t):
     VI, VT, NI, NF, NERR, II = U.VI, U.VT, U.NI, U.NF, U.NERR, U.II
     while II[I_QLEN, i] > 0:
         c = II[I_QHEAD, i]
-        II[I_QHEAD, i] = VI[V_QNEXT, c]
+        II[I_QHEAD, i] = VI[c, V_QNEXT]
         II[I_QLEN, i] -= 1
         qn = II[I_QNODE, i]
         NI[N_Q, qn] -= 1
         NF[F_QACC, qn] += t
-        if VI[V_NODE, c] != n:
+        if VI[c, V_NODE] != n:
             pick_up(S, c, i, n, t)
             return
         if not full(S) or NF[F_MAXWAIT, n] < 0.0 or t - VT[c] <= NF[F_MAXWAIT, n]:
@@ -1644,7 +1644,7 @@ def next_queued(S, i, n, t):
 @jit
 def lifo_push(VI, II, i, c):
     """Queue ``c`` at instance ``i`` to be taken first (``queue_policy`` lifo)."""
-    VI[V_QNEXT, c] = II[I_QHEAD, i] if II[I_QLEN, i] else -1
+    VI[c, V_QNEXT] = II[I_QHEAD, i] if II[I_QLEN, i] else -1
     II[I_QHEAD, i] = c
     if II[I_QLEN, i] == 0:
         II[I_QTAIL, i] = c
@@ -1653,11 +1653,11 @@ def lifo_push(VI, II, i, c):
 
 @jit
 def fifo_push(VI, II, i, c):
-    VI[V_QNEXT, c] = -1
+    VI[c, V_QNEXT] = -1
     if II[I_QLEN, i] == 0:
         II[I_QHEAD, i] = c
     else:
-        VI[V_QNEXT, II[I_QTAIL, i]] = c
+        VI[II[I_QTAIL, i], V_QNEXT] = c
     II[I_QTAIL, i] = c
     II[I_QLEN, i] += 1
 
@@ -1670,7 +1670,7 @@ def pick_up(S, m, i, n, t):
     starts a visit at the worker."""
     U = unpack(S)
     VI, VT, NI, NF, WB, WN, M, MF = U.VI, U.VT, U.NI, U.NF, U.WB, U.WN, U.M, U.MF
-    qn = VI[V_NODE, m]
+    qn = VI[m, V_NODE]
     NI[N_DEPTH, qn] -= 1
     t0 = VT[m]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -1682,10 +1682,10 @@ def pick_up(S, m, i, n, t):
             M[M_WB] += 1
         else:
             NI[N_WZ, qn] += 1
-    VI[V_NODE, m] = n
+    VI[m, V_NODE] = n
     VT[m] = t
-    VI[V_EDGE, m] = -1
-    VI[V_LEFT, m] = 0
+    VI[m, V_EDGE] = -1
+    VI[m, V_LEFT] = 0
     NI[N_ARR, n] += 1
     start(S, m, i, n, t)
 
@@ -1698,11 +1698,11 @@ def enqueue_arrive(S, c, n, t):
     if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
         return fail_at(S, c, n, OVERLOAD)
     NI[N_DEPTH, n] += 1
-    VI[V_HOLD, c] = 0
+    VI[c, V_HOLD] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
     s = token(M)
-    VI[V_TOK, c] = s
+    VI[c, V_TOK] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
     return 0
 
@@ -1722,15 +1722,15 @@ def send_async(S, p, e, t):
             NI[N_SN, n] += 1
         return cause
     NI[N_DEPTH, n] += 1
-    m = alloc(VI, VT, FR, M, n, -1, 0, t, VI[V_REQ, p])
-    VI[V_HOLD, m] = 0
+    m = alloc(VI, VT, FR, M, n, -1, 0, t, VI[p, V_REQ])
+    VI[m, V_HOLD] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
     d = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
     lat = EI[E_LAT_S, e]
     d = d + (draw(SB, SI, SV, M, lat) if lat >= 0 else 0.0)
     s = token(M)
-    VI[V_TOK, m] = s
+    VI[m, V_TOK] = s
     hpush(HT, HI, M, t + d, s, EV_DONE, m)
     return 0
 
@@ -1743,15 +1743,15 @@ def queued_message(S, m, n, t):
     VI, NI, NF, II = U.VI, U.NI, U.NF, U.II
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
-    p = VI[V_PAR, m]
+    p = VI[m, V_PAR]
     if p >= 0:
-        VI[V_PAR, m] = -1
-        if VI[V_WAIT, p] == VI[V_PTOK, m]:
+        VI[m, V_PAR] = -1
+        if VI[p, V_WAIT] == VI[m, V_PTOK]:
             unwait(S, p, t, OK)
             proceed(S, p, t, OK, False)
     i = NI[N_QINST, n]
     if i < 0:  # no worker drains this queue: the message stays until the end
-        VI[V_HOLD, m] = 2
+        VI[m, V_HOLD] = 2
         NI[N_Q, n] += 1
         NF[F_QACC, n] -= t
         return
@@ -1760,7 +1760,7 @@ def queued_message(S, m, n, t):
         pick_up(S, m, i, wn, t)
         return
     fifo_push(VI, II, i, m)
-    VI[V_HOLD, m] = 2
+    VI[m, V_HOLD] = 2
     NI[N_Q, n] += 1
     NF[F_QACC, n] -= t
 
@@ -1786,8 +1786,8 @@ def arrive_serverless(S, c, n, t):
     II[I_BUSY, i] += 1
     NI[N_BUSY, n] += 1
     NF[F_BACC, n] -= t
-    VI[V_HOLD, c] = 1
-    VI[V_INST, c] = i
+    VI[c, V_HOLD] = 1
+    VI[c, V_INST] = i
     VA[c] = extra
     NI[N_CALLS, n] += 1
     if MF[MF_W0] <= t and t < MF[MF_W1]:
@@ -1843,7 +1843,7 @@ def stop_prepare(S, n, i, t, victims):
     U = unpack(S)
     VI, NI, NF, II = U.VI, U.NI, U.NF, U.II
     for c in victims:
-        h = VI[V_HOLD, c]
+        h = VI[c, V_HOLD]
         if h == 1:
             II[I_BUSY, i] -= 1
             NI[N_BUSY, n] -= 1
@@ -1852,10 +1852,10 @@ def stop_prepare(S, n, i, t, victims):
             NI[N_Q, n] -= 1
             NF[F_QACC, n] += t
         if h:
-            VI[V_HOLD, c] = 0
+            VI[c, V_HOLD] = 0
             NI[N_X, n] += 1
             NF[F_XACC, n] -= t
-        VI[V_TOK, c] = 0
+        VI[c, V_TOK] = 0
         unwait(S, c, t, -1)
     II[I_QLEN, i] = 0
     II[I_PSN, i] = 0
@@ -1902,7 +1902,7 @@ def proceed(S, c, t, cause, fin):
     VI, VT, FR, NI, NF, NERR, EI, EF, II = U.VI, U.VT, U.FR, U.NI, U.NF, U.NERR, U.EI, U.EF, U.II
     OUT, SB, SI, SV, M, MF = U.OUT, U.SB, U.SI, U.SV, U.M, U.MF
     while True:
-        n = VI[V_NODE, c]
+        n = VI[c, V_NODE]
         if not fin:
             if NI[N_KIND, n] == CLIENT:
                 if cause:
@@ -1911,7 +1911,7 @@ def proceed(S, c, t, cause, fin):
                     client_done(S, c, n, t, OK)
                 return
             o0 = NI[N_OUT0, n]
-            if M[M_WFLOWS] and VI[V_EDGE, c] == STATE_ACCESS:
+            if M[M_WFLOWS] and VI[c, V_EDGE] == STATE_ACCESS:
                 if not cause:
                     cause = state_accessed(S, c, n, t)
                     if not cause:
@@ -1929,7 +1929,7 @@ def proceed(S, c, t, cause, fin):
                         continue
                     fin = True
             elif cause:
-                e = OUT[o0 + VI[V_EDGE, c]]
+                e = OUT[o0 + VI[c, V_EDGE]]
                 if may_retry(S, c, e, cause, t):
                     if backoff(S, c, e, t):
                         return
@@ -1943,10 +1943,10 @@ def proceed(S, c, t, cause, fin):
                 fin = True
             else:
                 while True:
-                    if VI[V_LEFT, c]:
-                        VI[V_LEFT, c] -= 1
-                        VI[V_TRY, c] = 0
-                        e = OUT[o0 + VI[V_EDGE, c]]
+                    if VI[c, V_LEFT]:
+                        VI[c, V_LEFT] -= 1
+                        VI[c, V_TRY] = 0
+                        e = OUT[o0 + VI[c, V_EDGE]]
                         if EI[E_ASYNC, e]:
                             cause = send_async(S, c, e, t)
                             if cause:
@@ -1956,24 +1956,24 @@ def proceed(S, c, t, cause, fin):
                         if not cause:
                             return
                         break
-                    k = VI[V_EDGE, c] + 1
+                    k = VI[c, V_EDGE] + 1
                     if k >= NI[N_OUTN, n]:
                         fin = True
                         break
-                    VI[V_EDGE, c] = k
+                    VI[c, V_EDGE] = k
                     e = OUT[o0 + k]
                     u = EI[E_U_S, e]
                     if u >= 0 and draw(SB, SI, SV, M, u) < EF[EF_FRAC, e]:
-                        VI[V_LEFT, c] = EI[E_WHOLE, e] + 1
+                        VI[c, V_LEFT] = EI[E_WHOLE, e] + 1
                     else:
-                        VI[V_LEFT, c] = EI[E_WHOLE, e]
+                        VI[c, V_LEFT] = EI[E_WHOLE, e]
                 if not fin:
                     continue
         # ``c`` leaves node ``n`` with ``cause`` and answers its caller.
-        h = VI[V_HOLD, c]
+        h = VI[c, V_HOLD]
         freed = -1
         if h == 1:
-            i = VI[V_INST, c]
+            i = VI[c, V_INST]
             II[I_BUSY, i] -= 1
             NI[N_BUSY, n] -= 1
             NF[F_BACC, n] += t
@@ -1990,14 +1990,14 @@ def proceed(S, c, t, cause, fin):
         if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
             NI[N_SN, n] += 1
             NF[F_SS, n] += t - t0
-        if full(S) and NI[N_CANARY, n] >= 0 and VI[V_INST, c] == NI[N_CANARY, n]:
+        if full(S) and NI[N_CANARY, n] >= 0 and VI[c, V_INST] == NI[N_CANARY, n]:
             canary_note(S, n, (t - t0) * 1e3, cause)
-        p = VI[V_PAR, c]
-        tok = VI[V_PTOK, c]
+        p = VI[c, V_PAR]
+        tok = VI[c, V_PTOK]
         release(VI, FR, M, c)
         if freed >= 0:  # a serverless container is idle from now
             idle_push(S, freed, t)
-        if p < 0 or VI[V_WAIT, p] != tok:
+        if p < 0 or VI[p, V_WAIT] != tok:
             return
         unwait(S, p, t, cause)
         c = p
@@ -2029,12 +2029,12 @@ def cache_done(S, c, n, t):
     if hit:
         proceed(S, c, t, OK, True)
         return
-    if VI[V_HOLD, c] == 1:
-        i = VI[V_INST, c]
+    if VI[c, V_HOLD] == 1:
+        i = VI[c, V_INST]
         II[I_BUSY, i] -= 1
         NI[N_BUSY, n] -= 1
         NF[F_BACC, n] += t
-        VI[V_HOLD, c] = 0
+        VI[c, V_HOLD] = 0
         NI[N_X, n] += 1
         NF[F_XACC, n] -= t
     proceed(S, c, t, OK, False)
@@ -2109,11 +2109,11 @@ def start_request(S, n, t, req):
             fail_latency(WB, WN, M, 0.0)
         return
     p = alloc(VI, VT, FR, M, n, -1, 0, t, -1)
-    VI[V_EDGE, p] = 0
-    VI[V_REQ, p] = p if req < 0 else req
-    VI[V_HOLD, p] = 0
-    VI[V_TRY, p] = 0
-    VI[V_AUX, p] = 0
+    VI[p, V_EDGE] = 0
+    VI[p, V_REQ] = p if req < 0 else req
+    VI[p, V_HOLD] = 0
+    VI[p, V_TRY] = 0
+    VI[p, V_AUX] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
     if M[M_WFLOWS]:
@@ -2154,15 +2154,15 @@ def advance(S, until):
             return R_SLICE
         M[M_LEFT] -= 1
         t = HT[0]
-        s = HI[H_S, 0]
-        code = HI[H_C, 0]
-        a = HI[H_A, 0]
+        s = HI[0, H_S]
+        code = HI[0, H_C]
+        a = HI[0, H_A]
         hpop(HT, HI, M)
         if code == EV_DONE:
-            if VI[V_TOK, a] == s:
-                n = VI[V_NODE, a]
+            if VI[a, V_TOK] == s:
+                n = VI[a, V_NODE]
                 if NI[N_PLAIN, n]:
-                    i = VI[V_INST, a]
+                    i = VI[a, V_INST]
                     if full(S) and NI[N_XF, n] & XF_REL and i >= 0 and IF[IF_RERR, i] > 0.0 \
                             and NI[N_KIND, n] == SERVICE \
                             and draw(SB, SI, SV, M, NI[N_REL_S, n]) < IF[IF_RERR, i]:
@@ -2182,11 +2182,11 @@ def advance(S, until):
                 else:
                     cache_done(S, a, n, t)
         elif code == EV_ARRIVE:
-            p = VI[V_PAR, a]
-            tok = VI[V_PTOK, a]
+            p = VI[a, V_PAR]
+            tok = VI[a, V_PTOK]
             VT[a] = t
             r = arrive(S, a, t)
-            if r and p >= 0 and VI[V_WAIT, p] == tok:
+            if r and p >= 0 and VI[p, V_WAIT] == tok:
                 unwait(S, p, t, r)
                 proceed(S, p, t, r, False)
         elif code == EV_EMIT:
@@ -2201,15 +2201,15 @@ def advance(S, until):
                     hpush(HT, HI, M, nt, s2, EV_EMIT, a)
                 start_request(S, a, t, -1)
         elif code == EV_TIMEOUT:
-            if VI[V_WAIT, a] == s:
+            if VI[a, V_WAIT] == s:
                 unwait(S, a, t, TIMEOUT)
-                NERR[VI[V_NODE, a], TIMEOUT] += 1
+                NERR[VI[a, V_NODE], TIMEOUT] += 1
                 proceed(S, a, t, TIMEOUT, False)
         elif code == EV_RETRY:
-            if VI[V_TOK, a] == s:
-                VI[V_TOK, a] = 0
-                VI[V_TRY, a] = 0
-                n = VI[V_NODE, a]
+            if VI[a, V_TOK] == s:
+                VI[a, V_TOK] = 0
+                VI[a, V_TRY] = 0
+                n = VI[a, V_NODE]
                 r = attempt(S, a, n, t)
                 if r:
                     client_answer(S, a, n, t, r)
@@ -2219,27 +2219,27 @@ def advance(S, until):
                 if c >= 0:
                     proceed(S, c, t, OK, False)
         elif code == EV_ERETRY:  # an edge's retry after its backoff
-            if VI[V_TOK, a] == s:
-                VI[V_TOK, a] = 0
-                n = VI[V_NODE, a]
+            if VI[a, V_TOK] == s:
+                VI[a, V_TOK] = 0
+                n = VI[a, V_NODE]
                 if NI[N_KIND, n] == CLIENT:
                     r = attempt(S, a, n, t)
                     if r:
                         client_answer(S, a, n, t, r)
                 else:
-                    if VI[V_EDGE, a] == STATE_ACCESS:
+                    if VI[a, V_EDGE] == STATE_ACCESS:
                         r = call(S, a, NI[N_SEDGE, n], t)
                     else:
-                        r = call(S, a, OUT[NI[N_OUT0, n] + VI[V_EDGE, a]], t)
+                        r = call(S, a, OUT[NI[N_OUT0, n] + VI[a, V_EDGE]], t)
                     if r:
                         proceed(S, a, t, r, False)
         elif code == EV_BREAKER:  # an open breaker's open_s is over: half-open
             if EI[E_CBTOK, a] == s and EI[E_CBST, a] == CB_OPEN:
                 breaker_set(S, a, t, CB_HALF)
         elif code == EV_DEFER:
-            if VI[V_TOK, a] == s:
-                VI[V_TOK, a] = 0
-                d = VI[V_DEF, a]
+            if VI[a, V_TOK] == s:
+                VI[a, V_TOK] = 0
+                d = VI[a, V_DEF]
                 proceed(S, a, t, d >> 1, (d & 1) == 1)
         else:  # EV_LATER: Python's to run
             M[M_LATER_S] = s

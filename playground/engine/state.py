@@ -26,9 +26,10 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Field:
-    """One array of the state: its name, dtype, dimensions (1, or 2 as [row, column]), what it
-    holds, and the group of arrays whose columns (or items) it grows with, if it grows: the
-    arrays of a group share one capacity, doubled together."""
+    """One array of the state: its name, dtype, dimensions (1, or 2 as [row, column]: or as
+    [item, row] when ``by_item``, so that one item's rows share a cache line), what it holds, and
+    the group of arrays whose items it grows with, if it grows: the arrays of a group share one
+    capacity, doubled together."""
 
     name: str
     dtype: Any
@@ -36,10 +37,15 @@ class Field:
     doc: str
     group: str | None = None
     fill: int = 0
+    by_item: bool = False
+
+    def capacity(self, a: np.ndarray) -> int:
+        """How many items ``a`` (an array of this field) has room for."""
+        return a.shape[0] if self.ndim == 1 or self.by_item else a.shape[1]
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("VI", np.int64, 2, "visits' ints [V_* row, slot]", "visits"),
+    Field("VI", np.int64, 2, "visits' ints [slot, V_* row]", "visits", by_item=True),
     Field("VT", np.float64, 1, "visits' start times", "visits"),
     Field("FR", np.int64, 1, "the free visit slots, a stack (M_FREE of them)", "visits"),
     Field("NI", np.int64, 2, "nodes' ints [N_* row, node]"),
@@ -54,7 +60,8 @@ FIELDS: tuple[Field, ...] = (
     Field("VIEW", np.int64, 1, "each balancer's view of the instances up (N_VIEW0, N_VIEWN)"),
     Field("UPS", np.int64, 1, "each service's instances up (N_UP0, N_UPN)"),
     Field("HT", np.float64, 1, "the event heap's times", "heap"),
-    Field("HI", np.int64, 2, "the event heap's [H_S token, H_C code, H_A slot]", "heap"),
+    Field("HI", np.int64, 2, "the event heap's [entry, H_S token / H_C code / H_A slot]", "heap",
+          by_item=True),
     Field("SB", np.float64, 2, "each stream's buffered draws [stream, position]"),
     Field("SI", np.int64, 2, "each stream's [S_POS, S_LEN, S_CONST]"),
     Field("SV", np.float64, 1, "a constant stream's value"),
@@ -99,10 +106,10 @@ for _f in FIELDS:
 
 
 def empty(name: str, rows: int, cap: int) -> np.ndarray:
-    """A new array for field ``name``: ``cap`` items (one-dimensional) or ``rows`` x ``cap``,
-    holding its fill value."""
+    """A new array for field ``name``: ``cap`` items (one-dimensional) of ``rows`` each
+    (two-dimensional), holding its fill value."""
     f = _BY_NAME[name]
-    shape = (cap,) if f.ndim == 1 else (rows, cap)
+    shape = (cap,) if f.ndim == 1 else (cap, rows) if f.by_item else (rows, cap)
     if f.fill == 0:  # zeroed pages from the system, touched only when used
         return np.zeros(shape, dtype=f.dtype)
     return np.full(shape, f.fill, dtype=f.dtype)
@@ -137,13 +144,17 @@ class Arrays:
         return State(*self)
 
     def grow(self, group: str, cap: int) -> None:
-        """Every array of ``group`` with room for ``cap`` along its last axis, what it held
-        kept at the front and the rest holding its fill value."""
+        """Every array of ``group`` with room for ``cap`` items, what it held kept at the front
+        and the rest holding its fill value."""
         for f in GROUPS[group]:
             old = getattr(self, f.name)
-            new = empty(f.name, old.shape[0], cap)
             if f.ndim == 1:
+                new = empty(f.name, 0, cap)
+                new[:old.shape[0]] = old
+            elif f.by_item:
+                new = empty(f.name, old.shape[1], cap)
                 new[:old.shape[0]] = old
             else:
+                new = empty(f.name, old.shape[0], cap)
                 new[:, :old.shape[1]] = old
             setattr(self, f.name, new)

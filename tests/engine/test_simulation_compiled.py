@@ -483,7 +483,7 @@ def test_memory_follows_requests_in_flight_not_run_length():
         sim.step()
         peak = max(peak, sim.live_visits())
     assert 0 < peak < 200
-    assert sim.core.S.VI.shape[1] == 4096  # the visit arrays never had to grow
+    assert sim.core.S.VI.shape[0] == 4096  # the visit arrays never had to grow
 
 
 def test_the_same_code_runs_as_plain_python_with_the_same_bytes(tmp_path):

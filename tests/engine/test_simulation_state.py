@@ -313,7 +313,7 @@ def test_no_slot_is_ever_freed_twice_through_kills_deploys_and_scaling(sink):
     def free() -> list[int]:
         VI, FR, M = sim.core.S.VI, sim.core.S.FR, sim.core.S.M
         slots = [int(c) for c in FR[:M[M_FREE]]]
-        assert all(0 <= c < M[M_SLOTS] and VI[V_NODE, c] == -1 for c in slots)
+        assert all(0 <= c < M[M_SLOTS] and VI[c, V_NODE] == -1 for c in slots)
         return slots
 
     reused = 0

@@ -20,7 +20,7 @@ def _check(arrays: state.Arrays) -> None:
         assert a.dtype == field.dtype and a.ndim == field.ndim, field.name
         assert a.flags.c_contiguous, field.name
     for group, fields in state.GROUPS.items():
-        caps = {getattr(arrays, f.name).shape[-1] for f in fields}
+        caps = {f.capacity(getattr(arrays, f.name)) for f in fields}
         assert len(caps) == 1, f"group {group} has capacities {caps}"
 
 
@@ -64,8 +64,8 @@ def test_grow_doubles_a_group_keeping_what_it_held_and_filling_the_rest():
     arrays.grow("visits", 8)
     arrays.grow("table", 8)
     _check(arrays)
-    assert arrays.VI.shape == (3, 8) and arrays.VT.shape == (8,)
-    assert (arrays.VI[:, :4] == 7).all() and (arrays.VI[:, 4:] == 0).all()
+    assert arrays.VI.shape == (8, 3) and arrays.VT.shape == (8,)  # VI is [slot, row]
+    assert (arrays.VI[:4] == 7).all() and (arrays.VI[4:] == 0).all()
     assert (arrays.HK[:4] == 5).all() and (arrays.HK[4:] == -1).all()  # EMPTY, not 0
     assert arrays.NI.shape == (3, 4)  # not in the group
 
