@@ -666,7 +666,9 @@ class Core:
             head, size = int(NI[N_IDLH, n]), int(NI[N_IDLN, n])
             ring = IDL[off:off + cap]
             sim.n_idle[n].clear()
-            sim.n_idle[n].extend(np.roll(ring, -head)[:size].tolist())
+            sim.n_idle[n].extend(ring[head:head + size].tolist())  # from the head, then wrapped
+            if head + size > cap:
+                sim.n_idle[n].extend(ring[:head + size - cap].tolist())
 
     def advance_to(self, until: float) -> None:
         """Process every event before ``until`` (the simulation's ``_advance_to``)."""

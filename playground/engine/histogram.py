@@ -23,7 +23,9 @@ quantile
 
 from __future__ import annotations
 
+import bisect
 import math
+from typing import Any
 
 import numpy as np
 
@@ -196,20 +198,42 @@ def summarize(values: list[float] | list[np.ndarray], qs: tuple[float, ...]
               ) -> tuple[int, float | None, float | None, list[float | None]]:
     """Count, mean, maximum and quantiles of the few values of one tick (floats, or chunks of
     them as numpy arrays, each sorted, as the engine hands them over), as a histogram of them
-    would report them: the nearest-rank value's
-    bucket midpoint, clamped to the exact minimum and maximum (the bucket of the r-th smallest
-    value is the r-th smallest bucket, so sorting the values replaces counting them). The mean
-    sums the sorted values in order, one after another (a running sum, not numpy's pairwise
-    one)."""
+    would report them: the nearest-rank value's bucket midpoint, clamped to the exact minimum
+    and maximum (the bucket of the r-th smallest value is the r-th smallest bucket, so sorting
+    the values replaces counting them). The mean sums the sorted values in order, one after
+    another (a running sum, not numpy's pairwise one), on a list or an array alike."""
     if not len(values):
         return 0, None, None, [None for _ in qs]
     if isinstance(values[0], np.ndarray):
+        n = sum(len(v) for v in values)
+        if n <= _SMALL:  # a few values: Python's sort and sum cost less than numpy's calls
+            return _summarize_list(sorted(x for v in values for x in v.tolist()), qs)
         vals = np.sort(np.concatenate(values)) if len(values) > 1 else values[0]
     else:
+        if len(values) <= _SMALL:
+            return _summarize_list(sorted(values), qs)
         vals = np.sort(np.asarray(values, dtype=np.float64))
     n = len(vals)
-    lo, hi = float(vals[0]), float(vals[-1])
     zeros = int(np.searchsorted(vals, 0.0, side="right"))
+    return _figures(vals, zeros, float(np.cumsum(vals)[-1]) / n, qs)
+
+
+#: Up to this many values, ``summarize`` works on a Python list.
+_SMALL = 512
+
+
+def _summarize_list(vals: list[float], qs: tuple[float, ...]
+                    ) -> tuple[int, float | None, float | None, list[float | None]]:
+    """``summarize`` of sorted ``vals`` (a list), the same figures by the same operations."""
+    return _figures(vals, bisect.bisect_right(vals, 0.0), sum(vals) / len(vals), qs)
+
+
+def _figures(vals: Any, zeros: int, mean: float, qs: tuple[float, ...]
+             ) -> tuple[int, float | None, float | None, list[float | None]]:
+    """``summarize``'s figures of the sorted ``vals`` (a list or an array), ``zeros`` of them
+    0, with their ``mean``."""
+    n = len(vals)
+    lo, hi = float(vals[0]), float(vals[-1])
     out: list[float | None] = []
     for q in qs:
         rank = max(1, math.ceil(q * n - 1e-9))
@@ -219,4 +243,4 @@ def summarize(values: list[float] | list[np.ndarray], qs: tuple[float, ...]
             out.append(hi)
         else:
             out.append(min(max(LO * G ** (bucket(float(vals[rank - 1])) + 0.5), lo), hi))
-    return n, float(np.cumsum(vals)[-1]) / n, hi, out
+    return n, mean, hi, out
