@@ -623,8 +623,6 @@ class Core:
                        (N_WF, "c_wf"), (N_USERS, "c_users"), (N_PARTS, "c_parts"),
                        (N_CKEYS, "c_keys"), (N_OWNER, "c_owner"), (N_CHARGER, "c_charger"),
                        (N_LBTGT, "lb_target"))
-    _NODE_INTS = _NODE_INTS
-    _NODE_FLOATS = _NODE_FLOATS
 
     def _load(self) -> None:
         """The simulation's counters (frames reset some of them) into the arrays."""
@@ -632,8 +630,8 @@ class Core:
         nn = len(sim.ids)
         NI, NF = S.NI, S.NF
         if nn:
-            NI[_NODE_INT_ROWS, :nn] = [getattr(sim, name) for _, name in self._NODE_INTS]
-            NF[_NODE_FLOAT_ROWS, :nn] = [getattr(sim, name) for _, name in self._NODE_FLOATS]
+            NI[_NODE_INT_ROWS, :nn] = [getattr(sim, name) for _, name in _NODE_INTS]
+            NF[_NODE_FLOAT_ROWS, :nn] = [getattr(sim, name) for _, name in _NODE_FLOATS]
             S.NERR[:nn] = sim.n_err
         S.F[:] = sim.F
         S.W[:] = sim.W
@@ -648,10 +646,10 @@ class Core:
         sim, S = self.sim, self.S
         nn = len(sim.ids)
         NI, NF = S.NI, S.NF
-        for (_, name), values in zip(self._NODE_INTS, NI[_NODE_INT_ROWS, :nn].tolist(),
+        for (_, name), values in zip(_NODE_INTS, NI[_NODE_INT_ROWS, :nn].tolist(),
                                      strict=True):
             getattr(sim, name)[:] = values
-        for (_, name), values in zip(self._NODE_FLOATS, NF[_NODE_FLOAT_ROWS, :nn].tolist(),
+        for (_, name), values in zip(_NODE_FLOATS, NF[_NODE_FLOAT_ROWS, :nn].tolist(),
                                      strict=True):
             getattr(sim, name)[:] = values
         for n, errs in enumerate(S.NERR[:nn].tolist()):

@@ -231,9 +231,8 @@ class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
 
     def _compile_work(self) -> None:
         """Each node's own work, failures, and the key model of caches."""
-        seed = self.seed
-        nodes = self.document.nodes
-        nn = len(self.document.nodes)
+        seed, nodes = self.seed, self.document.nodes
+        nn = len(nodes)
         # Own work (service time, pure delay, operation time) per node, in seconds.
         self.n_work: list[rng.Sampler] = []
         for i, n in enumerate(nodes):
@@ -274,7 +273,7 @@ class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
     def _compile_statistics(self) -> None:
         """Per-node counters and integrals, for frames and the summary (frames.py)."""
         nodes = self.document.nodes
-        nn = len(self.document.nodes)
+        nn = len(nodes)
         # Per-node statistics. Integrals: busy servers (b), queued (q), elsewhere (x), capacity.
         z = [0] * nn
         zf = [0.0] * nn
@@ -299,9 +298,9 @@ class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
     def _compile_pools(self) -> None:
         """Pools: every instance of a service, database, store or worker."""
         nodes = self.document.nodes
-        nn = len(self.document.nodes)
+        nn = len(nodes)
         edges = self.document.edges
-        z = [0] * len(self.document.nodes)
+        z = [0] * nn
         # Pools (instances); a queue node's pool is its worker's.
         self.n_qinst = [-1] * nn
         self.i_node: list[int] = []
@@ -349,8 +348,7 @@ class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
 
     def _compile_routing(self) -> None:
         """How each node takes arrivals and ends its own work; load balancers."""
-        seed = self.seed
-        nodes = self.document.nodes
+        seed, nodes = self.seed, self.document.nodes
         # How each node takes arrivals, and whether the end of its own work needs a rule of its
         # kind (caches, external services, queues) or just carries the visit on.
         self.n_inst0 = [insts[0] if insts else -1 for insts in self.n_insts]
@@ -372,10 +370,9 @@ class Simulation(WorkflowsMixin, OperationsMixin, FramesMixin):
     def _compile_clients(self) -> None:
         """Clients: rates, arrival streams, retries, the traffic profile."""
         doc = self.document
-        seed = self.seed
-        nodes = self.document.nodes
-        nn = len(self.document.nodes)
-        z = [0] * len(self.document.nodes)
+        seed, nodes = self.seed, self.document.nodes
+        nn = len(nodes)
+        z = [0] * nn
         # Clients.
         self.c_rps = [float(n.params.get("rps", 0.0)) if self.n_kind[i] == CLIENT else 0.0
                       for i, n in enumerate(nodes)]
