@@ -182,6 +182,8 @@ _BRES = 1024
 #: Room for one event's new visits and heap entries (at-once retries leave stale timeouts).
 _VRES = 1024
 _HRES = 1 << 14
+#: The most visit slots the visit arrays' first growth reserves at once (see ``Core._grow``).
+_VRESERVE = 1 << 22
 #: The workflow table's first size, and its room for one event's new keys: it doubles when
 #: more than half full.
 _TCAP = 1 << 12
@@ -588,7 +590,13 @@ class Core:
         S, M = self.S, self.S.M
         vcap = S.VT.shape[0]
         if M[M_SLOTS] + _VRES > vcap:
-            S.grow("visits", 2 * vcap)
+            # Straight to room for the run's bound on what is in flight (M_MAXLIVE), when that
+            # is more than double: the arrays are zeroed pages from the system, which take
+            # memory only where a slot is used, so the reservation costs address space, and
+            # each later doubling would copy every slot and touch their pages again (a storm
+            # whose backlog grows for the whole run spent a third of its time there).
+            want = min(int(M[M_MAXLIVE]) + _VRES, _VRESERVE)
+            S.grow("visits", max(2 * vcap, want))
         tcap = S.HK.shape[0]
         if 2 * (M[M_HCNT] + _TRES) > tcap:  # a hash table: rehashed, not copied
             HK, HV = state.empty("HK", 0, 2 * tcap), state.empty("HV", 0, 2 * tcap)

@@ -57,6 +57,38 @@ def test_a_run_holds_the_declared_arrays_before_and_after_they_grow():
     assert "CH" in _grown(doc)  # 4,000 payments, each charge counted by its serial
 
 
+@pytest.mark.parametrize("max_in_flight", [300_000, 100_000_000])
+def test_the_visit_arrays_grow_once_to_the_runs_bound_on_what_is_in_flight(monkeypatch,
+                                                                           max_in_flight):
+    """20,000 requests in flight: the visit arrays grow once, straight to room for the run's
+    ``max_in_flight`` (up to compiled._VRESERVE slots; zeroed pages, resident only where a slot
+    is used), instead of doubling and copying every slot at each step. The run's figures are
+    the same as with doubling."""
+    from playground.engine import compiled
+    from playground.engine.limits import Limits
+
+    doc = design([node("c", "client", rps=100000),
+                  node("api", "service", instances=3, workers=8000, queue=None,
+                       service_ms={"dist": "const", "mean": 200})],
+                 [("c", "api")], 1)
+    limits = Limits(max_in_flight=max_in_flight)
+    grown: list[tuple[str, int]] = []
+    grow = state.Arrays.grow
+    monkeypatch.setattr(state.Arrays, "grow",
+                        lambda self, group, cap: (grown.append((group, cap)), grow(self, group, cap)))
+    sim = Simulation(load(doc, limits=limits), limits=limits)
+    summary = sim.run()
+    assert sim.core.S.M[compiled.M_SLOTS] > 20_000
+    want = min(max_in_flight + compiled._VRES, compiled._VRESERVE)
+    assert [cap for group, cap in grown if group == "visits"] == [want]
+    _check(sim.core.S)
+
+    monkeypatch.setattr(compiled, "_VRESERVE", 0)  # doubling only: the same run
+    doubled = Simulation(load(doc, limits=limits), limits=limits).run()
+    assert [cap for group, cap in grown if group == "visits"][1:] == [8192, 16384, 32768, 65536]
+    assert doubled == summary
+
+
 def test_grow_doubles_a_group_keeping_what_it_held_and_filling_the_rest():
     arrays = state.Arrays(**{f.name: state.empty(f.name, 3, 4) for f in state.FIELDS})
     arrays.VI[:] = 7
