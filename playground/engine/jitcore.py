@@ -476,26 +476,37 @@ def hpush(HT, HI, M, t, s, code, a):
 
 @jit
 def hpop(HT, HI, M):
-    """Remove the top entry (the caller has read it)."""
+    """Remove the top entry (the caller has read it).
+
+    HT holds infinity past the last entry (state.py's fill; the entry left here is set so), so
+    that a last child with no right sibling needs no test of the heap's size: the smaller child
+    is chosen on the times alone without a branch the processor would mispredict half the time
+    (10% of a pop), the tokens compared only when the times tie."""
     n = M[M_HN] - 1
     M[M_HN] = n
-    if n == 0:
-        return
     t = HT[n]
     s = HI[n, H_S]
     code = HI[n, H_C]
     a = HI[n, H_A]
+    HT[n] = inf
+    if n == 0:
+        return
     j = 0
     while True:
         k = 2 * j + 1
         if k >= n:
             break
-        r = k + 1
-        if r < n and (HT[r] < HT[k] or (HT[r] == HT[k] and HI[r, H_S] < HI[k, H_S])):
-            k = r
-        if t < HT[k] or (t == HT[k] and s < HI[k, H_S]):
+        tk = HT[k]
+        tr = HT[k + 1]
+        if tr == tk:
+            if k + 1 < n and HI[k + 1, H_S] < HI[k, H_S]:
+                k += 1
+        else:
+            k += tr < tk
+        tk = HT[k]
+        if t < tk or (t == tk and s < HI[k, H_S]):
             break
-        HT[j] = HT[k]
+        HT[j] = tk
         HI[j, H_S] = HI[k, H_S]
         HI[j, H_C] = HI[k, H_C]
         HI[j, H_A] = HI[k, H_A]

@@ -36,7 +36,7 @@ class Field:
     ndim: int
     doc: str
     group: str | None = None
-    fill: int = 0
+    fill: float = 0
     by_item: bool = False
 
     def capacity(self, a: np.ndarray) -> int:
@@ -59,7 +59,8 @@ FIELDS: tuple[Field, ...] = (
     Field("OUT", np.int64, 1, "each node's out edges, in order (from N_OUT0, N_OUTN of them)"),
     Field("VIEW", np.int64, 1, "each balancer's view of the instances up (N_VIEW0, N_VIEWN)"),
     Field("UPS", np.int64, 1, "each service's instances up (N_UP0, N_UPN)"),
-    Field("HT", np.float64, 1, "the event heap's times", "heap"),
+    Field("HT", np.float64, 1, "the event heap's times (infinity past the last entry: "
+          "jitcore.hpop)", "heap", fill=np.inf),
     Field("HI", np.int64, 2, "the event heap's [entry, H_S token / H_C code / H_A slot]", "heap",
           by_item=True),
     Field("SB", np.float64, 2, "each stream's buffered draws [stream, position]"),

@@ -1,0 +1,53 @@
+"""The core's event heap (jitcore.hpush, hpop): events come out in the order of their time, then
+their token, whatever the order they went in, ties in time included; HT holds infinity past the
+last entry, which hpop's choice of a child relies on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.engine import compiled, jitcore, state
+
+
+def _heap(cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return state.empty("HT", 0, cap), state.empty("HI", 3, cap), np.zeros(64, dtype=np.int64)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_events_leave_in_time_then_token_order(seed):
+    rng = np.random.default_rng(seed)
+    HT, HI, M = _heap(4096)
+    assert np.isinf(HT).all()
+    live: list[tuple[float, int, int, int]] = []
+    out: list[tuple[float, int, int, int]] = []
+    token = 0
+    for _ in range(20_000):
+        if live and (rng.random() < 0.5 or len(live) > 3000):
+            t, s = float(HT[0]), int(HI[0, compiled.H_S])
+            out.append((t, s, int(HI[0, compiled.H_C]), int(HI[0, compiled.H_A])))
+            jitcore.hpop(HT, HI, M)
+            live.remove(out[-1])
+            assert (t, s) == min(live + [out[-1]])[:2]
+        else:
+            # few distinct times, so that many tie: the token decides among them
+            t = float(rng.integers(0, 50)) / 8 + (out[-1][0] if out else 0.0)
+            token += 1
+            entry = (t, token, int(rng.integers(0, 10)), int(rng.integers(0, 1000)))
+            jitcore.hpush(HT, HI, M, *entry)
+            live.append(entry)
+        n = int(M[compiled.M_HN])
+        assert n == len(live)
+        assert np.isinf(HT[n:]).all()  # the sentinel past the last entry
+    times = [(t, s) for t, s, _, _ in out]
+    assert len(times) > 5000 and len({t for t, _ in times}) < len(times)  # ties happened
+    while M[compiled.M_HN]:
+        jitcore.hpop(HT, HI, M)
+    assert np.isinf(HT).all()
+
+
+def test_a_grown_heap_keeps_the_sentinel():
+    arrays = state.Arrays(**{f.name: state.empty(f.name, 3, 4) for f in state.FIELDS})
+    arrays.HT[:2] = [1.0, 2.0]
+    arrays.grow("heap", 8)
+    assert arrays.HT[:2].tolist() == [1.0, 2.0] and np.isinf(arrays.HT[2:]).all()
