@@ -124,18 +124,20 @@ class FramesMixin:
             self.n_wbuf[n].clear()
             self.n_wcount[n] = 0
         up, starting = self._counts(n)
-        frame = {
+        errors: dict[str, float] = {}
+        if any(errs):  # most ticks of most nodes fail nothing
+            for c in range(1, N_CAUSES):
+                if errs[c]:
+                    errors[ERROR_CAUSES[c - 1]] = _r(errs[c] / tick)
+                    errs[c] = 0
+        return {
             "utilization": _r(self._utilization(n, b, q, x, cap, tick)),
             "queue": _r(q / tick),
             "up": up,
             "starting": starting,
             "rps": _r(arr / tick),
-            "errors": {ERROR_CAUSES[c - 1]: _r(errs[c] / tick)
-                       for c in range(1, N_CAUSES) if errs[c]},
+            "errors": errors,
         }
-        for c in range(1, N_CAUSES):
-            errs[c] = 0
-        return frame
 
     def _utilization(self, n: int, b: float, q: float, x: float, cap: float,
                      span: float) -> float:
@@ -149,14 +151,9 @@ class FramesMixin:
         """Instances up (serving) and starting; 1 and 0 for a node without instances (0 while
         it is out)."""
         if self.n_kind[n] == SERVICE:
-            up = starting = 0
-            for i in self.n_insts[n]:
-                s = self.i_state[i]
-                if s == UP or s == DRAINING:
-                    up += 1
-                elif s == STARTING:
-                    starting += 1
-            return up, starting
+            i_state = self.i_state
+            states = [i_state[i] for i in self.n_insts[n]]
+            return states.count(UP) + states.count(DRAINING), states.count(STARTING)
         if self.n_kind[n] == SERVERLESS:
             return (0 if self.n_down[n] else self.containers(n, self.clock)), 0
         return (0 if self.n_down[n] else 1), 0

@@ -207,7 +207,13 @@ def summarize(values: list[float] | list[np.ndarray], qs: tuple[float, ...]
     if isinstance(values[0], np.ndarray):
         n = sum(len(v) for v in values)
         if n <= _SMALL:  # a few values: Python's sort and sum cost less than numpy's calls
-            return _summarize_list(sorted(x for v in values for x in v.tolist()), qs)
+            if len(values) == 1:  # one chunk, sorted already
+                return _summarize_list(values[0].tolist(), qs)
+            vals: list[float] = []
+            for v in values:
+                vals.extend(v.tolist())
+            vals.sort()  # sorted runs: merged in linear time
+            return _summarize_list(vals, qs)
         vals = np.sort(np.concatenate(values)) if len(values) > 1 else values[0]
     else:
         if len(values) <= _SMALL:

@@ -25,6 +25,7 @@ def test_a_tick_summary_is_the_same_from_floats_and_from_sorted_chunks(n):
     chunks = [np.sort(np.array(values[:cut])), np.sort(np.array(values[cut:]))]
     chunks = [c for c in chunks if len(c)]
     assert summarize(chunks, QS) == summarize(values, QS)
+    assert summarize([np.sort(np.array(values))], QS) == summarize(values, QS)  # one chunk
     # ... and the mean is the running sum of the sorted values, as Python adds them.
     assert summarize(values, QS)[1] == sum(sorted(values)) / n
 
