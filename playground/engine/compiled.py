@@ -73,7 +73,7 @@ EV_PSDONE = 8
 #: slot is the edge.
 EV_BREAKER = 9
 
-# The workflow table (HK keys, HV values): one open-addressing hash table for every map
+# The workflow table (TB: [cell, TB_K key / TB_V value]): one open-addressing hash table for every map
 # the workflows and sticky balancers keep, each key tagged in bits 60-62 by its map.
 (T_PIN, T_SLOCAL, T_SEXT, T_LOGGED, T_UPLOAD, T_KLOCAL) = range(6)
 #: A payment's idempotency key in the external store: a flag on its count of charges (CH), which
@@ -81,7 +81,9 @@ EV_BREAKER = 9
 #: by them is denser and faster than the hash table).
 CH_KEXT = 1 << 40
 T_SHIFT = 60
-#: An empty cell of HK.
+#: The columns of a cell of the workflow table TB.
+TB_K, TB_V = 0, 1
+#: The key of an empty cell of TB.
 EMPTY = -1
 
 # Rows of the visit array VI (one column per slot); V_QNEXT links an instance's FIFO.
@@ -277,7 +279,7 @@ class Core:
             W=empty("W", 0, N_COUNTERS), M=M, MF=MF, PT=PT,
             SEEN=(np.concatenate(lists["keys_seen"]) if lists["keys_seen"]
                   else empty("SEEN", 0, 1)),
-            HK=empty("HK", 0, _TCAP), HV=empty("HV", 0, _TCAP), VA=empty("VA", 0, vcap),
+            TB=empty("TB", 2, _TCAP), VA=empty("VA", 0, vcap),
             IDL=empty("IDL", 0, max(lists["idle_size"], 1)), PD=empty("PD", 2, _PDCAP),
             PDT=empty("PDT", 0, _PDCAP), RT=empty("RT", 0, rcap), RI=RI, BT=empty("BT", 0, bcap),
             BI=empty("BI", 0, bcap), IF=IF,
@@ -597,11 +599,11 @@ class Core:
             # whose backlog grows for the whole run spent a third of its time there).
             want = min(int(M[M_MAXLIVE]) + _VRES, _VRESERVE)
             S.grow("visits", max(2 * vcap, want))
-        tcap = S.HK.shape[0]
+        tcap = S.TB.shape[0]
         if 2 * (M[M_HCNT] + _TRES) > tcap:  # a hash table: rehashed, not copied
-            HK, HV = state.empty("HK", 0, 2 * tcap), state.empty("HV", 0, 2 * tcap)
-            _jit().rehash(S.HK, S.HV, HK, HV)
-            S.HK, S.HV = HK, HV
+            TB = state.empty("TB", 2, 2 * tcap)
+            _jit().rehash(S.TB, TB)
+            S.TB = TB
         if M[M_CBRES]:
             self._grow_breakers()
         if M[M_HN] + _HRES > S.HT.shape[0]:

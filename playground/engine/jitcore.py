@@ -269,6 +269,8 @@ from playground.engine.compiled import (
     T_SHIFT,
     T_SLOCAL,
     T_UPLOAD,
+    TB_K,
+    TB_V,
     V_AUX,
     V_CBG,
     V_DEF,
@@ -550,8 +552,9 @@ def release(VI, FR, M, c):
 
 
 # ---------------------------------------------------------------- the workflow table
-# Open addressing with linear probing over HK (keys, EMPTY when free) and HV (values); deletion
-# shifts the cluster back, so no tombstones. compiled.Core doubles it when half full.
+# Open addressing with linear probing over TB's cells, each a key (TB_K, EMPTY when free) and its
+# value (TB_V) side by side, so that a lookup misses the cache once; deletion shifts the cluster
+# back, so no tombstones. compiled.Core doubles it when half full.
 
 @jit
 def hhome(key, mask):
@@ -564,63 +567,63 @@ def hhome(key, mask):
 
 
 @jit
-def hslot(HK, key):
+def hslot(TB, key):
     """The cell of ``key``, or the free cell where it would go."""
-    mask = HK.shape[0] - 1
+    mask = TB.shape[0] - 1
     h = hhome(key, mask)
-    while HK[h] != key and HK[h] != EMPTY:
+    while TB[h, TB_K] != key and TB[h, TB_K] != EMPTY:
         h = (h + 1) & mask
     return h
 
 
 @jit
-def hget(HK, HV, key, default):
-    h = hslot(HK, key)
-    return HV[h] if HK[h] == key else default
+def hget(TB, key, default):
+    h = hslot(TB, key)
+    return TB[h, TB_V] if TB[h, TB_K] == key else default
 
 
 @jit
-def hset(HK, HV, M, key, value):
-    h = hslot(HK, key)
-    if HK[h] == EMPTY:
-        HK[h] = key
+def hset(TB, M, key, value):
+    h = hslot(TB, key)
+    if TB[h, TB_K] == EMPTY:
+        TB[h, TB_K] = key
         M[M_HCNT] += 1
-    HV[h] = value
+    TB[h, TB_V] = value
 
 
 @jit
-def hdel(HK, HV, M, key):
-    mask = HK.shape[0] - 1
-    i = hslot(HK, key)
-    if HK[i] == EMPTY:
+def hdel(TB, M, key):
+    mask = TB.shape[0] - 1
+    i = hslot(TB, key)
+    if TB[i, TB_K] == EMPTY:
         return
     M[M_HCNT] -= 1
     j = i
     while True:
         j = (j + 1) & mask
-        if HK[j] == EMPTY:
+        if TB[j, TB_K] == EMPTY:
             break
-        k = hhome(HK[j], mask)
+        k = hhome(TB[j, TB_K], mask)
         # The entry at j may move to i unless its home lies cyclically in (i, j].
         if (i <= j and i < k and k <= j) or (i > j and (i < k or k <= j)):
             continue
-        HK[i] = HK[j]
-        HV[i] = HV[j]
+        TB[i, TB_K] = TB[j, TB_K]
+        TB[i, TB_V] = TB[j, TB_V]
         i = j
-    HK[i] = EMPTY
+    TB[i, TB_K] = EMPTY
 
 
 @jit
-def rehash(HK, HV, HK2, HV2):
-    mask = HK2.shape[0] - 1
-    for j in range(HK.shape[0]):
-        key = HK[j]
+def rehash(TB, TB2):
+    mask = TB2.shape[0] - 1
+    for j in range(TB.shape[0]):
+        key = TB[j, TB_K]
         if key != EMPTY:
             h = hhome(key, mask)
-            while HK2[h] != EMPTY:
+            while TB2[h, TB_K] != EMPTY:
                 h = (h + 1) & mask
-            HK2[h] = key
-            HV2[h] = HV[j]
+            TB2[h, TB_K] = key
+            TB2[h, TB_V] = TB[j, TB_V]
 
 
 @jit
@@ -774,7 +777,7 @@ def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     U = unpack(S)
     VI, NI, NF, II, VIEW, UPS, SB, SI, SV = U.VI, U.NI, U.NF, U.II, U.VIEW, U.UPS, U.SB, U.SI, U.SV
-    M, HK, HV = U.M, U.HK, U.HV
+    M, TB = U.M, U.TB
     tgt = NI[N_LBTGT, n]
     if full(S) and NI[N_CANARY, tgt] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, tgt]) < NF[F_CWEIGHT, tgt]:
         return NI[N_CANARY, tgt]
@@ -802,7 +805,7 @@ def pick(S, n, c):
     # Sticky (operations.py's ``pick_sticky``): the user's pin, made round robin among the
     # instances up on its first request and remade when the pinned one is found dead or gone.
     key = (T_PIN << T_SHIFT) | (n << 32) | (VI[c, V_REQ] & 0xFFFFFFFF)
-    inst = hget(HK, HV, key, -1)
+    inst = hget(TB, key, -1)
     if inst >= 0:
         state = II[I_STATE, inst]
         if state == UP:
@@ -817,7 +820,7 @@ def pick(S, n, c):
     r = NI[N_RR, n]
     NI[N_RR, n] = r + 1
     inst = UPS[NI[N_UP0, tgt] + r % nh]
-    hset(HK, HV, M, key, inst)
+    hset(TB, M, key, inst)
     return inst
 
 
@@ -1417,8 +1420,7 @@ def defer(S, c, t, cause, fin):
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     U = unpack(S)
-    VI, NI, SB, SI, SV, F, W, M, MF, HK = U.VI, U.NI, U.SB, U.SI, U.SV, U.F, U.W, U.M, U.MF, U.HK
-    HV = U.HV
+    VI, NI, SB, SI, SV, F, W, M, MF, TB = U.VI, U.NI, U.SB, U.SI, U.SV, U.F, U.W, U.M, U.MF, U.TB
     if req >= 0:
         VI[p, V_REQ] = req
         return
@@ -1426,11 +1428,11 @@ def request_started(S, p, n, t, req):
     user = int(draw(SB, SI, SV, M, NI[N_USER_S, n]) * NI[N_USERS, n]) & 0xFFFFFF
     rid = (n << 24) | user
     if wf == SESSION:
-        if hget(HK, HV, (T_LOGGED << T_SHIFT) | rid, 0) == 0:
+        if hget(TB, (T_LOGGED << T_SHIFT) | rid, 0) == 0:
             rid |= 1 << 32
     elif wf == UPLOAD:
         M[M_WFSER] += 1
-        hset(HK, HV, M, (T_UPLOAD << T_SHIFT) | M[M_WFSER], -1)
+        hset(TB, M, (T_UPLOAD << T_SHIFT) | M[M_WFSER], -1)
         rid |= M[M_WFSER] << 40
         count(F, W, MF, C_UPLOADS, t)
     elif wf == PAYMENT:
@@ -1444,13 +1446,13 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     U = unpack(S)
-    VI, NI, F, W, M, MF, HK, HV = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV
+    VI, NI, F, W, M, MF, TB = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.TB
     rid = VI[p, V_REQ]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
     if wf == SESSION:
         if cause == OK and (rid >> 32) & 1:
-            hset(HK, HV, M, (T_LOGGED << T_SHIFT) | (rid & 0xFFFFFFFF), 1)
+            hset(TB, M, (T_LOGGED << T_SHIFT) | (rid & 0xFFFFFFFF), 1)
     elif wf == UPLOAD:
         uid = rid >> 40
         part = (rid >> 33) & 0x7F
@@ -1459,7 +1461,7 @@ def request_done(S, p, t, cause):
             M[M_NEXT_N] = n
             M[M_NEXT_R] = (rid & ~(0x7F << 33)) | ((part + 1) << 33)
             return
-        hdel(HK, HV, M, (T_UPLOAD << T_SHIFT) | uid)
+        hdel(TB, M, (T_UPLOAD << T_SHIFT) | uid)
         if cause != OK:
             count(F, W, MF, C_UPLOADS_FAILED, t)
 
@@ -1468,7 +1470,7 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     U = unpack(S)
-    VI, NI, F, W, M, MF, HK, HV, CH = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.HK, U.HV, U.CH
+    VI, NI, F, W, M, MF, TB, CH = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.TB, U.CH
     rid = VI[c, V_REQ]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
@@ -1477,44 +1479,44 @@ def take_up(S, c, n, i, st, t):
         key = rid & 0xFFFFFFFF
         if (rid >> 32) & 1:  # a login creates the session
             if st == LOCAL:
-                hset(HK, HV, M, (T_SLOCAL << T_SHIFT) | key, i)
+                hset(TB, M, (T_SLOCAL << T_SHIFT) | key, i)
             elif st == EXTERNAL_STATE:
-                hset(HK, HV, M, (T_SEXT << T_SHIFT) | key, 1)
+                hset(TB, M, (T_SEXT << T_SHIFT) | key, 1)
             count(F, W, MF, C_LOGINS, t)
             return OK
         if st == LOCAL:
-            found = hget(HK, HV, (T_SLOCAL << T_SHIFT) | key, -1) == i
+            found = hget(TB, (T_SLOCAL << T_SHIFT) | key, -1) == i
         elif st == EXTERNAL_STATE:
-            found = hget(HK, HV, (T_SEXT << T_SHIFT) | key, 0) == 1
+            found = hget(TB, (T_SEXT << T_SHIFT) | key, 0) == 1
         else:
             found = True
         if found:
             return OK
-        hdel(HK, HV, M, (T_SLOCAL << T_SHIFT) | key)
-        hdel(HK, HV, M, (T_SEXT << T_SHIFT) | key)
-        hdel(HK, HV, M, (T_LOGGED << T_SHIFT) | key)
+        hdel(TB, M, (T_SLOCAL << T_SHIFT) | key)
+        hdel(TB, M, (T_SEXT << T_SHIFT) | key)
+        hdel(TB, M, (T_LOGGED << T_SHIFT) | key)
         count(F, W, MF, C_LOGGED_OUT, t)
         return SESSION_LOST
     if wf == UPLOAD and owner and st == LOCAL:
         ukey = (T_UPLOAD << T_SHIFT) | (rid >> 40)
-        h = hslot(HK, ukey)
-        if HK[h] != ukey:  # the upload is over; this part is an orphan
+        h = hslot(TB, ukey)
+        if TB[h, TB_K] != ukey:  # the upload is over; this part is an orphan
             return OK
         if ((rid >> 33) & 0x7F) < NI[N_PARTS, cli] - 1:
-            if HV[h] == -1:
-                HV[h] = i
-            elif HV[h] != i:
-                HV[h] = -2
+            if TB[h, TB_V] == -1:
+                TB[h, TB_V] = i
+            elif TB[h, TB_V] != i:
+                TB[h, TB_V] = -2
             return OK
-        return OK if HV[h] == i else UPLOAD_FAILED
+        return OK if TB[h, TB_V] == i else UPLOAD_FAILED
     if wf == PAYMENT and NI[N_CHARGER, cli] == n:
         pid = rid >> 40
         if NI[N_CKEYS, cli] and owner and st == LOCAL:
             kkey = (T_KLOCAL << T_SHIFT) | (i << 36) | pid
-            h = hslot(HK, kkey)
-            if HK[h] == kkey:
+            h = hslot(TB, kkey)
+            if TB[h, TB_K] == kkey:
                 return OK
-            hset(HK, HV, M, kkey, 1)
+            hset(TB, M, kkey, 1)
         elif NI[N_CKEYS, cli] and owner and st == EXTERNAL_STATE:
             if CH[pid] & CH_KEXT:
                 return OK
@@ -2187,7 +2189,7 @@ def advance(S, until):
     branch is a few lines that hand over to the function of its kind."""
     U = unpack(S)
     VI, VT, NI, NF, NERR, EI, II, OUT, HT = U.VI, U.VT, U.NI, U.NF, U.NERR, U.EI, U.II, U.OUT, U.HT
-    HI, SB, SI, SV, LT, M, MF, HK, BT = U.HI, U.SB, U.SI, U.SV, U.LT, U.M, U.MF, U.HK, U.BT
+    HI, SB, SI, SV, LT, M, MF, TB, BT = U.HI, U.SB, U.SI, U.SV, U.LT, U.M, U.MF, U.TB, U.BT
     IF, CH = U.IF, U.CH
     vcap = VT.shape[0]
     hcap = HT.shape[0]
@@ -2197,7 +2199,7 @@ def advance(S, until):
             return R_BROKEN
         if (M[M_FLAG] or M[M_SLOTS] + _VRES > vcap or M[M_HN] + _HRES > hcap
                 or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
-                or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > HK.shape[0]
+                or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > TB.shape[0]
                 or M[M_WFSER] + _SERRES > CH.shape[0]
                 or (full(S) and M[M_CBRES] and (M[M_RNFREE] < M[M_CBRES]
                                     or M[M_NBE] + M[M_CBRES] > BT.shape[0]))):

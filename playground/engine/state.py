@@ -76,9 +76,8 @@ FIELDS: tuple[Field, ...] = (
     Field("MF", np.float64, 1, "float scalars (MF_*)"),
     Field("PT", np.float64, 2, "the traffic profile's [times, multipliers]"),
     Field("SEEN", np.uint8, 1, "cache keys seen since the last flush, a byte each (N_SEEN0)"),
-    Field("HK", np.int64, 1, "the workflow table's keys (EMPTY: free; T_* maps)", "table",
-          fill=-1),
-    Field("HV", np.int64, 1, "the workflow table's values", "table"),
+    Field("TB", np.int64, 2, "the workflow table [cell, TB_K key (EMPTY: free; T_* maps) / TB_V "
+          "value]", "table", fill=-1, by_item=True),
     Field("VA", np.float64, 1, "visits' floats: a cold start, or work left under processor "
           "sharing", "visits"),
     Field("IDL", np.float64, 1, "serverless containers' idle times, a ring per node"),

@@ -44,7 +44,7 @@ def test_a_run_holds_the_declared_arrays_before_and_after_they_grow():
                        service_ms={"dist": "const", "mean": 200}, state="local")],
                  [("c", "api")], 1)
     grown = _grown(doc)
-    for name in ("VI", "VT", "FR", "VA", "HK", "HV", "HT", "HI"):
+    for name in ("VI", "VT", "FR", "VA", "TB", "HT", "HI"):
         assert name in grown, grown
     doc = design([node("c", "client", rps=3000, adaptive_throttle={"k": 2}),
                   node("api", "service", instances=2, workers=64, service_ms=5)],
@@ -92,13 +92,14 @@ def test_the_visit_arrays_grow_once_to_the_runs_bound_on_what_is_in_flight(monke
 def test_grow_doubles_a_group_keeping_what_it_held_and_filling_the_rest():
     arrays = state.Arrays(**{f.name: state.empty(f.name, 3, 4) for f in state.FIELDS})
     arrays.VI[:] = 7
-    arrays.HK[:] = 5
+    arrays.TB[:] = 5
     arrays.grow("visits", 8)
     arrays.grow("table", 8)
     _check(arrays)
     assert arrays.VI.shape == (8, 3) and arrays.VT.shape == (8,)  # VI is [slot, row]
     assert (arrays.VI[:4] == 7).all() and (arrays.VI[4:] == 0).all()
-    assert (arrays.HK[:4] == 5).all() and (arrays.HK[4:] == -1).all()  # EMPTY, not 0
+    assert arrays.TB.shape == (8, 3)  # [cell, key / value]: by item
+    assert (arrays.TB[:4] == 5).all() and (arrays.TB[4:] == -1).all()  # EMPTY, not 0
     assert arrays.NI.shape == (3, 4)  # not in the group
 
 
