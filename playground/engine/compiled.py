@@ -127,7 +127,9 @@ E_DST, E_WHOLE, E_RETRIES, E_LAT_S, E_U_S, E_ASYNC, E_BOFF_S, E_MAXC, E_INFL, E_
 # in, V_CBG) and the token of its pending turn to half-open (EV_BREAKER).
 (E_CB, E_CBST, E_CBHEAD, E_CBTAIL, E_CBN, E_CBF, E_CBMIN, E_CBHALF, E_CBADM, E_CBOK,
  E_CBGEN, E_CBTOK) = range(10, 22)
-_E_ROWS = 22
+#: The edge's timeout lane (QT, QS, QA; -1: its timeouts go on the heap): see ``_LANES``.
+E_LANE = 22
+_E_ROWS = 23
 EF_FRAC, EF_TMO, EF_BOFF = range(3)
 EF_BUD = 3  # the edge's retry budget: _B_ROWS rows from here
 # The breaker's failure_ratio, window_s and open_s.
@@ -160,7 +162,20 @@ S_POS, S_LEN, S_CONST = range(3)
 (M_SLOTS, M_FREE, M_TOK, M_HN, M_LT, M_LW, M_WB, M_FLAG, M_MAXLIVE, M_FLAT, M_LATER_S,
  M_NPTS, M_ERR, M_LEFT, M_WFLOWS, M_WFSER, M_HCNT, M_NEXT, M_NEXT_N, M_NEXT_R,
  M_NPD, M_RFREE, M_RNFREE, M_CBRES, M_NBE, M_GUARD) = range(26)
-_M_ROWS = 26
+#: The timeout lanes (``_LANES``): how many there are, the one whose first timeout is due first
+#: (-1: all empty), the longest tail, and each lane's head and tail (its timeouts are at
+#: [head, tail) of its row of QT, QS, QA).
+M_NQ, M_QBEST, M_QMAX = range(26, 29)
+#: Timeouts wait in lanes, one per distinct timeout of the design's edges (up to this many;
+#: the edges of any further timeout use the heap): a call's timeout is its start plus a
+#: constant, so each lane is already in order of time, then token, and a timeout goes in and
+#: out in constant time, where the heap took a pop of a dozen levels for each (most of them
+#: answered calls, popped only to be ignored). The loop takes the earlier of the heap's top and
+#: the first lane's head, so events keep their order exactly.
+_LANES = 4
+M_QH0 = 29
+M_QT0 = M_QH0 + _LANES
+_M_ROWS = M_QT0 + _LANES
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
 #: The node number that marks a failed client request's latency in the wait buffer (WB, WN).
@@ -186,6 +201,9 @@ _VRES = 1024
 _HRES = 1 << 14
 #: The most visit slots the visit arrays' first growth reserves at once (see ``Core._grow``).
 _VRESERVE = 1 << 22
+#: The timeout lanes' first size, and their room for one event's new timeouts (one per new visit).
+_QCAP = 1 << 12
+_QRES = _VRES
 #: The workflow table's first size, and its room for one event's new keys: it doubles when
 #: more than half full.
 _TCAP = 1 << 12
@@ -223,7 +241,9 @@ class Core:
         self.streams: list[tuple[list[float], rng.Blocks] | float] = []
         self.holders: list[list[tuple[Any, Any]]] = []   # (container, key) of each stream
         self._stream_of: dict[int, int] = {}
+        self._lanes: list[float] = []  # the timeout of each lane (``_lane``)
         self.S = self._arrays()
+        self.S.M[M_NQ], self.S.M[M_QBEST] = len(self._lanes), -1
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
         self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
         self._pack_full = self._pack.view(np.uint64)  # the same words, typed for ``full``
@@ -283,7 +303,9 @@ class Core:
             IDL=empty("IDL", 0, max(lists["idle_size"], 1)), PD=empty("PD", 2, _PDCAP),
             PDT=empty("PDT", 0, _PDCAP), RT=empty("RT", 0, rcap), RI=RI, BT=empty("BT", 0, bcap),
             BI=empty("BI", 0, bcap), IF=IF,
-            CH=empty("CH", 0, 1 << max(10, (int(M[M_WFSER]) + _SERRES).bit_length())))
+            CH=empty("CH", 0, 1 << max(10, (int(M[M_WFSER]) + _SERRES).bit_length())),
+            QT=empty("QT", _LANES, _QCAP), QS=empty("QS", _LANES, _QCAP),
+            QA=empty("QA", _LANES, _QCAP))
 
     def _node_arrays(self) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
         """NI and NF, and the lists the nodes index into (out edges, balancer views, instances
@@ -389,6 +411,7 @@ class Core:
             EI[E_ASYNC, e] = sim.e_async[e]
             EF[EF_FRAC, e] = sim.e_frac[e]
             EF[EF_TMO, e] = sim.e_tmo[e]
+            EI[E_LANE, e] = self._lane(sim.e_tmo[e])
             # Resilience (SCHEMA.md's extensions): backoff between retries, a retry budget, a
             # bulkhead (calls in flight on the edge, counted at the caller).
             edge = sim.document.edges[e]
@@ -398,6 +421,15 @@ class Core:
             EI[E_BUD, e] = _budget(EF, EF_BUD, e, edge.retry_budget)
             _breaker(EI, EF, e, edge.circuit_breaker)
         return EI, EF
+
+    def _lane(self, tmo: float) -> int:
+        """The timeout lane of an edge with timeout ``tmo`` (-1: none, or the heap)."""
+        if not tmo:
+            return -1
+        lanes = self._lanes
+        if tmo not in lanes and len(lanes) < _LANES:
+            lanes.append(tmo)
+        return lanes.index(tmo) if tmo in lanes else -1
 
     def _instance_arrays(self, NI: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """II and IF; NI's N_XF bits, which depend on the instances' floats."""
@@ -610,6 +642,27 @@ class Core:
             S.grow("heap", 2 * S.HT.shape[0])
         if M[M_WFSER] + _SERRES > S.CH.shape[0]:
             S.grow("serials", 2 * S.CH.shape[0])
+        if M[M_QMAX] + _QRES > S.QT.shape[1]:
+            self._grow_lanes()
+
+    def _grow_lanes(self) -> None:
+        """Room for one event's timeouts at the tail of every lane: each lane's timeouts move to
+        the front of its row (their heads and tails with them), and the rows double while they
+        would be more than half full."""
+        S, M = self.S, self.S.M
+        longest = 0
+        for k in range(int(M[M_NQ])):
+            h, t = int(M[M_QH0 + k]), int(M[M_QT0 + k])
+            for A in (S.QT, S.QS, S.QA):
+                A[k, :t - h] = A[k, h:t]
+            M[M_QH0 + k], M[M_QT0 + k] = 0, t - h
+            longest = max(longest, t - h)
+        M[M_QMAX] = longest
+        cap = S.QT.shape[1]
+        while 2 * (longest + _QRES) > cap:
+            cap *= 2
+        if cap > S.QT.shape[1]:
+            S.grow("lanes", cap)
 
     def _grow_breakers(self) -> None:
         """Room for one event's breaker records (at most one new per breaker: an edge's

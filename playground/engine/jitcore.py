@@ -59,6 +59,7 @@ from playground.engine.codes import (
 from playground.engine.compiled import (
     _BRES,
     _HRES,
+    _QRES,
     _SERRES,
     _SRES,
     _TRES,
@@ -92,6 +93,7 @@ from playground.engine.compiled import (
     E_CBTOK,
     E_DST,
     E_INFL,
+    E_LANE,
     E_LAT_S,
     E_MAXC,
     E_RETRIES,
@@ -168,6 +170,11 @@ from playground.engine.compiled import (
     M_NEXT_R,
     M_NPD,
     M_NPTS,
+    M_NQ,
+    M_QBEST,
+    M_QH0,
+    M_QMAX,
+    M_QT0,
     M_RFREE,
     M_RNFREE,
     M_SLOTS,
@@ -520,6 +527,51 @@ def hpop(HT, HI, M):
 
 
 @jit
+def lane_push(S, k, t, s, a):
+    """Visit ``a``'s timeout at ``t`` (token ``s``) at the tail of lane ``k`` (compiled._LANES):
+    later than, or at the same time with a later token than, every timeout already there."""
+    U = unpack(S)
+    QT, QS, QA, M = U.QT, U.QS, U.QA, U.M
+    j = M[M_QT0 + k]
+    QT[k, j] = t
+    QS[k, j] = s
+    QA[k, j] = a
+    M[M_QT0 + k] = j + 1
+    if j + 1 > M[M_QMAX]:
+        M[M_QMAX] = j + 1
+    if j == M[M_QH0 + k]:  # the lane was empty: its head is this one
+        b = M[M_QBEST]
+        if b < 0 or before(t, s, QT[b, M[M_QH0 + b]], QS[b, M[M_QH0 + b]]):
+            M[M_QBEST] = k
+
+
+@jit
+def lane_pop(S, k):
+    """Remove the head of lane ``k`` (the caller has read it); the lane due first again."""
+    U = unpack(S)
+    QT, QS, M = U.QT, U.QS, U.M
+    h = M[M_QH0 + k] + 1
+    if h == M[M_QT0 + k]:  # empty: from the start of its row again
+        M[M_QH0 + k] = 0
+        M[M_QT0 + k] = 0
+    else:
+        M[M_QH0 + k] = h
+    b = -1
+    for q in range(M[M_NQ]):
+        hq = M[M_QH0 + q]
+        if hq < M[M_QT0 + q] and (b < 0 or before(QT[q, hq], QS[q, hq], QT[b, M[M_QH0 + b]],
+                                                 QS[b, M[M_QH0 + b]])):
+            b = q
+    M[M_QBEST] = b
+
+
+@jit
+def before(t1, s1, t2, s2):
+    """Whether the event at ``t1`` with token ``s1`` comes before the one at ``t2``, ``s2``."""
+    return t1 < t2 or (t1 == t2 and s1 < s2)
+
+
+@jit
 def alloc(VI, VT, FR, M, n, par, ptok, t, req):
     if M[M_FREE] > 0:
         M[M_FREE] -= 1
@@ -837,7 +889,10 @@ def dial(S, p, e, t):
         dial_guarded(S, p, e, t)
     tmo = EF[EF_TMO, e]
     if tmo != 0.0:
-        hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
+        if EI[E_LANE, e] >= 0:
+            lane_push(S, EI[E_LANE, e], t + tmo, s, p)
+        else:
+            hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
     d = EI[E_DST, e]
     c = alloc(VI, VT, FR, M, d, p, s, t, VI[p, V_REQ])
     pn = VI[p, V_NODE]
@@ -2191,27 +2246,48 @@ def advance(S, until):
     VI, VT, NI, NF, NERR, EI, II, OUT, HT = U.VI, U.VT, U.NI, U.NF, U.NERR, U.EI, U.II, U.OUT, U.HT
     HI, SB, SI, SV, LT, M, MF, TB, BT = U.HI, U.SB, U.SI, U.SV, U.LT, U.M, U.MF, U.TB, U.BT
     IF, CH = U.IF, U.CH
+    QT, QS, QA = U.QT, U.QS, U.QA
     vcap = VT.shape[0]
     hcap = HT.shape[0]
     bcap = LT.shape[0]
-    while M[M_HN] > 0 and HT[0] < until:
+    qcap = QT.shape[1]
+    while True:
+        # The next event: the heap's top, or the head of the lane due first if that is earlier.
+        q = M[M_QBEST]
+        h = 0
+        if q >= 0:
+            h = M[M_QH0 + q]
+            if M[M_HN] > 0 and before(HT[0], HI[0, H_S], QT[q, h], QS[q, h]):
+                q = -1
+        if q >= 0:
+            if not QT[q, h] < until:
+                break
+        elif M[M_HN] == 0 or not HT[0] < until:
+            break
         if M[M_ERR]:
             return R_BROKEN
         if (M[M_FLAG] or M[M_SLOTS] + _VRES > vcap or M[M_HN] + _HRES > hcap
                 or M[M_LT] + _BRES > bcap or M[M_LW] + _BRES > bcap
                 or M[M_WB] + _BRES > bcap or 2 * (M[M_HCNT] + _TRES) > TB.shape[0]
-                or M[M_WFSER] + _SERRES > CH.shape[0]
+                or M[M_WFSER] + _SERRES > CH.shape[0] or M[M_QMAX] + _QRES > qcap
                 or (full(S) and M[M_CBRES] and (M[M_RNFREE] < M[M_CBRES]
                                     or M[M_NBE] + M[M_CBRES] > BT.shape[0]))):
             return R_YIELD
         if M[M_LEFT] <= 0:
             return R_SLICE
         M[M_LEFT] -= 1
-        t = HT[0]
-        s = HI[0, H_S]
-        code = HI[0, H_C]
-        a = HI[0, H_A]
-        hpop(HT, HI, M)
+        if q >= 0:
+            t = QT[q, h]
+            s = QS[q, h]
+            code = EV_TIMEOUT
+            a = QA[q, h]
+            lane_pop(S, q)
+        else:
+            t = HT[0]
+            s = HI[0, H_S]
+            code = HI[0, H_C]
+            a = HI[0, H_A]
+            hpop(HT, HI, M)
         if code == EV_DONE:
             if VI[a, V_TOK] == s:
                 n = VI[a, V_NODE]

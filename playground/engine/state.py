@@ -89,6 +89,10 @@ FIELDS: tuple[Field, ...] = (
     Field("BT", np.float64, 1, "breakers' changes of state: times", "changes"),
     Field("BI", np.int64, 1, "breakers' changes of state: edge x 4 + new state", "changes"),
     Field("IF", np.float64, 2, "instances' floats [IF_* row, instance]", "instances"),
+    Field("QT", np.float64, 2, "the timeout lanes' times [lane, position] (compiled._LANES)",
+          "lanes"),
+    Field("QS", np.int64, 2, "... their tokens", "lanes"),
+    Field("QA", np.int64, 2, "... and the visits that wait", "lanes"),
     Field("CH", np.int64, 1, "each payment's charges so far, by its serial (M_WFSER), with "
           "CH_KEXT set once its idempotency key is in the external store", "serials"),
 )
