@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -1010,26 +1009,6 @@ def _peek(counter: itertools.count) -> int:
     """The next value of an ``itertools.count`` without taking it."""
     text = repr(counter)
     return int(text[text.index("(") + 1:text.index(")")].split(",")[0])
-
-
-def prune_caches() -> list[str]:
-    """Remove the compiled core's caches of earlier versions beside this one (each edit of the
-    constants it is compiled with makes a directory of its own, about 25 MB) and return their
-    names: only in the checkout's own ``__pycache__``, never under a ``NUMBA_CACHE_DIR``, which
-    another version of the site may be using."""
-    import shutil
-
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        return []
-    here = _jit()._cache_dir()
-    base = os.path.dirname(here)
-    gone = []
-    for name in sorted(os.listdir(base)):
-        path = os.path.join(base, name)
-        if name.startswith("core-") and path != here and os.path.isdir(path):
-            shutil.rmtree(path, ignore_errors=True)
-            gone.append(name)
-    return gone
 
 
 def warm() -> None:

@@ -224,26 +224,3 @@ def test_the_cache_directory_changes_with_the_constants_compiled_into_the_core(
     assert jitcore._cache_dir() != before
     monkeypatch.undo()
     assert jitcore._cache_dir() == before
-
-
-def test_the_caches_of_earlier_versions_of_the_core_are_removed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``make engine-core`` removes the caches of earlier versions beside the current one (each
-    about 25 MB), and nothing else; under a NUMBA_CACHE_DIR, which another version of the site
-    may share, it removes nothing."""
-    from playground.engine import compiled, jitcore
-
-    here = tmp_path / "core-0123456789abcdef"
-    monkeypatch.setattr(jitcore, "_cache_dir", lambda: str(here))
-    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    for name in ("core-0123456789abcdef", "core-fedcba9876543210", "core-1111222233334444",
-                 "other"):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "f.nbi").write_text("x")
-    (tmp_path / "core-file").write_text("not a directory")
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
-    assert compiled.prune_caches() == []
-    monkeypatch.delenv("NUMBA_CACHE_DIR")
-    assert compiled.prune_caches() == ["core-1111222233334444", "core-fedcba9876543210"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["core-0123456789abcdef", "core-file",
-                                                         "other"]
