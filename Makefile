@@ -36,7 +36,7 @@ setup: $(VENV)/.runtime-installed node_modules/.installed
 setup-dev: $(VENV)/.dev-installed node_modules/.installed
 
 # The engine's compiled core (numba) compiles once into playground/engine/__pycache__ (about
-# 75 s on first use: its plain and its full functions), so no run, worker or test pays for it;
+# 100 s on first use: its plain and its full functions), so no run, worker or test pays for it;
 # later this takes under a second.
 engine-core: setup
 	$(PY) -c 'from playground.engine import compiled; compiled.warm()'
