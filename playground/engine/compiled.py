@@ -13,8 +13,9 @@ core
     and summary are that loop's byte for byte (the tests compare them with its recorded output,
     ``tests/engine/references.json``).
 workflow table
-    Sessions, logins, uploads, idempotency keys, charges and sticky pins, in one
-    open-addressing hash table of int64 keys tagged by map (``T_*``).
+    Sticky pins, uploads and local idempotency keys, in one open-addressing hash table of int64
+    keys tagged by map (``T_*``). Sessions and logins are a word per user instead (``US``, bits
+    ``U_*``), and a payment's charges and external key a word per payment (``CH``).
 state
     The arrays the core works on, declared once, by name, in state.py (``Core.S``, a
     ``state.Arrays``; the jitted functions see them as the named tuple ``state.State``). This
@@ -59,6 +60,7 @@ from playground.engine.codes import (
     SERVERLESS,
 )
 from playground.engine.document import TrafficStep
+from playground.engine.workflows import SESSION
 
 _ALGOS = {"round_robin": 0, "random": 1, "least_connections": 2, "sticky": 3}
 
@@ -73,9 +75,15 @@ EV_PSDONE = 8
 #: slot is the edge.
 EV_BREAKER = 9
 
-# The workflow table (TB: [cell, TB_K key / TB_V value]): one open-addressing hash table for every map
-# the workflows and sticky balancers keep, each key tagged in bits 60-62 by its map.
-(T_PIN, T_SLOCAL, T_SEXT, T_LOGGED, T_UPLOAD, T_KLOCAL) = range(6)
+# The workflow table (TB: [cell, TB_K key / TB_V value]): one open-addressing hash table for the
+# maps of sticky balancers' pins, uploads and local idempotency keys, each key tagged in bits
+# 60-62 by its map.
+(T_PIN, T_UPLOAD, T_KLOCAL) = range(3)
+#: A session user's word (US, at the client's N_UOFF plus the user): whether the user is logged
+#: in, whether its session is in the external state store, and the instance that holds its
+#: session in memory, plus one, from bit U_SHIFT (0: none). Users are dense (0 to ``users`` - 1),
+#: so a word each is smaller than the table's cells for them and one access, not three probes.
+U_LOGGED, U_SEXT, U_SHIFT = 1, 2, 2
 #: A payment's idempotency key in the external store: a flag on its count of charges (CH), which
 #: is indexed by the payment's serial (a table of its own: serials only grow, so an array indexed
 #: by them is denser and faster than the hash table).
@@ -105,7 +113,9 @@ N_CANARY, N_CAN_S, N_FAULT_S, N_REL_S, N_CREQ, N_CERR = range(65, 71)
 # Core._sync_instances from its parameters and its instances' faults and releases: designs that
 # use none of them pay one test per arrival, work and completion.
 N_XF = 71
-_N_ROWS = 72
+#: A client with workflow session: where its users' words start in US.
+N_UOFF = 72
+_N_ROWS = 73
 #: XF_ARR: an arrival may be rate limited, go to a canary or meet instance_errors; XF_WORK: a
 #: work may be shared by cores or slowed by a release; XF_REL: a completion may fail by a
 #: release's errors.
@@ -299,7 +309,7 @@ class Core:
             W=empty("W", 0, N_COUNTERS), M=M, MF=MF, PT=PT,
             SEEN=(np.concatenate(lists["keys_seen"]) if lists["keys_seen"]
                   else empty("SEEN", 0, 1)),
-            TB=empty("TB", 2, _TCAP), VA=empty("VA", 0, vcap),
+            TB=empty("TB", 2, _TCAP), US=empty("US", 0, max(lists["users"], 1)), VA=empty("VA", 0, vcap),
             IDL=empty("IDL", 0, max(lists["idle_size"], 1)), PD=empty("PD", 2, _PDCAP),
             PDT=empty("PDT", 0, _PDCAP), RT=empty("RT", 0, rcap), RI=RI, BT=empty("BT", 0, bcap),
             BI=empty("BI", 0, bcap), IF=IF,
@@ -315,7 +325,7 @@ class Core:
         NI = np.zeros((_N_ROWS, max(nn, 1)), dtype=np.int64)
         NF = np.zeros((_F_ROWS, max(nn, 1)), dtype=np.float64)
         lists: dict[str, Any] = {"out": [], "view": [], "ups": [], "keys_seen": [],
-                                 "keys_offset": 0, "idle_size": 0}
+                                 "keys_offset": 0, "idle_size": 0, "users": 0}
         for n in range(nn):
             self._node_row(NI, NF, n, lists)
         for n in sim.clients:
@@ -335,6 +345,9 @@ class Core:
         if sim.workflows:
             for n in sim.clients:
                 NI[N_USER_S, n] = self._stream(sim.user_u, n)
+                if sim.c_wf[n] == SESSION:  # its users' words in US
+                    NI[N_UOFF, n] = lists["users"]
+                    lists["users"] += sim.c_users[n]
         return NI, NF, lists
 
     def _node_row(self, NI: np.ndarray, NF: np.ndarray, n: int, lists: dict[str, Any]) -> None:
@@ -1014,7 +1027,8 @@ def _peek(counter: itertools.count) -> int:
 def warm() -> None:
     """Compile the core, or load it from numba's cache, now rather than in the first run: a
     design whose run reaches every compiled function Python calls (a workflow table that
-    grows, a stopped instance, a drained one, a live traffic control), run plain and then with
+    grows with a sticky balancer's pins, a stopped instance, a drained one, a live traffic
+    control), run plain and then with
     a queue wait limit, which makes it take the full functions (Core.full)."""
     from playground.engine.schema import load
     from playground.engine.simulation import Simulation
@@ -1023,7 +1037,7 @@ def warm() -> None:
         sim = Simulation(load({"schema_version": 1, "nodes": [
             {"id": "c", "kind": "client", "params": {"rps": 3000, "users": 100000,
                                                      "workflow": "session"}},
-            {"id": "lb", "kind": "load_balancer", "params": {}},
+            {"id": "lb", "kind": "load_balancer", "params": {"algorithm": "sticky"}},
             {"id": "s", "kind": "service", "params": {"instances": 2, "state": "local",
                                                       "startup_s": 0, **extra}}],
             "edges": [{"from": "c", "to": "lb"}, {"from": "lb", "to": "s"}],

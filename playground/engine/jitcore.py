@@ -246,6 +246,7 @@ from playground.engine.compiled import (
     N_SEEN0,
     N_SN,
     N_STATE,
+    N_UOFF,
     N_UP0,
     N_UPN,
     N_USER_S,
@@ -270,14 +271,14 @@ from playground.engine.compiled import (
     S_LEN,
     S_POS,
     T_KLOCAL,
-    T_LOGGED,
     T_PIN,
-    T_SEXT,
     T_SHIFT,
-    T_SLOCAL,
     T_UPLOAD,
     TB_K,
     TB_V,
+    U_LOGGED,
+    U_SEXT,
+    U_SHIFT,
     V_AUX,
     V_CBG,
     V_DEF,
@@ -1476,6 +1477,7 @@ def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     U = unpack(S)
     VI, NI, SB, SI, SV, F, W, M, MF, TB = U.VI, U.NI, U.SB, U.SI, U.SV, U.F, U.W, U.M, U.MF, U.TB
+    US = U.US
     if req >= 0:
         VI[p, V_REQ] = req
         return
@@ -1483,7 +1485,7 @@ def request_started(S, p, n, t, req):
     user = int(draw(SB, SI, SV, M, NI[N_USER_S, n]) * NI[N_USERS, n]) & 0xFFFFFF
     rid = (n << 24) | user
     if wf == SESSION:
-        if hget(TB, (T_LOGGED << T_SHIFT) | rid, 0) == 0:
+        if US[NI[N_UOFF, n] + user] & U_LOGGED == 0:
             rid |= 1 << 32
     elif wf == UPLOAD:
         M[M_WFSER] += 1
@@ -1501,13 +1503,13 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     U = unpack(S)
-    VI, NI, F, W, M, MF, TB = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.TB
+    VI, NI, F, W, M, MF, TB, US = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.TB, U.US
     rid = VI[p, V_REQ]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
     if wf == SESSION:
         if cause == OK and (rid >> 32) & 1:
-            hset(TB, M, (T_LOGGED << T_SHIFT) | (rid & 0xFFFFFFFF), 1)
+            US[NI[N_UOFF, n] + (rid & 0xFFFFFF)] |= U_LOGGED
     elif wf == UPLOAD:
         uid = rid >> 40
         part = (rid >> 33) & 0x7F
@@ -1526,30 +1528,29 @@ def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     U = unpack(S)
     VI, NI, F, W, M, MF, TB, CH = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.TB, U.CH
+    US = U.US
     rid = VI[c, V_REQ]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
     owner = NI[N_OWNER, cli] == n
     if wf == SESSION and owner:
-        key = rid & 0xFFFFFFFF
+        u = NI[N_UOFF, cli] + (rid & 0xFFFFFF)  # the user's word
         if (rid >> 32) & 1:  # a login creates the session
             if st == LOCAL:
-                hset(TB, M, (T_SLOCAL << T_SHIFT) | key, i)
+                US[u] = (US[u] & (U_LOGGED | U_SEXT)) | ((i + 1) << U_SHIFT)
             elif st == EXTERNAL_STATE:
-                hset(TB, M, (T_SEXT << T_SHIFT) | key, 1)
+                US[u] |= U_SEXT
             count(F, W, MF, C_LOGINS, t)
             return OK
         if st == LOCAL:
-            found = hget(TB, (T_SLOCAL << T_SHIFT) | key, -1) == i
+            found = (US[u] >> U_SHIFT) == i + 1
         elif st == EXTERNAL_STATE:
-            found = hget(TB, (T_SEXT << T_SHIFT) | key, 0) == 1
+            found = (US[u] & U_SEXT) != 0
         else:
             found = True
         if found:
             return OK
-        hdel(TB, M, (T_SLOCAL << T_SHIFT) | key)
-        hdel(TB, M, (T_SEXT << T_SHIFT) | key)
-        hdel(TB, M, (T_LOGGED << T_SHIFT) | key)
+        US[u] = 0  # logged out: no session anywhere
         count(F, W, MF, C_LOGGED_OUT, t)
         return SESSION_LOST
     if wf == UPLOAD and owner and st == LOCAL:

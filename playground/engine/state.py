@@ -78,6 +78,8 @@ FIELDS: tuple[Field, ...] = (
     Field("SEEN", np.uint8, 1, "cache keys seen since the last flush, a byte each (N_SEEN0)"),
     Field("TB", np.int64, 2, "the workflow table [cell, TB_K key (EMPTY: free; T_* maps) / TB_V "
           "value]", "table", fill=-1, by_item=True),
+    Field("US", np.int32, 1, "each session user's word (compiled.U_*): a client's users from its "
+          "N_UOFF"),
     Field("VA", np.float64, 1, "visits' floats: a cold start, or work left under processor "
           "sharing", "visits"),
     Field("IDL", np.float64, 1, "serverless containers' idle times, a ring per node"),

@@ -88,8 +88,8 @@ class WorkflowsMixin:
                         self.n_out[n] = tuple(e for e in self.n_out[n] if e != j)
                         break
         self.workflows = sticky or any(self.c_wf[c] != STATELESS for c in self.clients)
-        # The users' draws; the workflows' state (sessions, logins, uploads, idempotency keys,
-        # charges) is the compiled core's workflow table (compiled.py).
+        # The users' draws; the workflows' state (sessions and logins, uploads, idempotency
+        # keys, charges) is the compiled core's (compiled.py: US, the workflow table, CH).
         self.user_u = {c: rng.uniform(self.seed, self.ids[c], "user") for c in self.clients}
         self.wf_serial = 0
 

@@ -36,13 +36,14 @@ def _grown(doc: dict) -> list[str]:
 
 
 def test_a_run_holds_the_declared_arrays_before_and_after_they_grow():
-    """Logins of many users grow the workflow table; 20,000 requests in flight grow the visit
-    arrays and the heap; a breaker and a throttle fill the window records; payments grow the
-    charges by serial."""
+    """A sticky balancer's pins for many users grow the workflow table; 20,000 requests in
+    flight grow the visit arrays and the heap; a breaker and a throttle fill the window records;
+    payments grow the charges by serial."""
     doc = design([node("c", "client", rps=100000, users=200000, workflow="session"),
+                  node("lb", "load_balancer", algorithm="sticky"),
                   node("api", "service", instances=3, workers=8000, queue=None,
                        service_ms={"dist": "const", "mean": 200}, state="local")],
-                 [("c", "api")], 1)
+                 [("c", "lb"), ("lb", "api")], 1)
     grown = _grown(doc)
     for name in ("VI", "VT", "FR", "VA", "TB", "HT", "HI"):
         assert name in grown, grown
@@ -106,3 +107,32 @@ def test_grow_doubles_a_group_keeping_what_it_held_and_filling_the_rest():
 def test_the_state_must_be_whole():
     with pytest.raises(TypeError, match="lacks"):
         state.Arrays(VI=np.zeros((1, 1), dtype=np.int64))
+
+
+def test_session_users_are_a_word_each_not_table_cells():
+    """Sessions and logins are a word per user of each client with workflow session (US, from
+    the client's N_UOFF), so a session design leaves the workflow table as it started; a
+    stateless client has no words. The words end as the run left its users: logged in, with a
+    session in the external store."""
+    from playground.engine.compiled import N_UOFF, U_LOGGED, U_SEXT
+
+    doc = design([node("a", "client", rps=2000, users=3000, workflow="session"),
+                  node("b", "client", rps=500, users=700, workflow="session"),
+                  node("c", "client", rps=500),
+                  node("api", "service", instances=2, workers=64, service_ms=5,
+                       state="external"),
+                  node("sessions", "store", role="state", latency_ms=1)],
+                 [("a", "api"), ("b", "api"), ("c", "api"), ("api", "sessions")], 5)
+    sim = Simulation(load(doc))
+    table = sim.core.S.TB.shape
+    summary = sim.run()["summary"]
+    S = sim.core.S
+    assert S.US.shape == (3700,)
+    assert S.TB.shape == table and not (S.TB[:, 0] != -1).any()
+    a, b = sim.index["a"], sim.index["b"]
+    assert (S.NI[N_UOFF, a], S.NI[N_UOFF, b]) == (0, 3000)
+    words = S.US.astype(np.int64)
+    logged = int(np.count_nonzero(words & U_LOGGED))
+    assert logged == int(np.count_nonzero(words & U_SEXT))  # each login made its session
+    assert logged > 3500  # 10,000 and 2,500 requests: almost every user logged in
+    assert summary["users"]["logins"] >= logged and summary["users"]["logged_out"] == 0
