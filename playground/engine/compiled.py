@@ -255,6 +255,7 @@ class Core:
         self.S = self._arrays()
         self.S.M[M_NQ], self.S.M[M_QBEST] = len(self._lanes), -1
         self._keys_seen = list(sim.n_seen)  # the bytearrays SEEN was copied from
+        self._mirror: tuple[Any, ...] | None = None  # what _store last wrote (see _load)
         self._pack = np.zeros(3 * len(self.S), dtype=np.int64)
         self._pack_full = self._pack.view(np.uint64)  # the same words, typed for ``full``
         self.full = True
@@ -700,17 +701,38 @@ class Core:
                        (N_CKEYS, "c_keys"), (N_OWNER, "c_owner"), (N_CHARGER, "c_charger"),
                        (N_LBTGT, "lb_target"))
 
-    def _load(self) -> None:
-        """The simulation's counters (frames reset some of them) into the arrays."""
+    def _load(self, diff: bool = False) -> None:
+        """The simulation's counters (frames reset some of them) into the arrays. With
+        ``diff`` (the start of ``advance_to``: only frames have run since the last ``_store``,
+        so the arrays still hold what it wrote into the lists, ``_mirror``), only the lists that
+        differ from it; else all of them."""
         sim, S = self.sim, self.S
         nn = len(sim.ids)
         NI, NF = S.NI, S.NF
-        if nn:
-            NI[_NODE_INT_ROWS, :nn] = [getattr(sim, name) for _, name in _NODE_INTS]
-            NF[_NODE_FLOAT_ROWS, :nn] = [getattr(sim, name) for _, name in _NODE_FLOATS]
-            S.NERR[:nn] = sim.n_err
-        S.F[:] = sim.F
-        S.W[:] = sim.W
+        mirror, self._mirror = self._mirror, None
+        if mirror is None or not diff:
+            if nn:
+                NI[_NODE_INT_ROWS, :nn] = [getattr(sim, name) for _, name in _NODE_INTS]
+                NF[_NODE_FLOAT_ROWS, :nn] = [getattr(sim, name) for _, name in _NODE_FLOATS]
+                S.NERR[:nn] = sim.n_err
+            S.F[:] = sim.F
+            S.W[:] = sim.W
+        else:
+            ints, floats, errs, F, W = mirror
+            for (row, name), was in zip(_NODE_INTS, ints, strict=True):
+                now = getattr(sim, name)
+                if now != was:
+                    NI[row, :nn] = now
+            for (row, name), was in zip(_NODE_FLOATS, floats, strict=True):
+                now = getattr(sim, name)
+                if now != was:
+                    NF[row, :nn] = now
+            if sim.n_err != errs:
+                S.NERR[:nn] = sim.n_err
+            if sim.F != F:
+                S.F[:] = sim.F
+            if sim.W != W:
+                S.W[:] = sim.W
         for n in self._serverless:
             idle = sim.n_idle[n]
             off = int(NI[N_IDL0, n])
@@ -722,16 +744,20 @@ class Core:
         sim, S = self.sim, self.S
         nn = len(sim.ids)
         NI, NF = S.NI, S.NF
-        for (_, name), values in zip(_NODE_INTS, NI[_NODE_INT_ROWS, :nn].tolist(),
-                                     strict=True):
+        ints = NI[_NODE_INT_ROWS, :nn].tolist()
+        for (_, name), values in zip(_NODE_INTS, ints, strict=True):
             getattr(sim, name)[:] = values
-        for (_, name), values in zip(_NODE_FLOATS, NF[_NODE_FLOAT_ROWS, :nn].tolist(),
-                                     strict=True):
+        floats = NF[_NODE_FLOAT_ROWS, :nn].tolist()
+        for (_, name), values in zip(_NODE_FLOATS, floats, strict=True):
             getattr(sim, name)[:] = values
-        for n, errs in enumerate(S.NERR[:nn].tolist()):
-            sim.n_err[n][:] = errs
-        sim.F[:] = S.F.tolist()
-        sim.W[:] = S.W.tolist()
+        errs = S.NERR[:nn].tolist()
+        for n, row in enumerate(errs):
+            sim.n_err[n][:] = row
+        F, W = S.F.tolist(), S.W.tolist()
+        sim.F[:] = F
+        sim.W[:] = W
+        # What the lists now hold, for _load (copies: the lists themselves may change).
+        self._mirror = (ints, floats, errs, F, W)
         k = min(len(sim.i_busy), S.II.shape[1])  # instances launched since the last sync: idle
         sim.i_busy[:k] = S.II[I_BUSY, :k].tolist()
         IDL = S.IDL
@@ -747,7 +773,7 @@ class Core:
     def advance_to(self, until: float) -> None:
         """Process every event before ``until`` (the simulation's ``_advance_to``)."""
         sim = self.sim
-        self._load()
+        self._load(diff=True)
         S = self.S
         M = S.M
         M[M_LEFT] = sim._left

@@ -548,3 +548,43 @@ def test_instance_life_runs_in_the_core_with_the_same_bytes(name, live):
     assert "autoscale" in actions or "instance_stopped" in actions or "instance_lost" in actions
     if name == "deploy-draining":
         assert {"instance_draining", "instance_stopped", "instance_ready"} <= actions
+
+
+@pytest.mark.parametrize("slug", ["vercel", "netflix", "rolling-deploy", "retry-storm"])
+def test_between_ticks_only_the_lists_frames_changed_go_back_and_they_all_do(monkeypatch, slug):
+    """At the start of each tick only the counters frames changed are copied from the
+    simulation's lists into the arrays (``Core._load(diff=True)``): afterwards the arrays hold
+    every list exactly, as a full copy would; with a live control between two ticks too."""
+    import numpy as np
+    import yaml
+
+    from playground.engine.compiled import _NODE_FLOATS, _NODE_INTS, Core
+
+    doc = yaml.safe_load((ROOT / "templates_lib" / f"{slug}.yaml").read_text())["document"]
+    load_ = Core._load
+    checked = []
+
+    def checked_load(self, diff=False):
+        load_(self, diff)
+        sim, S = self.sim, self.S
+        nn = len(sim.ids)
+        for row, name in _NODE_INTS:
+            assert S.NI[row, :nn].tolist() == getattr(sim, name), name
+        for row, name in _NODE_FLOATS:
+            assert S.NF[row, :nn].tolist() == getattr(sim, name), name
+        assert S.NERR[:nn].tolist() == sim.n_err
+        assert S.F.tolist() == sim.F and S.W.tolist() == sim.W
+        checked.append(diff)
+
+    monkeypatch.setattr(Core, "_load", checked_load)
+    sim = Simulation(load(doc))
+    node_id = next(n["id"] for n in doc["nodes"] if n["kind"] in ("service", "serverless"))
+    for k in range(sim.n_ticks):
+        if k == 15:
+            sim.apply({"kind": "traffic", "multiplier": 1.5, "ramp_s": 0})
+        if k == 25:
+            sim.apply({"kind": "event", "action": "slowdown", "node": node_id, "factor": 2,
+                       "duration_s": 5})
+        sim.step()
+    assert checked.count(True) >= 30
+    assert np.isfinite(sim.summary()["latency_ms"]["mean"] or 0.0)
