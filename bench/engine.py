@@ -213,9 +213,9 @@ def _live_child(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _warm_child(spec: dict[str, Any]) -> dict[str, Any]:
-    """What ``make engine-core`` does (``compiled.warm()``), then a run whose workflow table
-    grows (``compiled.warm()`` leaves ``jitcore.rehash`` to the first such run): every child
-    after this finds numba's cache warm. Reports the functions this process compiled."""
+    """What ``make engine-core`` does (``compiled.warm()``), then a run of the three-tier
+    design: every child after this finds numba's cache warm. Reports the functions this process
+    compiled."""
     from playground.engine import compiled
 
     compiled.warm()

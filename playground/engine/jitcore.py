@@ -2382,3 +2382,29 @@ def advance(S, until):
         if M[M_NPD]:
             return R_DRAINED
     return R_DONE
+
+
+def _load_cached_without_refresh() -> None:
+    """Load each function from numba's cache without first refreshing numba's typing and target
+    contexts, which imports and installs every registry of numba's (0.2-0.3 s, most of a
+    process's first frame): a function rebuilt from its cached object code needs none of them.
+    A cache miss still compiles as before, and a compile refreshes both contexts itself
+    (numba.core.compiler.CompilerBase). numba is pinned (requirements.txt); should its cache
+    change shape, the functions load the usual way."""
+    from numba.core.caching import Cache
+    from numba.core.dispatcher import Dispatcher
+
+    for fn in list(globals().values()):
+        cache = getattr(fn, "_cache", None) if isinstance(fn, Dispatcher) else None
+        if not isinstance(cache, Cache) or not hasattr(cache, "_load_overload"):
+            continue
+
+        def load_overload(sig: Any, target_context: Any, cache: Any = cache) -> Any:
+            with cache._guard_against_spurious_io_errors():
+                return cache._load_overload(sig, target_context)
+
+        cache.load_overload = load_overload
+
+
+if not numba.config.DISABLE_JIT:
+    _load_cached_without_refresh()
