@@ -172,13 +172,15 @@ def test_a_live_control_changes_the_following_frames_and_the_replay_is_exact(wor
     run = final_status(run)
     assert run.status == "done", run.reason
     assert len(run.applied_events) == 2
-    seq = run.applied_events[0]["seq"]
-    assert all(e["seq"] == seq for e in run.applied_events) and seq > 5
+    # Each applies at the tick after it arrived: usually both at one, but on a loaded machine the
+    # second can arrive a tick later (each send checks the control against the run first).
+    seq, kill = (e["seq"] for e in run.applied_events)
+    assert 5 < seq <= kill <= seq + 2
     frames = service.frames_after(run)
     before = sum(f["offered_rps"] for f in frames[: seq - 1]) / (seq - 1)
-    after = sum(f["offered_rps"] for f in frames[seq + 2:]) / len(frames[seq + 2:])
+    after = sum(f["offered_rps"] for f in frames[kill + 2:]) / len(frames[kill + 2:])
     assert 2.4 < after / before < 3.6
-    assert frames[seq - 1]["nodes"]["api"]["up"] == 2  # the kill shows in the frame of its tick
+    assert frames[kill - 1]["nodes"]["api"]["up"] == 2  # the kill shows in the frame of its tick
     # The replay: the frozen document, the seed and the recorded controls at their ticks.
     sim = Simulation(load(run.document), run.seed)
     replay = []
