@@ -310,7 +310,8 @@ class Core:
             W=empty("W", 0, N_COUNTERS), M=M, MF=MF, PT=PT,
             SEEN=(np.concatenate(lists["keys_seen"]) if lists["keys_seen"]
                   else empty("SEEN", 0, 1)),
-            TB=empty("TB", 2, _TCAP), US=empty("US", 0, max(lists["users"], 1)), VA=empty("VA", 0, vcap),
+            TB=empty("TB", 2, _TCAP), US=empty("US", 0, max(lists["users"], 1)),
+            VA=empty("VA", 0, vcap),
             IDL=empty("IDL", 0, max(lists["idle_size"], 1)), PD=empty("PD", 2, _PDCAP),
             PDT=empty("PDT", 0, _PDCAP), RT=empty("RT", 0, rcap), RI=RI, BT=empty("BT", 0, bcap),
             BI=empty("BI", 0, bcap), IF=IF,
@@ -1054,8 +1055,8 @@ def warm() -> None:
     """Compile the core, or load it from numba's cache, now rather than in the first run: a
     design whose run reaches every compiled function Python calls (a workflow table that
     grows with a sticky balancer's pins, a stopped instance, a drained one, a live traffic
-    control), run plain and then with
-    a queue wait limit, which makes it take the full functions (Core.full)."""
+    control), run plain and then with a queue wait limit, which makes it take the full
+    functions (Core.full)."""
     from playground.engine.schema import load
     from playground.engine.simulation import Simulation
 
