@@ -156,6 +156,34 @@ def test_a_second_process_compiles_nothing(design: dict[str, Any]) -> None:
     assert not report["registries"]
 
 
+#: The threads of a process that has run a first frame, and the OpenBLAS setting it saw.
+THREADS = """
+import json, os
+import playground.engine
+import numpy
+from playground.engine.schema import load
+from playground.engine.simulation import Simulation
+sim = Simulation(load(json.loads(__import__("sys").argv[1])))
+sim.step()
+print(json.dumps({"threads": len(os.listdir("/proc/self/task")),
+                  "openblas": os.environ.get("OPENBLAS_NUM_THREADS")}))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads in /proc")
+def test_a_process_of_the_site_starts_no_blas_threads() -> None:
+    """Importing the site's package (as the web process, the worker and the scripts do before
+    numpy) keeps numpy's OpenBLAS from starting its own threads, which spin at start-up and
+    take CPU from the first frame; a value set in the environment is kept. (Without the line
+    in ``playground/__init__.py`` this fails: OpenBLAS starts a thread per core.)"""
+    env = {k: v for k, v in engine_env().items() if k != "OPENBLAS_NUM_THREADS"}
+    report = json.loads(python(THREADS, json.dumps(DESIGN), env=env).strip().splitlines()[-1])
+    assert report == {"threads": 1, "openblas": "1"}
+    kept = json.loads(python(THREADS, json.dumps(DESIGN), env={**env, "OPENBLAS_NUM_THREADS": "2"}
+                             ).strip().splitlines()[-1])
+    assert kept["openblas"] == "2"
+
+
 #: Builds a Celery worker (not started: no broker connection, no pool processes), then forks as
 #: its pool would and runs DESIGN in the forked process.
 WORKER = STATS + r"""
