@@ -185,7 +185,10 @@ M_NQ, M_QBEST, M_QMAX = range(26, 29)
 _LANES = 4
 M_QH0 = 29
 M_QT0 = M_QH0 + _LANES
-_M_ROWS = M_QT0 + _LANES
+#: 1 while the event being handled is still the heap's top (jitcore.advance takes it off only
+#: when its handler is done): the handler's first new entry takes its place (jitcore.hpush).
+M_HTOP = M_QT0 + _LANES
+_M_ROWS = M_HTOP + 1
 MF_W0, MF_W1, MF_LATER_T = range(3)
 
 #: The node number that marks a failed client request's latency in the wait buffer (WB, WN).

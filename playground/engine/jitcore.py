@@ -159,6 +159,7 @@ from playground.engine.compiled import (
     M_GUARD,
     M_HCNT,
     M_HN,
+    M_HTOP,
     M_LATER_S,
     M_LEFT,
     M_LT,
@@ -466,6 +467,14 @@ def token(M):
 
 @jit
 def hpush(HT, HI, M, t, s, code, a):
+    """Add an entry. While the event being handled still holds the top (M_HTOP: see
+    ``advance``), the entry takes the top's place and sinks from there, one pass down the heap
+    instead of a pop's and then a push's. The heap holds the same entries either way, and since
+    no two have the same time and token, it gives them out in the same order."""
+    if M[M_HTOP]:
+        M[M_HTOP] = 0
+        hsink(HT, HI, M[M_HN], t, s, code, a)
+        return
     j = M[M_HN]
     M[M_HN] = j + 1
     while j > 0:
@@ -486,21 +495,24 @@ def hpush(HT, HI, M, t, s, code, a):
 
 @jit
 def hpop(HT, HI, M):
-    """Remove the top entry (the caller has read it).
-
-    HT holds infinity past the last entry (state.py's fill; the entry left here is set so), so
-    that a last child with no right sibling needs no test of the heap's size: the smaller child
-    is chosen on the times alone without a branch the processor would mispredict half the time
-    (10% of a pop), the tokens compared only when the times tie."""
+    """Remove the top entry (the caller has read it): the last entry sinks from the top."""
     n = M[M_HN] - 1
     M[M_HN] = n
     t = HT[n]
-    s = HI[n, H_S]
-    code = HI[n, H_C]
-    a = HI[n, H_A]
     HT[n] = inf
-    if n == 0:
-        return
+    if n > 0:
+        hsink(HT, HI, n, t, HI[n, H_S], HI[n, H_C], HI[n, H_A])
+
+
+@jit
+def hsink(HT, HI, n, t, s, code, a):
+    """Put the entry (``t``, ``s``, ``code``, ``a``) at the top of a heap of ``n`` entries whose
+    top is free, and sink it to its place.
+
+    HT holds infinity past the last entry (state.py's fill; hpop sets it so), so that a last
+    child with no right sibling needs no test of the heap's size: the smaller child is chosen
+    on the times alone without a branch the processor would mispredict half the time (10% of a
+    pop), the tokens compared only when the times tie."""
     j = 0
     while True:
         k = 2 * j + 1
@@ -2288,7 +2300,7 @@ def advance(S, until):
             s = HI[0, H_S]
             code = HI[0, H_C]
             a = HI[0, H_A]
-            hpop(HT, HI, M)
+            M[M_HTOP] = 1  # taken off when its handler is done, unless it pushes (hpush)
         if code == EV_DONE:
             if VI[a, V_TOK] == s:
                 n = VI[a, V_NODE]
@@ -2373,12 +2385,17 @@ def advance(S, until):
                 d = VI[a, V_DEF]
                 proceed(S, a, t, d >> 1, (d & 1) == 1)
         else:  # EV_LATER: Python's to run
+            M[M_HTOP] = 0
+            hpop(HT, HI, M)
             M[M_LATER_S] = s
             MF[MF_LATER_T] = t
             return R_LATER
         while M[M_NEXT]:  # an upload's next part, started last, as the general loop does
             M[M_NEXT] = 0
             start_request(S, M[M_NEXT_N], t, M[M_NEXT_R])
+        if M[M_HTOP]:  # the handler pushed nothing
+            M[M_HTOP] = 0
+            hpop(HT, HI, M)
         if M[M_NPD]:
             return R_DRAINED
     return R_DONE
