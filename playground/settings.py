@@ -14,6 +14,7 @@ from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from playground.engine.limits import MAX_IN_FLIGHT
 from playground.env import envbool, envint, envlist, envstr, redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -282,7 +283,7 @@ LOGGING = {
 
 # Runs (ARCHITECTURE.md "Limits that keep a public site up"); every one can be set in the environment.
 RUN_MAX_EXPECTED_REQUESTS = envint("RUN_MAX_EXPECTED_REQUESTS", 10_000_000, minimum=1)
-RUN_MAX_IN_FLIGHT = envint("RUN_MAX_IN_FLIGHT", 1_000_000, minimum=1)
+RUN_MAX_IN_FLIGHT = envint("RUN_MAX_IN_FLIGHT", 1_000_000, minimum=1, maximum=MAX_IN_FLIGHT)
 # Work and memory (playground/engine/work.py, playground/runs/guard.py): a run whose worst-case
 # estimate is over RUN_MAX_WORK calls is refused; the engine stops one that processes more than
 # 4 events per call of it; the runner fails one whose process grew by more than RUN_MAX_MEMORY_MB

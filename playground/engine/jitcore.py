@@ -63,7 +63,7 @@ from playground.engine.compiled import (
     _SERRES,
     _SRES,
     _TRES,
-    _V_ROWS,
+    _V_WORDS,
     _VRES,
     B_CAP10,
     B_DEP,
@@ -406,10 +406,11 @@ if PACKED:
     @intrinsic
     def prefetch(typingctx: Any, A: Any, i: Any) -> Any:
         """A hint that item ``i`` of ``A`` will be read soon (an array's element, or a row of a
-        two-dimensional array laid out by item: the three cache lines that hold a visit's 136
-        bytes): the processor fetches them without waiting. Nothing else changes; prefetching
-        never faults, even past the array's end."""
-        lines = (0,) if A.ndim == 1 else (0, 64, 128)
+        two-dimensional array laid out by item, up to 128 bytes: its first byte, the byte 64 on
+        and its last, so every cache line of a visit's 88 bytes wherever it starts): the
+        processor fetches them without waiting. Nothing else changes; prefetching never faults,
+        even past the array's end."""
+        lines = (0,) if A.ndim == 1 else (0, 64, -1)
 
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
             from llvmlite import ir
@@ -418,12 +419,14 @@ if PACKED:
             ary = context.make_array(sig.args[0])(context, builder, args[0])
             i64, i32, i8p = ir.IntType(64), ir.IntType(32), ir.IntType(8).as_pointer()
             step = builder.extract_value(ary.strides, 0)
-            addr = builder.add(builder.ptrtoint(ary.data, i64), builder.mul(args[1], step))
+            i = args[1] if args[1].type.width == 64 else builder.sext(args[1], i64)  # int32 word
+            addr = builder.add(builder.ptrtoint(ary.data, i64), builder.mul(i, step))
             fn = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
                 "llvm.prefetch.p0")
             for off in lines:  # read, keep in every level of cache, data
-                ptr = builder.inttoptr(builder.add(addr, ir.Constant(i64, off)), i8p)
+                at = builder.add(addr, step) if off < 0 else addr  # -1: the row's last byte
+                ptr = builder.inttoptr(builder.add(at, ir.Constant(i64, off)), i8p)
                 builder.call(fn, [ptr, ir.Constant(i32, 0), ir.Constant(i32, 3),
                                   ir.Constant(i32, 1)])
             return context.get_dummy_value()
@@ -585,33 +588,33 @@ def before(t1, s1, t2, s2):
 
 
 @jit
-def alloc(VI, VT, FR, M, n, par, ptok, t, req):
+def alloc(VI, VK, VT, FR, M, n, par, ptok, t, req):
     if M[M_FREE] > 0:
         M[M_FREE] -= 1
         c = FR[M[M_FREE]]
     else:
         c = M[M_SLOTS]
         M[M_SLOTS] = c + 1
-        for row in range(_V_ROWS):
-            VI[c, row] = 0
+        for w in range(_V_WORDS):  # its tokens (VK) too: the same memory
+            VI[c, w] = 0
         VI[c, V_WE] = -1  # as ``release`` leaves a slot it frees
     VI[c, V_NODE] = n
     VI[c, V_INST] = -1
     VI[c, V_PAR] = par
-    VI[c, V_PTOK] = ptok
+    VK[c, V_PTOK] = ptok
     VT[c] = t
     VI[c, V_EDGE] = -1
     VI[c, V_LEFT] = 0
-    VI[c, V_REQ] = req
+    VK[c, V_REQ] = req
     return c
 
 
 @jit
-def release(VI, FR, M, c):
+def release(VI, VK, FR, M, c):
     VI[c, V_NODE] = -1
     VI[c, V_WE] = -1
-    VI[c, V_TOK] = 0
-    VI[c, V_WAIT] = 0
+    VK[c, V_TOK] = 0
+    VK[c, V_WAIT] = 0
     FR[M[M_FREE]] = c
     M[M_FREE] += 1
 
@@ -694,12 +697,13 @@ def rehash(TB, TB2):
 @jit
 def fail_at(S, c, n, cause):
     U = unpack(S)
+    VK = U.VK
     VI, VT, FR, NI, NERR, M, MF = U.VI, U.VT, U.FR, U.NI, U.NERR, U.M, U.MF
     NERR[n, cause] += 1
     t0 = VT[c]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
         NI[N_SN, n] += 1
-    release(VI, FR, M, c)
+    release(VI, VK, FR, M, c)
     return cause
 
 
@@ -713,7 +717,7 @@ def arrive(S, c, t):
     U = unpack(S)
     VI, NI, NF, II, UPS, SB, SI, SV, M = U.VI, U.NI, U.NF, U.II, U.UPS, U.SB, U.SI, U.SV, U.M
     IF = U.IF
-    n = VI[c, V_NODE]
+    n = np.int64(VI[c, V_NODE])
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
         return fail_at(S, c, n, UNAVAILABLE)
@@ -723,7 +727,7 @@ def arrive(S, c, t):
         extras = full(S) and (NI[N_XF, n] & XF_ARR) != 0
         if extras and NI[N_RLIM, n] and not rate_token(NF, n, t):
             return fail_at(S, c, n, RATE_LIMITED)
-        i = VI[c, V_INST]
+        i = np.int64(VI[c, V_INST])
         if i < 0:
             if extras and NI[N_CANARY, n] >= 0 \
                     and draw(SB, SI, SV, M, NI[N_CAN_S, n]) < NF[F_CWEIGHT, n]:
@@ -772,7 +776,7 @@ def arrive_state(S, c, t):
     compiled functions recursive (numba cannot load recursive functions from its cache)."""
     U = unpack(S)
     VI, NI = U.VI, U.NI
-    n = VI[c, V_NODE]
+    n = np.int64(VI[c, V_NODE])
     NI[N_ARR, n] += 1
     if NI[N_DOWN, n]:
         return fail_at(S, c, n, UNAVAILABLE)
@@ -785,6 +789,7 @@ def arrive_state(S, c, t):
 def delay(S, c, n, t):
     """``c`` arrives at a pure delay (a balancer, cdn, object storage, external service)."""
     U = unpack(S)
+    VK = U.VK
     VI, NI, NF, HT, HI, SB, SI, SV, M = U.VI, U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     MF = U.MF
     VI[c, V_HOLD] = 0
@@ -793,7 +798,7 @@ def delay(S, c, n, t):
     if MF[MF_W0] <= t and t < MF[MF_W1]:
         NI[N_WZ, n] += 1
     s = token(M)
-    VI[c, V_TOK] = s
+    VK[c, V_TOK] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
     return 0
 
@@ -803,6 +808,7 @@ def seat(S, c, n, i, t):
     """``c`` takes a server of instance ``i`` and starts its own work (HOOKED: the owner hook
     starts it), or waits in its queue (0), or fails overload."""
     U = unpack(S)
+    VK = U.VK
     VI, NI, NF, II, HT, HI, SB, SI, SV = U.VI, U.NI, U.NF, U.II, U.HT, U.HI, U.SB, U.SI, U.SV
     M, MF = U.M, U.MF
     if II[I_BUSY, i] < II[I_CAP, i]:
@@ -820,7 +826,7 @@ def seat(S, c, n, i, t):
             work_extras(S, c, i, n, t, work, 0.0)
             return 0
         s = token(M)
-        VI[c, V_TOK] = s
+        VK[c, V_TOK] = s
         hpush(HT, HI, M, t + work, s, EV_DONE, c)
         return 0
     if II[I_HASQ, i] and II[I_QLEN, i] < II[I_QCAP, i]:
@@ -841,7 +847,8 @@ def seat(S, c, n, i, t):
 def pick(S, n, c):
     """The instance balancer ``n`` sends visit ``c`` to (-1: none)."""
     U = unpack(S)
-    VI, NI, NF, II, VIEW, UPS, SB, SI, SV = U.VI, U.NI, U.NF, U.II, U.VIEW, U.UPS, U.SB, U.SI, U.SV
+    VK = U.VK
+    NI, NF, II, VIEW, UPS, SB, SI, SV = U.NI, U.NF, U.II, U.VIEW, U.UPS, U.SB, U.SI, U.SV
     M, TB = U.M, U.TB
     tgt = NI[N_LBTGT, n]
     if full(S) and NI[N_CANARY, tgt] >= 0 and draw(SB, SI, SV, M, NI[N_CAN_S, tgt]) < NF[F_CWEIGHT, tgt]:
@@ -869,7 +876,7 @@ def pick(S, n, c):
         return best
     # Sticky (operations.py's ``pick_sticky``): the user's pin, made round robin among the
     # instances up on its first request and remade when the pinned one is found dead or gone.
-    key = (T_PIN << T_SHIFT) | (n << 32) | (VI[c, V_REQ] & 0xFFFFFFFF)
+    key = (T_PIN << T_SHIFT) | (np.int64(n) << 32) | (VK[c, V_REQ] & 0xFFFFFFFF)
     inst = hget(TB, key, -1)
     if inst >= 0:
         state = II[I_STATE, inst]
@@ -894,10 +901,11 @@ def dial(S, p, e, t):
     """The first half of a call of ``p`` along edge ``e``: its token, timeout and callee visit
     (returned). With network latency the arrival is scheduled and -1 returned."""
     U = unpack(S)
+    VK = U.VK
     VI, VT, FR, NI, EI, EF, HT, HI, SB = U.VI, U.VT, U.FR, U.NI, U.EI, U.EF, U.HT, U.HI, U.SB
     SI, SV, M = U.SI, U.SV, U.M
     s = token(M)
-    VI[p, V_WAIT] = s
+    VK[p, V_WAIT] = s
     if full(S) and (M[M_GUARD] or EI[E_BUD, e]):
         dial_guarded(S, p, e, t)
     tmo = EF[EF_TMO, e]
@@ -907,8 +915,8 @@ def dial(S, p, e, t):
         else:
             hpush(HT, HI, M, t + tmo, s, EV_TIMEOUT, p)
     d = EI[E_DST, e]
-    c = alloc(VI, VT, FR, M, d, p, s, t, VI[p, V_REQ])
-    pn = VI[p, V_NODE]
+    c = alloc(VI, VK, VT, FR, M, d, p, s, t, VK[p, V_REQ])
+    pn = np.int64(VI[p, V_NODE])
     if NI[N_LBOF, pn]:
         VI[c, V_INST] = pick(S, pn, c)
     lat = EI[E_LAT_S, e]
@@ -946,7 +954,7 @@ def guard(S, p, e, t):
     through by the breaker: it counts there as a call that failed."""
     U = unpack(S)
     VI, NI, EI = U.VI, U.NI, U.EI
-    n = VI[p, V_NODE]
+    n = np.int64(VI[p, V_NODE])
     if NI[N_AT, n] and not throttle_admit(S, n, t):
         return RATE_LIMITED
     if EI[E_CB, e] and not breaker_admit(S, p, e, t):
@@ -1002,8 +1010,9 @@ def unwait(S, p, t, cause):
     """``p`` no longer waits on its call at ``t``: answered (``cause`` OK), failed or timed out
     (the cause), or abandoned because ``p`` itself stopped (-1). The call leaves its edge's
     bulkhead count, and its breaker counts its outcome."""
-    VI = unpack(S).VI
-    VI[p, V_WAIT] = 0
+    U = unpack(S)
+    VI, VK = U.VI, U.VK
+    VK[p, V_WAIT] = 0
     if full(S) and VI[p, V_WE] >= 0:
         unwait_edge(S, p, t, cause)
 
@@ -1014,7 +1023,7 @@ def unwait_edge(S, p, t, cause):
     throttle."""
     U = unpack(S)
     VI, NI, EI = U.VI, U.NI, U.EI
-    e = VI[p, V_WE]
+    e = np.int64(VI[p, V_WE])
     if e >= 0:
         VI[p, V_WE] = -1
         if EI[E_MAXC, e] >= 0:
@@ -1022,7 +1031,7 @@ def unwait_edge(S, p, t, cause):
         if EI[E_CB, e]:
             breaker_done(S, p, e, t, cause)
         if NI[N_AT, VI[p, V_NODE]]:
-            throttle_accept(S, VI[p, V_NODE], t, cause)
+            throttle_accept(S, np.int64(VI[p, V_NODE]), t, cause)
 
 
 # ---------------------------------------------------------------- circuit breakers: one per
@@ -1289,12 +1298,13 @@ def backoff(S, c, e, t):
     """With the edge's ``backoff_ms``, ``c``'s retry along ``e`` waits a full-jitter exponential
     time (EV_ERETRY) and True is returned; without, False (it is made at once)."""
     U = unpack(S)
+    VK = U.VK
     VI, EI, EF, HT, HI, SB, SI, SV, M = U.VI, U.EI, U.EF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     if not full(S) or EF[EF_BOFF, e] <= 0.0 or EI[E_ASYNC, e]:
         return False
     cap = EF[EF_BOFF, e] * float(1 << (VI[c, V_TRY] - 1))
     s = token(M)
-    VI[c, V_TOK] = s
+    VK[c, V_TOK] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, EI[E_BOFF_S, e]) * cap, s, EV_ERETRY, c)
     return True
 
@@ -1318,7 +1328,7 @@ def ps_catch_up(S, i, n, t):
     c = II[I_PSHEAD, i] - 1
     while c >= 0:
         VA[c] -= done
-        c = VI[c, V_PSNEXT]
+        c = np.int64(VI[c, V_PSNEXT])
 
 
 @jit
@@ -1335,7 +1345,7 @@ def ps_schedule(S, i, n, t):
     while c >= 0:
         if VA[c] < least:
             least = VA[c]
-        c = VI[c, V_PSNEXT]
+        c = np.int64(VI[c, V_PSNEXT])
     s = token(M)
     II[I_PSTOK, i] = s
     hpush(HT, HI, M, t + max(least, 0.0) / ps_rate(NI, II, i, n), s, EV_PSDONE, i)
@@ -1345,9 +1355,10 @@ def ps_schedule(S, i, n, t):
 def ps_add(S, c, i, n, t, work):
     """``c`` starts ``work`` seconds of its own work at ``i``, shared with the others there."""
     U = unpack(S)
+    VK = U.VK
     VI, II, VA = U.VI, U.II, U.VA
     ps_catch_up(S, i, n, t)
-    VI[c, V_TOK] = -1  # its completion is the instance's event (EV_PSDONE)
+    VK[c, V_TOK] = -1  # its completion is the instance's event (EV_PSDONE)
     VA[c] = work
     VI[c, V_PSNEXT] = II[I_PSHEAD, i] - 1
     II[I_PSHEAD, i] = c + 1
@@ -1360,6 +1371,7 @@ def ps_done(S, i, t):
     """The next completion at ``i`` is due: the request with the least work left leaves its own
     work (returned, -1 if none), and the next completion is scheduled."""
     U = unpack(S)
+    VK = U.VK
     VI, II, VA = U.VI, U.II, U.VA
     n = II[I_NODE, i]
     ps_catch_up(S, i, n, t)
@@ -1372,7 +1384,7 @@ def ps_done(S, i, t):
             best = c
             prev_best = prev
         prev = c
-        c = VI[c, V_PSNEXT]
+        c = np.int64(VI[c, V_PSNEXT])
     if best < 0:
         return -1
     if prev_best < 0:
@@ -1380,7 +1392,7 @@ def ps_done(S, i, t):
     else:
         VI[prev_best, V_PSNEXT] = VI[best, V_PSNEXT]
     II[I_PSN, i] -= 1
-    VI[best, V_TOK] = 0
+    VK[best, V_TOK] = 0
     ps_schedule(S, i, n, t)
     return best
 
@@ -1445,15 +1457,16 @@ def count(F, W, MF, counter, t):
 @jit
 def own_work(S, c, n, t):
     U = unpack(S)
+    VK = U.VK
     VI, NI, NF, HT, HI, SB, SI, SV, M = U.VI, U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     VA = U.VA
     extra = VA[c] if NI[N_KIND, n] == SERVERLESS else 0.0
     work = draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n]
     if full(S) and NI[N_XF, n] & XF_WORK:
-        work_extras(S, c, VI[c, V_INST], n, t, work, extra)
+        work_extras(S, c, np.int64(VI[c, V_INST]), n, t, work, extra)
         return
     s = token(M)
-    VI[c, V_TOK] = s
+    VK[c, V_TOK] = s
     hpush(HT, HI, M, t + extra + work, s, EV_DONE, c)
 
 
@@ -1463,13 +1476,14 @@ def work_extras(S, c, i, n, t, work, extra):
     slowdown (XF_WORK): slowed by its instance's factor, then shared by the cores, or done at
     ``t + extra + work``."""
     U = unpack(S)
-    VI, NI, HT, HI, M, IF = U.VI, U.NI, U.HT, U.HI, U.M, U.IF
+    VK = U.VK
+    NI, HT, HI, M, IF = U.NI, U.HT, U.HI, U.M, U.IF
     work = work * IF[IF_SLOW, i]
     if NI[N_CORES, n]:
         ps_add(S, c, i, n, t, work)
         return
     s = token(M)
-    VI[c, V_TOK] = s
+    VK[c, V_TOK] = s
     hpush(HT, HI, M, t + extra + work, s, EV_DONE, c)
 
 
@@ -1477,9 +1491,10 @@ def work_extras(S, c, i, n, t, work, extra):
 def defer(S, c, t, cause, fin):
     """Carry ``c`` on with ``cause`` at ``t`` from the event loop (workflows.py's ``_defer``)."""
     U = unpack(S)
+    VK = U.VK
     VI, HT, HI, M = U.VI, U.HT, U.HI, U.M
     s = token(M)
-    VI[c, V_TOK] = s
+    VK[c, V_TOK] = s
     VI[c, V_DEF] = 2 * cause + (1 if fin else 0)
     hpush(HT, HI, M, t, s, EV_DEFER, c)
 
@@ -1488,14 +1503,15 @@ def defer(S, c, t, cause, fin):
 def request_started(S, p, n, t, req):
     """Give client request ``p`` its request id (workflows.py's ``request_started``)."""
     U = unpack(S)
-    VI, NI, SB, SI, SV, F, W, M, MF, TB = U.VI, U.NI, U.SB, U.SI, U.SV, U.F, U.W, U.M, U.MF, U.TB
+    VK = U.VK
+    NI, SB, SI, SV, F, W, M, MF, TB = U.NI, U.SB, U.SI, U.SV, U.F, U.W, U.M, U.MF, U.TB
     US = U.US
     if req >= 0:
-        VI[p, V_REQ] = req
+        VK[p, V_REQ] = req
         return
     wf = NI[N_WF, n]
     user = int(draw(SB, SI, SV, M, NI[N_USER_S, n]) * NI[N_USERS, n]) & 0xFFFFFF
-    rid = (n << 24) | user
+    rid = (np.int64(n) << 24) | user
     if wf == SESSION:
         if US[NI[N_UOFF, n] + user] & U_LOGGED == 0:
             rid |= 1 << 32
@@ -1507,7 +1523,7 @@ def request_started(S, p, n, t, req):
     elif wf == PAYMENT:
         M[M_WFSER] += 1
         rid |= M[M_WFSER] << 40
-    VI[p, V_REQ] = rid
+    VK[p, V_REQ] = rid
 
 
 @jit
@@ -1515,8 +1531,9 @@ def request_done(S, p, t, cause):
     """Client request ``p`` ended: a login logs its user in; an upload's next part is due
     (started by ``advance`` once this event is over, as the general loop starts it last)."""
     U = unpack(S)
-    VI, NI, F, W, M, MF, TB, US = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.TB, U.US
-    rid = VI[p, V_REQ]
+    VK = U.VK
+    NI, F, W, M, MF, TB, US = U.NI, U.F, U.W, U.M, U.MF, U.TB, U.US
+    rid = VK[p, V_REQ]
     n = (rid >> 24) & 0xFF
     wf = NI[N_WF, n]
     if wf == SESSION:
@@ -1539,9 +1556,10 @@ def request_done(S, p, t, cause):
 def take_up(S, c, n, i, st, t):
     """Check and set the workflow state of ``c`` at ``n`` (instance ``i``): 0 or a cause."""
     U = unpack(S)
-    VI, NI, F, W, M, MF, TB, CH = U.VI, U.NI, U.F, U.W, U.M, U.MF, U.TB, U.CH
+    VK = U.VK
+    NI, F, W, M, MF, TB, CH = U.NI, U.F, U.W, U.M, U.MF, U.TB, U.CH
     US = U.US
-    rid = VI[c, V_REQ]
+    rid = VK[c, V_REQ]
     cli = (rid >> 24) & 0xFF
     wf = NI[N_WF, cli]
     owner = NI[N_OWNER, cli] == n
@@ -1580,7 +1598,7 @@ def take_up(S, c, n, i, st, t):
     if wf == PAYMENT and NI[N_CHARGER, cli] == n:
         pid = rid >> 40
         if NI[N_CKEYS, cli] and owner and st == LOCAL:
-            kkey = (T_KLOCAL << T_SHIFT) | (i << 36) | pid
+            kkey = (T_KLOCAL << T_SHIFT) | (np.int64(i) << 36) | pid
             h = hslot(TB, kkey)
             if TB[h, TB_K] == kkey:
                 return OK
@@ -1602,8 +1620,9 @@ def owner_start(S, c, n, i, t):
     """A worker of owner or charger ``n`` picked ``c`` up: check state (local, token), or read
     it first (external), then do the own work (workflows.py's ``owner_start``)."""
     U = unpack(S)
+    VK = U.VK
     VI, NI, NERR = U.VI, U.NI, U.NERR
-    rid = VI[c, V_REQ]
+    rid = VK[c, V_REQ]
     cli = (rid >> 24) & 0xFF
     if NI[N_WF, cli] == STATELESS or (NI[N_OWNER, cli] != n and NI[N_CHARGER, cli] != n):
         own_work(S, c, n, t)
@@ -1629,7 +1648,7 @@ def state_accessed(S, c, n, t):
     """The external owner's state access for ``c`` completed: 0 (its own work starts) or the
     cause it fails with."""
     VI = unpack(S).VI
-    cause = take_up(S, c, n, VI[c, V_INST], EXTERNAL_STATE, t)
+    cause = take_up(S, c, n, np.int64(VI[c, V_INST]), EXTERNAL_STATE, t)
     if cause:
         return cause
     VI[c, V_EDGE] = -1
@@ -1640,6 +1659,7 @@ def state_accessed(S, c, n, t):
 @jit
 def client_done(S, p, n, t, cause):
     U = unpack(S)
+    VK = U.VK
     VI, VT, FR, NI, NF, LT, LW, WB, WN = U.VI, U.VT, U.FR, U.NI, U.NF, U.LT, U.LW, U.WB, U.WN
     F, W, M, MF = U.F, U.W, U.M, U.MF
     t0 = VT[p]
@@ -1663,7 +1683,7 @@ def client_done(S, p, n, t, cause):
         if win:
             W[2 + cause] += 1
             fail_latency(WB, WN, M, (t - t0) * 1e3)
-    release(VI, FR, M, p)
+    release(VI, VK, FR, M, p)
     if M[M_WFLOWS]:
         request_done(S, p, t, cause)
 
@@ -1672,6 +1692,7 @@ def client_done(S, p, n, t, cause):
 def client_answer(S, p, n, t, cause):
     """Client request ``p``'s attempt answered ``cause``: done, retried, or failed."""
     U = unpack(S)
+    VK = U.VK
     VI, NI, NF, RON, OUT, HT, HI, SB, SI = U.VI, U.NI, U.NF, U.RON, U.OUT, U.HT, U.HI, U.SB, U.SI
     SV, M = U.SV, U.M
     while cause:
@@ -1686,11 +1707,11 @@ def client_answer(S, p, n, t, cause):
             VI[p, V_AUX] += 1
             cap = NF[F_BACKOFF, n] * float(1 << (VI[p, V_AUX] - 1))
             s = token(M)
-            VI[p, V_TOK] = s
+            VK[p, V_TOK] = s
             hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_CJIT_S, n]) * cap, s, EV_RETRY, p)
             return
         break
-    if cause == 0 and VI[p, V_WAIT]:
+    if cause == 0 and VK[p, V_WAIT]:
         return
     client_done(S, p, n, t, cause)
 
@@ -1699,6 +1720,7 @@ def client_answer(S, p, n, t, cause):
 def start(S, c, i, n, t):
     """``c`` takes a server at instance ``i`` of node ``n`` and does its own work."""
     U = unpack(S)
+    VK = U.VK
     VI, VT, NI, NF, II, HT, HI, SB, SI = U.VI, U.VT, U.NI, U.NF, U.II, U.HT, U.HI, U.SB, U.SI
     SV, WB, WN, M, MF = U.SV, U.WB, U.WN, U.M, U.MF
     II[I_BUSY, i] += 1
@@ -1722,7 +1744,7 @@ def start(S, c, i, n, t):
         work_extras(S, c, i, n, t, work, 0.0)
         return
     s = token(M)
-    VI[c, V_TOK] = s
+    VK[c, V_TOK] = s
     hpush(HT, HI, M, t + work, s, EV_DONE, c)
 
 
@@ -1743,7 +1765,7 @@ def next_queued(S, i, n, t):
         if II[I_QLEN, i] > 0:  # the next in line
             prefetch(VI, VI[c, V_QNEXT])
             prefetch(VT, VI[c, V_QNEXT])
-        p = VI[c, V_PAR]
+        p = np.int64(VI[c, V_PAR])
         if p >= 0:  # its caller, read when it is done
             prefetch(VI, p)
             prefetch(VT, p)
@@ -1792,7 +1814,7 @@ def pick_up(S, m, i, n, t):
     starts a visit at the worker."""
     U = unpack(S)
     VI, VT, NI, NF, WB, WN, M, MF = U.VI, U.VT, U.NI, U.NF, U.WB, U.WN, U.M, U.MF
-    qn = VI[m, V_NODE]
+    qn = np.int64(VI[m, V_NODE])
     NI[N_DEPTH, qn] -= 1
     t0 = VT[m]
     if MF[MF_W0] <= t0 and t0 < MF[MF_W1]:
@@ -1816,6 +1838,7 @@ def pick_up(S, m, i, n, t):
 def enqueue_arrive(S, c, n, t):
     """A synchronous call reaches a queue node: the enqueue takes the queue's latency."""
     U = unpack(S)
+    VK = U.VK
     VI, NI, NF, HT, HI, SB, SI, SV, M = U.VI, U.NI, U.NF, U.HT, U.HI, U.SB, U.SI, U.SV, U.M
     if NI[N_DEPTH, n] >= NI[N_MAXDEPTH, n]:
         return fail_at(S, c, n, OVERLOAD)
@@ -1824,7 +1847,7 @@ def enqueue_arrive(S, c, n, t):
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
     s = token(M)
-    VI[c, V_TOK] = s
+    VK[c, V_TOK] = s
     hpush(HT, HI, M, t + draw(SB, SI, SV, M, NI[N_WORK_S, n]) * NF[F_SLOW, n], s, EV_DONE, c)
     return 0
 
@@ -1833,6 +1856,7 @@ def enqueue_arrive(S, c, n, t):
 def send_async(S, p, e, t):
     """``p`` enqueues a message along async edge ``e``: 0, or the cause it failed."""
     U = unpack(S)
+    VK = U.VK
     VI, VT, FR, NI, NF, NERR, EI, HT, HI = U.VI, U.VT, U.FR, U.NI, U.NF, U.NERR, U.EI, U.HT, U.HI
     SB, SI, SV, M, MF = U.SB, U.SI, U.SV, U.M, U.MF
     n = EI[E_DST, e]
@@ -1844,7 +1868,7 @@ def send_async(S, p, e, t):
             NI[N_SN, n] += 1
         return cause
     NI[N_DEPTH, n] += 1
-    m = alloc(VI, VT, FR, M, n, -1, 0, t, VI[p, V_REQ])
+    m = alloc(VI, VK, VT, FR, M, n, -1, 0, t, VK[p, V_REQ])
     VI[m, V_HOLD] = 0
     NI[N_X, n] += 1
     NF[F_XACC, n] -= t
@@ -1852,7 +1876,7 @@ def send_async(S, p, e, t):
     lat = EI[E_LAT_S, e]
     d = d + (draw(SB, SI, SV, M, lat) if lat >= 0 else 0.0)
     s = token(M)
-    VI[m, V_TOK] = s
+    VK[m, V_TOK] = s
     hpush(HT, HI, M, t + d, s, EV_DONE, m)
     return 0
 
@@ -1862,13 +1886,14 @@ def queued_message(S, m, n, t):
     """Message ``m`` is in queue node ``n`` after its enqueue latency: the caller of a
     synchronous enqueue gets its answer; a free worker takes it at once, else it waits."""
     U = unpack(S)
+    VK = U.VK
     VI, NI, NF, II = U.VI, U.NI, U.NF, U.II
     NI[N_X, n] -= 1
     NF[F_XACC, n] += t
-    p = VI[m, V_PAR]
+    p = np.int64(VI[m, V_PAR])
     if p >= 0:
         VI[m, V_PAR] = -1
-        if VI[p, V_WAIT] == VI[m, V_PTOK]:
+        if VK[p, V_WAIT] == VK[m, V_PTOK]:
             unwait(S, p, t, OK)
             proceed(S, p, t, OK, False)
     i = NI[N_QINST, n]
@@ -1963,9 +1988,10 @@ def stop_prepare(S, n, i, t, victims):
     """Instance ``i`` of ``n`` stops: its visits let go of their servers and queue places
     (operations._stop's first loop; ``stop_fail`` then fails them)."""
     U = unpack(S)
+    VK = U.VK
     VI, NI, NF, II = U.VI, U.NI, U.NF, U.II
     for c in victims:
-        h = VI[c, V_HOLD]
+        h = np.int64(VI[c, V_HOLD])
         if h == 1:
             II[I_BUSY, i] -= 1
             NI[N_BUSY, n] -= 1
@@ -1977,7 +2003,7 @@ def stop_prepare(S, n, i, t, victims):
             VI[c, V_HOLD] = 0
             NI[N_X, n] += 1
             NF[F_XACC, n] -= t
-        VI[c, V_TOK] = 0
+        VK[c, V_TOK] = 0
         unwait(S, c, t, -1)
     II[I_QLEN, i] = 0
     II[I_PSN, i] = 0
@@ -2021,10 +2047,11 @@ def proceed(S, c, t, cause, fin):
     cache recursive functions) and keeps the common path (a call answered, the next call made)
     inside one function the compiler can optimise as a whole."""
     U = unpack(S)
+    VK = U.VK
     VI, VT, FR, NI, NF, NERR, EI, EF, II = U.VI, U.VT, U.FR, U.NI, U.NF, U.NERR, U.EI, U.EF, U.II
     OUT, SB, SI, SV, M, MF = U.OUT, U.SB, U.SI, U.SV, U.M, U.MF
     while True:
-        n = VI[c, V_NODE]
+        n = np.int64(VI[c, V_NODE])
         if not fin:
             if NI[N_KIND, n] == CLIENT:
                 if cause:
@@ -2092,10 +2119,10 @@ def proceed(S, c, t, cause, fin):
                 if not fin:
                     continue
         # ``c`` leaves node ``n`` with ``cause`` and answers its caller.
-        h = VI[c, V_HOLD]
+        h = np.int64(VI[c, V_HOLD])
         freed = -1
         if h == 1:
-            i = VI[c, V_INST]
+            i = np.int64(VI[c, V_INST])
             II[I_BUSY, i] -= 1
             NI[N_BUSY, n] -= 1
             NF[F_BACC, n] += t
@@ -2114,12 +2141,12 @@ def proceed(S, c, t, cause, fin):
             NF[F_SS, n] += t - t0
         if full(S) and NI[N_CANARY, n] >= 0 and VI[c, V_INST] == NI[N_CANARY, n]:
             canary_note(S, n, (t - t0) * 1e3, cause)
-        p = VI[c, V_PAR]
-        tok = VI[c, V_PTOK]
-        release(VI, FR, M, c)
+        p = np.int64(VI[c, V_PAR])
+        tok = VK[c, V_PTOK]
+        release(VI, VK, FR, M, c)
         if freed >= 0:  # a serverless container is idle from now
             idle_push(S, freed, t)
-        if p < 0 or VI[p, V_WAIT] != tok:
+        if p < 0 or VK[p, V_WAIT] != tok:
             return
         unwait(S, p, t, cause)
         c = p
@@ -2152,7 +2179,7 @@ def cache_done(S, c, n, t):
         proceed(S, c, t, OK, True)
         return
     if VI[c, V_HOLD] == 1:
-        i = VI[c, V_INST]
+        i = np.int64(VI[c, V_INST])
         II[I_BUSY, i] -= 1
         NI[N_BUSY, n] -= 1
         NF[F_BACC, n] += t
@@ -2212,6 +2239,7 @@ def next_emission(S, n, t):
 @jit
 def start_request(S, n, t, req):
     U = unpack(S)
+    VK = U.VK
     VI, VT, FR, NI, NF, NERR, OUT, WB, WN = U.VI, U.VT, U.FR, U.NI, U.NF, U.NERR, U.OUT, U.WB, U.WN
     F, W, M, MF = U.F, U.W, U.M, U.MF
     F[C_REQUESTS] += 1
@@ -2230,9 +2258,9 @@ def start_request(S, n, t, req):
             NI[N_SN, n] += 1
             fail_latency(WB, WN, M, 0.0)
         return
-    p = alloc(VI, VT, FR, M, n, -1, 0, t, -1)
+    p = alloc(VI, VK, VT, FR, M, n, -1, 0, t, -1)
     VI[p, V_EDGE] = 0
-    VI[p, V_REQ] = p if req < 0 else req
+    VK[p, V_REQ] = p if req < 0 else req
     VI[p, V_HOLD] = 0
     VI[p, V_TRY] = 0
     VI[p, V_AUX] = 0
@@ -2256,6 +2284,7 @@ def advance(S, until):
     kind of event is a branch of one compiled loop rather than a call through a table; each
     branch is a few lines that hand over to the function of its kind."""
     U = unpack(S)
+    VK = U.VK
     VI, VT, NI, NF, NERR, EI, II, OUT, HT = U.VI, U.VT, U.NI, U.NF, U.NERR, U.EI, U.II, U.OUT, U.HT
     HI, SB, SI, SV, LT, M, MF, TB, BT = U.HI, U.SB, U.SI, U.SV, U.LT, U.M, U.MF, U.TB, U.BT
     IF, CH = U.IF, U.CH
@@ -2302,10 +2331,10 @@ def advance(S, until):
             a = HI[0, H_A]
             M[M_HTOP] = 1  # taken off when its handler is done, unless it pushes (hpush)
         if code == EV_DONE:
-            if VI[a, V_TOK] == s:
-                n = VI[a, V_NODE]
+            if VK[a, V_TOK] == s:
+                n = np.int64(VI[a, V_NODE])
                 if NI[N_PLAIN, n]:
-                    i = VI[a, V_INST]
+                    i = np.int64(VI[a, V_INST])
                     if full(S) and NI[N_XF, n] & XF_REL and i >= 0 and IF[IF_RERR, i] > 0.0 \
                             and NI[N_KIND, n] == SERVICE \
                             and draw(SB, SI, SV, M, NI[N_REL_S, n]) < IF[IF_RERR, i]:
@@ -2325,11 +2354,11 @@ def advance(S, until):
                 else:
                     cache_done(S, a, n, t)
         elif code == EV_ARRIVE:
-            p = VI[a, V_PAR]
-            tok = VI[a, V_PTOK]
+            p = np.int64(VI[a, V_PAR])
+            tok = VK[a, V_PTOK]
             VT[a] = t
             r = arrive(S, a, t)
-            if r and p >= 0 and VI[p, V_WAIT] == tok:
+            if r and p >= 0 and VK[p, V_WAIT] == tok:
                 unwait(S, p, t, r)
                 proceed(S, p, t, r, False)
         elif code == EV_EMIT:
@@ -2344,15 +2373,15 @@ def advance(S, until):
                     hpush(HT, HI, M, nt, s2, EV_EMIT, a)
                 start_request(S, a, t, -1)
         elif code == EV_TIMEOUT:
-            if VI[a, V_WAIT] == s:
+            if VK[a, V_WAIT] == s:
                 unwait(S, a, t, TIMEOUT)
                 NERR[VI[a, V_NODE], TIMEOUT] += 1
                 proceed(S, a, t, TIMEOUT, False)
         elif code == EV_RETRY:
-            if VI[a, V_TOK] == s:
-                VI[a, V_TOK] = 0
+            if VK[a, V_TOK] == s:
+                VK[a, V_TOK] = 0
                 VI[a, V_TRY] = 0
-                n = VI[a, V_NODE]
+                n = np.int64(VI[a, V_NODE])
                 r = attempt(S, a, n, t)
                 if r:
                     client_answer(S, a, n, t, r)
@@ -2362,9 +2391,9 @@ def advance(S, until):
                 if c >= 0:
                     proceed(S, c, t, OK, False)
         elif code == EV_ERETRY:  # an edge's retry after its backoff
-            if VI[a, V_TOK] == s:
-                VI[a, V_TOK] = 0
-                n = VI[a, V_NODE]
+            if VK[a, V_TOK] == s:
+                VK[a, V_TOK] = 0
+                n = np.int64(VI[a, V_NODE])
                 if NI[N_KIND, n] == CLIENT:
                     r = attempt(S, a, n, t)
                     if r:
@@ -2380,9 +2409,9 @@ def advance(S, until):
             if EI[E_CBTOK, a] == s and EI[E_CBST, a] == CB_OPEN:
                 breaker_set(S, a, t, CB_HALF)
         elif code == EV_DEFER:
-            if VI[a, V_TOK] == s:
-                VI[a, V_TOK] = 0
-                d = VI[a, V_DEF]
+            if VK[a, V_TOK] == s:
+                VK[a, V_TOK] = 0
+                d = np.int64(VI[a, V_DEF])
                 proceed(S, a, t, d >> 1, (d & 1) == 1)
         else:  # EV_LATER: Python's to run
             M[M_HTOP] = 0

@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from playground.engine.work import EVENTS_PER_CALL
 
 MiB = 1024 * 1024
+#: The most requests in flight a run may allow (``max_in_flight``): a visit's slot and the links
+#: between visits are 32-bit words of its record in the compiled core (``compiled._V_WORDS``),
+#: which also leaves room for one event's new visits beyond the bound.
+MAX_IN_FLIGHT = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,11 @@ class Limits:
     max_calls_per_request: float = 1000
     max_in_flight: int = 1_000_000
     max_work: float = 100_000_000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.max_in_flight <= MAX_IN_FLIGHT:
+            raise ValueError(f"max_in_flight must be from 1 to {MAX_IN_FLIGHT:,} (a visit's "
+                             f"slot is a 32-bit word), not {self.max_in_flight:,}")
 
     @property
     def max_events(self) -> int:

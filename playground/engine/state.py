@@ -29,7 +29,8 @@ class Field:
     """One array of the state: its name, dtype, dimensions (1, or 2 as [row, column]: or as
     [item, row] when ``by_item``, so that one item's rows share a cache line), what it holds, and
     the group of arrays whose items it grows with, if it grows: the arrays of a group share one
-    capacity, doubled together."""
+    capacity, doubled together. A field ``view_of`` another is that array's memory read as its
+    own dtype (``Arrays`` makes it, and makes it again whenever the other is replaced)."""
 
     name: str
     dtype: Any
@@ -38,6 +39,7 @@ class Field:
     group: str | None = None
     fill: float = 0
     by_item: bool = False
+    view_of: str | None = None
 
     def capacity(self, a: np.ndarray) -> int:
         """How many items ``a`` (an array of this field) has room for."""
@@ -45,7 +47,10 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field("VI", np.int64, 2, "visits' ints [slot, V_* row]", "visits", by_item=True),
+    Field("VI", np.int32, 2, "visits' records [slot, word]: V_* words (compiled._V_WORDS)",
+          "visits", by_item=True),
+    Field("VK", np.int64, 2, "the same records read as int64 [slot, V_TOK...V_REQ]: a view of VI",
+          "visits", by_item=True, view_of="VI"),
     Field("VT", np.float64, 1, "visits' start times", "visits"),
     Field("FR", np.int64, 1, "the free visit slots, a stack (M_FREE of them)", "visits"),
     Field("NI", np.int64, 2, "nodes' ints [N_* row, node]"),
@@ -105,6 +110,11 @@ State = namedtuple("State", NAMES)  # type: ignore[misc]
 #: Each array's (dtype, dimensions), in order.
 LAYOUT: tuple[tuple[Any, int], ...] = tuple((f.dtype, f.ndim) for f in FIELDS)
 _BY_NAME = {f.name: f for f in FIELDS}
+#: The fields that are views of each field (Field.view_of).
+VIEWS: dict[str, tuple[Field, ...]] = {}
+for _f in FIELDS:
+    if _f.view_of:
+        VIEWS[_f.view_of] = (*VIEWS.get(_f.view_of, ()), _f)
 GROUPS: dict[str, tuple[Field, ...]] = {}
 for _f in FIELDS:
     if _f.group:
@@ -129,15 +139,18 @@ class Arrays:
     __slots__ = (*NAMES, "version")
 
     def __init__(self, **arrays: np.ndarray) -> None:
-        missing = set(NAMES) - set(arrays)
+        missing = {f.name for f in FIELDS if not f.view_of} - set(arrays)
         if missing:
             raise TypeError(f"the state lacks {sorted(missing)}")
         object.__setattr__(self, "version", 0)
-        for name in NAMES:
-            setattr(self, name, arrays[name])
+        for f in FIELDS:
+            if not f.view_of:  # a view is made with the array it reads
+                setattr(self, f.name, arrays[f.name])
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
+        for view in VIEWS.get(name, ()):
+            object.__setattr__(self, view.name, value.view(view.dtype))
         object.__setattr__(self, "version", self.version + 1)
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -153,6 +166,8 @@ class Arrays:
         """Every array of ``group`` with room for ``cap`` items, what it held kept at the front
         and the rest holding its fill value."""
         for f in GROUPS[group]:
+            if f.view_of:  # made again with the array it reads
+                continue
             old = getattr(self, f.name)
             if f.ndim == 1:
                 new = empty(f.name, 0, cap)

@@ -19,6 +19,8 @@ def _check(arrays: state.Arrays) -> None:
         assert a is getattr(arrays, field.name)
         assert a.dtype == field.dtype and a.ndim == field.ndim, field.name
         assert a.flags.c_contiguous, field.name
+        if field.view_of:  # the same memory as the array it reads
+            assert np.shares_memory(a, getattr(arrays, field.view_of)), field.name
     for group, fields in state.GROUPS.items():
         caps = {f.capacity(getattr(arrays, f.name)) for f in fields}
         assert len(caps) == 1, f"group {group} has capacities {caps}"
@@ -91,14 +93,20 @@ def test_the_visit_arrays_grow_once_to_the_runs_bound_on_what_is_in_flight(monke
 
 
 def test_grow_doubles_a_group_keeping_what_it_held_and_filling_the_rest():
-    arrays = state.Arrays(**{f.name: state.empty(f.name, 3, 4) for f in state.FIELDS})
+    arrays = state.Arrays(**{f.name: state.empty(f.name, 4 if f.name == "VI" else 3, 4)
+                             for f in state.FIELDS if not f.view_of})
     arrays.VI[:] = 7
     arrays.TB[:] = 5
     arrays.grow("visits", 8)
     arrays.grow("table", 8)
     _check(arrays)
-    assert arrays.VI.shape == (8, 3) and arrays.VT.shape == (8,)  # VI is [slot, row]
+    assert arrays.VI.shape == (8, 4) and arrays.VT.shape == (8,)  # VI is [slot, word]
     assert (arrays.VI[:4] == 7).all() and (arrays.VI[4:] == 0).all()
+    # VK reads the grown VI's memory, two words to an int64
+    assert arrays.VK.shape == (8, 2) and np.shares_memory(arrays.VK, arrays.VI)
+    assert (arrays.VK[:4] == 7 + (7 << 32)).all() and (arrays.VK[4:] == 0).all()
+    arrays.VK[5, 1] = -2
+    assert arrays.VI[5].tolist() == [0, 0, -2, -1]
     assert arrays.TB.shape == (8, 3)  # [cell, key / value]: by item
     assert (arrays.TB[:4] == 5).all() and (arrays.TB[4:] == -1).all()  # EMPTY, not 0
     assert arrays.NI.shape == (3, 4)  # not in the group
@@ -136,3 +144,25 @@ def test_session_users_are_a_word_each_not_table_cells():
     assert logged == int(np.count_nonzero(words & U_SEXT))  # each login made its session
     assert logged > 3500  # 10,000 and 2,500 requests: almost every user logged in
     assert summary["users"]["logins"] >= logged and summary["users"]["logged_out"] == 0
+
+
+def test_a_visits_slots_and_links_fit_its_32_bit_words():
+    """A visit's slot and its links to other visits are 32-bit words of its record, so the
+    in-flight bound, which bounds the slots, stops below 2**31; tokens and request ids, read
+    through VK, keep 64 bits."""
+    from playground.engine import compiled
+    from playground.engine.limits import MAX_IN_FLIGHT, Limits
+
+    assert MAX_IN_FLIGHT + compiled._VRESERVE + compiled._VRES < 2**31
+    Limits(max_in_flight=MAX_IN_FLIGHT)
+    for bad in (0, MAX_IN_FLIGHT + 1):
+        with pytest.raises(ValueError, match="max_in_flight must be from 1 to 1,073,741,824"):
+            Limits(max_in_flight=bad)
+    assert state.FIELDS[0].name == "VI" and state.FIELDS[0].dtype == np.int32
+    arrays = state.Arrays(**{f.name: state.empty(f.name, compiled._V_WORDS if f.name == "VI"
+                                                 else 3, 4) for f in state.FIELDS if not f.view_of})
+    arrays.VK[2, compiled.V_TOK] = (1 << 62) + 5
+    arrays.VI[2, compiled.V_PAR] = MAX_IN_FLIGHT + compiled._VRES
+    assert arrays.VK[2, compiled.V_TOK] == (1 << 62) + 5
+    assert arrays.VI[2, compiled.V_PAR] == MAX_IN_FLIGHT + compiled._VRES
+    assert compiled.V_REQ < compiled._VK_ROWS and min(compiled.V_NODE, compiled.V_CBG) >= 2 * compiled._VK_ROWS
