@@ -37,9 +37,10 @@ setup-dev: $(VENV)/.dev-installed node_modules/.installed
 
 # The engine's compiled core (numba) compiles once into playground/engine/__pycache__ (about
 # 100 s on first use: its plain and its full functions), so no run, worker or test pays for it;
-# later this takes under a second.
+# later this takes under a second. The caches of earlier versions of the core are removed.
 engine-core: setup
 	$(PY) -c 'from playground.engine import compiled; compiled.warm()'
+	$(PY) scripts/prune_engine_cache.py
 
 migrate: setup
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput

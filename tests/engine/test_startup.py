@@ -257,3 +257,26 @@ def test_the_cache_directory_changes_with_the_constants_compiled_into_the_core(
     assert jitcore._cache_dir() != before
     monkeypatch.undo()
     assert jitcore._cache_dir() == before
+
+
+def test_the_set_up_removes_the_caches_of_other_versions_of_the_core(tmp_path):
+    """``make engine-core`` runs scripts/prune_engine_cache.py after compiling: the cache
+    directories of other versions of the core (``core-<digest>``) go, the current one and
+    anything else in the cache directory stay."""
+    env = engine_env(NUMBA_CACHE_DIR=str(tmp_path))
+    current = Path(python("import numba\nfrom playground.engine import jitcore\n"
+                          "print(numba.config.CACHE_DIR)", env=env).strip().splitlines()[-1])
+    assert current.parent == tmp_path and current.name.startswith("core-")
+    old = tmp_path / "core-0000000000000000"
+    old.mkdir()
+    (old / "jitcore.advance-1.py311.nbi").write_text("")
+    current.mkdir(exist_ok=True)
+    (current / "jitcore.advance-1.py311.nbi").write_text("")
+    other = tmp_path / "other"
+    other.mkdir()
+    out = subprocess.run([sys.executable, "scripts/prune_engine_cache.py"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "core-0000000000000000" in out.stdout
+    assert not old.exists()
+    assert (current / "jitcore.advance-1.py311.nbi").exists() and other.is_dir()
