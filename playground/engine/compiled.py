@@ -100,12 +100,16 @@ EMPTY = -1
 # which fit in 32 bits (a slot is under the in-flight bound, a node or an instance under the
 # document's). 88 bytes where 17 int64s took 136: a queue's backlog (a retry storm's) takes a
 # third less memory, and a visit touches fewer cache lines. V_QNEXT links an instance's FIFO.
+# jitcore widens a word it reads with np.int64 where the value goes on to a call or a shift, so
+# that numba compiles one version of each function (not one for int32 arguments too) and plain
+# Python (NUMBA_DISABLE_JIT) does not overflow an int32 scalar.
 (V_TOK, V_PTOK, V_WAIT, V_REQ) = range(4)
 _VK_ROWS = 4
 (V_NODE, V_INST, V_PAR, V_HOLD, V_EDGE, V_LEFT, V_TRY, V_AUX, V_QNEXT, V_DEF, V_WE, V_PSNEXT,
  V_CBG) = range(2 * _VK_ROWS, 2 * _VK_ROWS + 13)
-#: The words of a visit's record: an even count, so that VK's rows are whole int64s.
-_V_WORDS = 2 * _VK_ROWS + 13 + 1
+#: The words of a visit's record, up to its last, rounded up to an even count so that VK's
+#: rows are whole int64s.
+_V_WORDS = (V_CBG + 2) // 2 * 2
 # Rows of the node arrays NI (ints) and NF (floats).
 (N_KIND, N_AMODE, N_PLAIN, N_LBOF, N_INST0, N_OUT0, N_OUTN, N_WORK_S, N_OK_S, N_BUSY, N_Q, N_X,
  N_ARR, N_SN, N_WZ, N_RR, N_ALGO, N_LB_S, N_VIEW0, N_VIEWN, N_UP0, N_UPN, N_CEXP_S, N_CTHIN_S,
